@@ -1,0 +1,122 @@
+"""Where an evidence quote sits in a snapshot's original text, and that text with quotes marked.
+
+Matching is sources.quotes' own: the text is folded character by character with the same
+normalisation, keeping for every folded character the position it came from, so a quote that
+quote_found() accepts is highlighted exactly where the check found it.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+
+# Shared with quote_found so that a highlight and a recorded check never disagree.
+from sources.quotes import _ELLIPSIS, _WRAPPING, normalize_for_match
+
+Span = tuple[int, int]
+
+
+def _clusters(text: str) -> Iterable[tuple[int, int]]:
+    """(start, end) of each base character with the combining marks that follow it: NFKC composes
+    within such a cluster, so each one folds the same alone as inside the whole text."""
+    start = 0
+    for index in range(1, len(text) + 1):
+        if index == len(text) or not unicodedata.combining(text[index]):
+            yield start, index
+            start = index
+
+
+def _fold_with_offsets(text: str) -> tuple[str, list[Span]]:
+    """normalize_for_match(text), and for each of its characters the original span it came from."""
+    folded: list[str] = []
+    origins: list[Span] = []
+    pending_space: Span | None = None
+    for start, end in _clusters(text):
+        cluster = text[start:end]
+        if cluster.isspace():
+            # Runs of whitespace fold to one space, and none at either end.
+            if folded and pending_space is None:
+                pending_space = (start, end)
+            continue
+        piece = normalize_for_match(cluster)
+        if not piece:
+            continue  # an invisible character
+        if pending_space is not None:
+            folded.append(" ")
+            origins.append(pending_space)
+            pending_space = None
+        for character in piece:
+            folded.append(character)
+            origins.append((start, end))
+    return "".join(folded), origins
+
+
+def quote_spans(quote: str, text: str) -> list[Span]:
+    """The spans of `text` (start, end) that quote_found(quote, text) matched, one per part of the
+    quote between ellipses; empty when the quote is not found."""
+    needle = normalize_for_match(quote).strip(_WRAPPING)
+    if not needle.strip(". "):
+        return []
+    haystack, origins = _fold_with_offsets(text)
+    spans: list[Span] = []
+    position = 0
+    for segment in needle.split(_ELLIPSIS):
+        segment = segment.strip(_WRAPPING)
+        if not segment:
+            continue
+        found = haystack.find(segment, position)
+        if found < 0:
+            return []
+        last = found + len(segment) - 1
+        spans.append((origins[found][0], origins[last][1]))
+        position = found + len(segment)
+    return spans
+
+
+@dataclass(frozen=True)
+class QuoteMark:
+    """A quote to mark in the text: `label` names it in the tooltip, `anchor` is the id of its
+    first mark (to link to it)."""
+
+    label: str
+    anchor: str
+    spans: Sequence[Span]
+
+
+def highlight(text: str, marks: Sequence[QuoteMark]) -> SafeString:
+    """The text, escaped, with every quote span wrapped in <mark>; overlapping quotes share one
+    mark that names them all."""
+    boundaries = {0, len(text)}
+    for mark in marks:
+        for start, end in mark.spans:
+            boundaries.update((start, end))
+    cuts = sorted(boundaries)
+    parts: list[str] = []
+    anchored: set[str] = set()
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        covering = [
+            mark for mark in marks if any(s <= start and end <= e for s, e in mark.spans)
+        ]
+        if not covering:
+            parts.append(escape(text[start:end]))
+            continue
+        anchors = "".join(
+            format_html('<span id="{}"></span>', mark.anchor)
+            for mark in covering
+            if mark.anchor not in anchored
+        )
+        anchored.update(mark.anchor for mark in covering)
+        parts.append(
+            anchors
+            + format_html(
+                '<mark class="quote" title="{}">{}</mark>',
+                ", ".join(mark.label for mark in covering),
+                text[start:end],
+            )
+        )
+    # Every piece above was escaped or built with format_html.
+    return mark_safe("".join(parts))

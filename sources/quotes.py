@@ -1,0 +1,51 @@
+"""Finding an evidence quote in a source's text despite typography, case and whitespace."""
+
+from __future__ import annotations
+
+import unicodedata
+
+# Written as escapes because they are indistinguishable from ASCII in most fonts.
+# curly, low-9 and reversed single quotes, single guillemets, modifier apostrophe, prime
+_SINGLE_QUOTES = "\u2018\u2019\u201a\u201b\u2039\u203a\u02bc\u2032"
+# curly, low-9 and reversed double quotes, guillemets, double prime
+_DOUBLE_QUOTES = "\u201c\u201d\u201e\u201f\u00ab\u00bb\u2033"
+# hyphen, non-breaking hyphen, figure dash, en dash, em dash, horizontal bar, minus sign
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
+_INVISIBLE = "\u00ad\u180e\u200b\u200c\u200d\u2060\ufeff"
+
+_TYPOGRAPHY = str.maketrans(
+    {
+        **dict.fromkeys(_SINGLE_QUOTES, "'"),
+        **dict.fromkeys(_DOUBLE_QUOTES, '"'),
+        **dict.fromkeys(_DASHES, "-"),
+        **dict.fromkeys(_INVISIBLE),
+        "\u2026": "...",
+    }
+)
+_ELLIPSIS = "..."
+_WRAPPING = " '\""
+
+
+def normalize_for_match(text: str) -> str:
+    """Fold text to the form quotes are compared in: NFKC, casefolded, plain quotes and dashes,
+    no invisible characters, single spaces."""
+    folded = unicodedata.normalize("NFKC", text).casefold().translate(_TYPOGRAPHY)
+    return " ".join(folded.split())
+
+
+def quote_found(quote: str, text: str) -> bool:
+    """Tell whether quote occurs in text; an ellipsis in the quote stands for omitted words."""
+    needle = normalize_for_match(quote).strip(_WRAPPING)
+    if not needle.strip(". "):
+        return False
+    haystack = normalize_for_match(text)
+    position = 0
+    for segment in needle.split(_ELLIPSIS):
+        segment = segment.strip(_WRAPPING)
+        if not segment:
+            continue
+        found = haystack.find(segment, position)
+        if found < 0:
+            return False
+        position = found + len(segment)
+    return True

@@ -1,0 +1,377 @@
+"""The claim admin: fact-checkers record claims and evidence through the services, reviewers read."""
+
+from unittest import mock
+
+import pytest
+from django.urls import reverse
+
+from claims.models import Claim, Claimant, Evidence, Tag
+from claims.services import claim_create
+from sources.models import Source
+from tests.admin_helpers import QUOTE, admin_form_data, claim_url, drafted_claim
+from tests.factories import ClaimantFactory, ClaimFactory, rating
+from verifier.models import ReviewLogEntry, Verdict
+from verifier.services import claim_submit, verdict_approve, verdict_save_draft
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = reverse("admin:claims_claim_changelist")
+ADD = reverse("admin:claims_claim_add")
+
+
+@pytest.fixture(autouse=True)
+def queued():
+    """Records the fetches the admin asks for instead of sending them to a broker."""
+    with mock.patch("sources.services.enqueue_fetch") as enqueue:
+        yield enqueue
+
+
+@pytest.fixture
+def as_user(client):
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+def published_claim(author, reviewer):
+    claim = drafted_claim(author)
+    claim_submit(actor=author, claim=claim)
+    verdict_approve(actor=reviewer, claim=claim)
+    return Claim.objects.get(pk=claim.pk)
+
+
+@pytest.mark.parametrize("role", ["fact_checker", "reviewer", "superuser"])
+def test_claim_pages_render_for_every_role(role, request, as_user, fact_checker):
+    claim = drafted_claim(fact_checker)
+    client = as_user(request.getfixturevalue(role))
+    evidence = claim.evidence.get()
+
+    for url in (
+        CHANGELIST,
+        claim_url(claim),
+        reverse("admin:claims_claim_review_queue"),
+        reverse("admin:claims_claim_history", args=[claim.pk]),
+        reverse("admin:claims_evidence_changelist"),
+        reverse("admin:claims_evidence_change", args=[evidence.pk]),
+        reverse("admin:claims_claimant_changelist"),
+        reverse("admin:claims_tag_changelist"),
+    ):
+        assert client.get(url).status_code == 200, url
+    # Reviewers review; only fact-checkers (and superusers) record claims.
+    assert client.get(ADD).status_code == (403 if role == "reviewer" else 200)
+
+
+def test_claim_page_shows_each_sources_fetch_and_each_quotes_check(as_user, fact_checker):
+    claim = drafted_claim(fact_checker)
+    evidence = claim.evidence.select_related("source").get()
+    Source.objects.filter(pk=evidence.source_id).update(
+        status=Source.Status.FETCHED, outcome="fetched", outcome_reason=""
+    )
+
+    page = as_user(fact_checker).get(claim_url(claim)).content.decode()
+
+    assert "https://news.example.org/iran-drones" in page
+    assert reverse("admin:sources_source_change", args=[evidence.source_id]) in page
+    assert "Fetched · fetched" in page
+    assert "Found" in page
+    assert reverse("admin:sources_snapshot_change", args=[evidence.quote_checked_snapshot_id]) in page
+
+
+def test_fact_checker_creates_a_claim_through_the_add_form(as_user, fact_checker):
+    client = as_user(fact_checker)
+    iran = ClaimantFactory(name="Iran")
+    drones = Tag.objects.create(name="Drones", slug="drones")
+    data = admin_form_data(client.get(ADD))
+    data.update(
+        text="Iran says the drones were exported before the invasion",
+        claimant=str(iran.pk),
+        claim_date="2022-10-20",
+        appearance_url="https://news.example.org/iran-drones",
+        tags=[str(drones.pk)],
+    )
+
+    response = client.post(ADD, data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    claim = Claim.objects.get()
+    assert (claim.text, claim.claimant, claim.status) == (
+        "Iran says the drones were exported before the invasion",
+        iran,
+        Claim.Status.DRAFT,
+    )
+    assert list(claim.tags.all()) == [drones]
+    assert claim.created_by == fact_checker
+    assert claim.assignee == fact_checker  # the add form proposes its author
+    logged = ReviewLogEntry.objects.get(claim=claim)
+    assert (logged.action, logged.actor, logged.to_state) == (
+        ReviewLogEntry.Action.CREATE,
+        fact_checker,
+        Claim.Status.DRAFT,
+    )
+
+
+def test_claim_and_its_first_evidence_are_created_in_one_form(
+    as_user, fact_checker, queued, django_capture_on_commit_callbacks
+):
+    client = as_user(fact_checker)
+    data = admin_form_data(client.get(ADD))
+    data.update(
+        {
+            "text": "Russia has acquired hundreds of drones from Iran",
+            "claimant": str(ClaimantFactory(name="John Kirby").pk),
+            "new_evidence-0-url": "https://news.example.org/kirby",
+            "new_evidence-0-quote": "Russia has acquired hundreds of drones",
+            "new_evidence-0-stance": "supports",
+        }
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(ADD, data).status_code == 302
+
+    evidence = Evidence.objects.select_related("claim", "source").get()
+    assert evidence.claim.text == "Russia has acquired hundreds of drones from Iran"
+    assert evidence.source.url == "https://news.example.org/kirby"
+    queued.assert_called_once_with(source_id=evidence.source_id, token=mock.ANY)
+
+
+def test_adding_evidence_inline_creates_the_source_and_queues_its_fetch(
+    as_user, fact_checker, queued, django_capture_on_commit_callbacks
+):
+    claim = claim_create(actor=fact_checker, text="Iran exported drones early", claimant_name="Iran")
+    client = as_user(fact_checker)
+    data = admin_form_data(client.get(claim_url(claim)))
+    data.update(
+        {
+            "new_evidence-0-url": "https://News.Example.org/iran-drones",
+            "new_evidence-0-quote": QUOTE,
+            "new_evidence-0-stance": "supports",
+            "new_evidence-0-note": "Iran's own account.",
+        }
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(claim_url(claim), data)
+
+    assert response.status_code == 302
+    evidence = Evidence.objects.select_related("source").get(claim=claim)
+    assert (evidence.quote, evidence.stance, evidence.note, evidence.author) == (
+        QUOTE,
+        "supports",
+        "Iran's own account.",
+        fact_checker,
+    )
+    assert evidence.source.url == "https://news.example.org/iran-drones"
+    assert evidence.source.status == Source.Status.PENDING
+    queued.assert_called_once_with(source_id=evidence.source_id, token=evidence.source.fetch_token)
+
+
+def test_a_refused_url_is_a_field_error_and_nothing_is_saved(as_user, fact_checker, queued):
+    claim = claim_create(actor=fact_checker, text="Iran exported drones early", claimant_name="Iran")
+    client = as_user(fact_checker)
+    data = admin_form_data(client.get(claim_url(claim)))
+    data.update(
+        {
+            "new_evidence-0-url": "ftp://news.example.org/iran-drones",
+            "new_evidence-0-quote": QUOTE,
+            "new_evidence-0-stance": "supports",
+        }
+    )
+
+    response = client.post(claim_url(claim), data)
+
+    assert response.status_code == 200
+    errors = response.context["inline_admin_formsets"][1].formset.errors[0]
+    assert "url" in errors
+    assert not Evidence.objects.exists()
+    assert not Source.objects.exists()
+    queued.assert_not_called()
+
+
+def test_removing_evidence_goes_through_the_service(as_user, fact_checker):
+    claim = drafted_claim(fact_checker)
+    client = as_user(fact_checker)
+    data = admin_form_data(client.get(claim_url(claim)))
+    data["evidence-0-DELETE"] = "on"
+
+    assert client.post(claim_url(claim), data).status_code == 302
+
+    assert not claim.evidence.exists()
+
+
+def test_published_claims_evidence_cannot_be_removed_or_added(as_user, fact_checker, reviewer):
+    claim = published_claim(fact_checker, reviewer)
+
+    response = as_user(fact_checker).get(claim_url(claim))
+
+    formsets = response.context["inline_admin_formsets"]
+    assert [formset.formset.prefix for formset in formsets] == ["evidence"]
+    assert not formsets[0].formset.can_delete
+    assert "draft a corrected verdict" in response.content.decode()
+
+
+def test_fact_checker_edits_a_draft_claim_and_history_keeps_the_old_text(as_user, fact_checker):
+    claim = drafted_claim(fact_checker)
+    client = as_user(fact_checker)
+    data = admin_form_data(client.get(claim_url(claim)))
+    data["text"] = "Iran says every drone was exported before the invasion"
+
+    assert client.post(claim_url(claim), data).status_code == 302
+
+    claim.refresh_from_db()
+    assert claim.text == "Iran says every drone was exported before the invasion"
+    texts = list(claim.history.order_by("history_id").values_list("text", flat=True))
+    assert texts[0] == "Iran says the drones were exported before the invasion"
+    assert texts[-1] == claim.text
+    assert claim.history.latest().history_user == fact_checker
+
+
+def test_a_published_claims_text_and_claimant_are_read_only(as_user, fact_checker, reviewer):
+    claim = published_claim(fact_checker, reviewer)
+    client = as_user(fact_checker)
+    page = client.get(claim_url(claim))
+    assert {"text", "claimant"}.isdisjoint(page.context["adminform"].form.fields)
+    data = admin_form_data(page)
+    data.update(text="Rewritten after publication", appearance_url="https://example.org/speech")
+
+    assert client.post(claim_url(claim), data).status_code == 302
+
+    claim.refresh_from_db()
+    assert claim.text == "Iran says the drones were exported before the invasion"
+    assert claim.appearance_url == "https://example.org/speech"
+
+
+def test_a_claim_in_review_is_read_only_and_a_late_edit_is_refused(as_user, fact_checker):
+    claim = drafted_claim(fact_checker)
+    client = as_user(fact_checker)
+    data = admin_form_data(client.get(claim_url(claim)))
+    claim_submit(actor=fact_checker, claim=claim)
+    data["text"] = "Edited while a reviewer reads it"
+
+    response = client.post(claim_url(claim), data, follow=True)
+
+    assert "The claim is in review" in response.content.decode()
+    claim.refresh_from_db()
+    assert claim.text == "Iran says the drones were exported before the invasion"
+    page = client.get(claim_url(claim))
+    assert not page.context["has_change_permission"]
+    assert 'name="_save"' not in page.content.decode()
+
+
+def test_reviewer_sees_the_claim_read_only_and_cannot_post_changes(as_user, fact_checker, reviewer):
+    claim = drafted_claim(fact_checker)
+    client = as_user(reviewer)
+
+    page = client.get(claim_url(claim))
+    response = client.post(claim_url(claim), {"text": "A reviewer's rewrite"})
+
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert [formset.formset.prefix for formset in page.context["inline_admin_formsets"]] == [
+        "evidence"
+    ]
+    assert response.status_code == 403
+    claim.refresh_from_db()
+    assert claim.text == "Iran says the drones were exported before the invasion"
+
+
+def test_history_can_be_read_but_never_reverted(as_user, fact_checker):
+    claim = drafted_claim(fact_checker)
+    version = claim.history.latest()
+    client = as_user(fact_checker)
+    url = reverse("admin:claims_claim_simple_history", args=[claim.pk, version.history_id])
+
+    assert client.get(url).status_code == 200
+    assert client.post(url, {"text": "Reverted around the services"}).status_code == 403
+
+
+def test_claims_cannot_be_deleted_from_the_admin(as_user, superuser, fact_checker):
+    claim = drafted_claim(fact_checker)
+
+    response = as_user(superuser).post(reverse("admin:claims_claim_delete", args=[claim.pk]))
+
+    assert response.status_code == 403
+    assert Claim.objects.filter(pk=claim.pk).exists()
+
+
+def test_changelist_filters_by_source_flag(as_user, fact_checker):
+    flagged = ClaimFactory(source_flag="Source https://example.org changed.")
+    ClaimFactory()
+
+    response = as_user(fact_checker).get(CHANGELIST, {"flagged": "yes"})
+
+    assert list(response.context["cl"].result_list) == [flagged]
+
+
+def test_changelist_shows_the_current_rating(as_user, fact_checker):
+    claim = claim_create(actor=fact_checker, text="A claim", claimant_name="Iran")
+    verdict_save_draft(actor=fact_checker, claim=claim, rating=rating("false"), summary="No.")
+
+    page = as_user(fact_checker).get(CHANGELIST).content.decode()
+
+    assert "False (draft)" in page
+
+
+@pytest.mark.parametrize("claims", [5, 25])
+def test_changelist_query_count_does_not_grow_with_claims(
+    claims, as_user, fact_checker, django_assert_num_queries
+):
+    drones = Tag.objects.create(name="Drones", slug="drones")
+    for number in range(claims):
+        claim = claim_create(
+            actor=fact_checker,
+            text=f"Claim {number}",
+            claimant_name=f"Claimant {number}",
+            tags=[drones.name],
+            assignee=fact_checker,
+        )
+        verdict_save_draft(actor=fact_checker, claim=claim, rating=rating(), summary="No.")
+    client = as_user(fact_checker)
+
+    # Session, user, its permissions (user, group), the claimant and tag filter choices, the
+    # count and the page of claims with their claimant, assignee and current rating.
+    with django_assert_num_queries(8):
+        response = client.get(CHANGELIST)
+
+    assert len(response.context["cl"].result_list) == claims
+
+
+def test_fact_checker_finds_and_adds_claimants_from_the_claim_form(as_user, fact_checker):
+    ClaimantFactory(name="Iran")
+    client = as_user(fact_checker)
+
+    found = client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "claims", "model_name": "claim", "field_name": "claimant", "term": "ira"},
+    )
+    added = client.post(
+        reverse("admin:claims_claimant_add"),
+        {"name": "John  Kirby", "url": "https://en.wikipedia.org/wiki/John_Kirby_(admiral)"},
+    )
+
+    assert [result["text"] for result in found.json()["results"]] == ["Iran"]
+    assert added.status_code == 302
+    assert Claimant.objects.filter(name="John Kirby").exists()
+
+
+def test_claimant_names_are_unique_regardless_of_case(as_user, fact_checker):
+    ClaimantFactory(name="Iran")
+
+    response = as_user(fact_checker).post(
+        reverse("admin:claims_claimant_add"), {"name": "  iran ", "url": ""}
+    )
+
+    assert response.status_code == 200
+    assert "already a claimant named" in response.content.decode()
+
+
+def test_verdict_of_a_published_claim_is_untouched_by_claim_edits(as_user, fact_checker, reviewer):
+    claim = published_claim(fact_checker, reviewer)
+    client = as_user(fact_checker)
+    data = admin_form_data(client.get(claim_url(claim)))
+    data["claim_date"] = "2022-10-20"
+
+    assert client.post(claim_url(claim), data).status_code == 302
+
+    assert Verdict.objects.get(claim=claim).state == Verdict.State.APPROVED

@@ -1,0 +1,82 @@
+"""Shared fixtures. Django imports stay inside them so the plain-library tests (the fetcher,
+quotes) also run without Django: `pytest tests/sources/test_fetcher.py -p no:django`."""
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(request):
+    # The default hasher is slow on purpose; tests create many users.
+    if request.config.pluginmanager.hasplugin("django"):
+        settings = request.getfixturevalue("settings")
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(request):
+    # Throttle counts and cached responses live in the cache; they must not leak between tests.
+    if not request.config.pluginmanager.hasplugin("django"):
+        yield
+        return
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def fact_checker(db):
+    from tests.factories import FactCheckerFactory
+
+    return FactCheckerFactory()
+
+
+@pytest.fixture
+def other_fact_checker(db):
+    from tests.factories import FactCheckerFactory
+
+    return FactCheckerFactory()
+
+
+@pytest.fixture
+def reviewer(db):
+    from tests.factories import ReviewerFactory
+
+    return ReviewerFactory()
+
+
+@pytest.fixture
+def second_reviewer(db):
+    from tests.factories import ReviewerFactory
+
+    return ReviewerFactory()
+
+
+@pytest.fixture
+def superuser(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(username="root", is_superuser=True)
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def client_for():
+    """An API client authenticated with the user's DRF token."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    def make(user) -> APIClient:
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make

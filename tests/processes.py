@@ -1,0 +1,195 @@
+"""Real service processes (Celery worker, web server, Redis) for end-to-end and fault tests."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+from config.celery import app
+
+ROOT = Path(__file__).resolve().parent.parent
+QUEUES = ("fetch", "default")
+
+
+def database_url_of_this_run() -> str:
+    """The URL of the database the test run uses, for a process started outside it."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def purge_queues() -> None:
+    """Drops messages a previous run left in the broker, so this worker sees only ours."""
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        for queue in QUEUES:
+            try:
+                channel.queue_purge(queue)
+            except Exception:  # the queue may not exist yet
+                continue
+
+
+def process_env(extra_env: dict[str, str]) -> dict[str, str]:
+    """The environment of a service process that shares this test run's database and storage."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": database_url_of_this_run(),
+        "VERIFIER_VAR_DIR": str(settings.VAR_DIR),
+        "FILESYSTEM_BROKER_DIR": str(settings.FILESYSTEM_BROKER_DIR),
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        **extra_env,
+    }
+
+
+class ServiceProcess:
+    """A child process in its own process group, with its output in a log file."""
+
+    name = "process"
+
+    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
+        self.extra_env = extra_env or {}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = Path(tempfile.mkstemp(prefix=f"{self.name}-", suffix=".log")[1])
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def is_ready(self) -> bool:
+        raise NotImplementedError
+
+    def start(self, *, ready_timeout: float = 60.0) -> "ServiceProcess":
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            self.command(), cwd=ROOT, env=process_env(self.extra_env), stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + ready_timeout
+        while time.monotonic() < deadline:
+            if self.is_ready():
+                return self
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited early:\n{self.log()}")
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"{self.name} not ready after {ready_timeout} s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """Kills the process group at once, as a crash or an OOM kill would."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class WorkerProcess(ServiceProcess):
+    name = "celery-worker"
+
+    def __init__(
+        self, extra_env: dict[str, str] | None = None, pool: str = "threads", concurrency: int = 2
+    ) -> None:
+        super().__init__(extra_env)
+        self.pool = pool
+        self.concurrency = concurrency
+        self._log_offset = 0
+
+    def start(self, *, ready_timeout: float = 60.0) -> "WorkerProcess":
+        self._log_offset = self.log_path.stat().st_size
+        super().start(ready_timeout=ready_timeout)
+        return self
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable, "-m", "celery", "-A", "config", "worker",
+            "-Q", ",".join(QUEUES), f"--pool={self.pool}", f"--concurrency={self.concurrency}",
+            "--without-heartbeat", "--without-mingle", "--without-gossip", "-l", "INFO",
+        ]
+
+    def is_ready(self) -> bool:
+        return "ready." in self.log()[self._log_offset :]
+
+
+class WebProcess(ServiceProcess):
+    """The WSGI application under gunicorn, as `make run` and docker-compose serve it."""
+
+    name = "gunicorn"
+
+    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
+        super().__init__(extra_env)
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{self.port}",
+            "--workers", "1", "--threads", "4", "--timeout", "60",
+        ]
+
+    def is_ready(self) -> bool:
+        return port_open(self.port)
+
+
+class RedisProcess(ServiceProcess):
+    """A private Redis server that a test may stop and start again on the same port."""
+
+    name = "redis"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which("redis-server") is not None
+
+    def command(self) -> list[str]:
+        return [
+            "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+            "--save", "", "--appendonly", "no",
+        ]
+
+    def is_ready(self) -> bool:
+        return port_open(self.port)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_for(predicate, *, timeout: float = 60.0, interval: float = 0.25, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")

@@ -1,0 +1,106 @@
+"""Quote spans are found exactly where quote_found finds the quote, and highlighting escapes the text."""
+
+# ruff: noqa: RUF001 - look-alike quotes and dashes are what these tests are about
+
+from __future__ import annotations
+
+import pytest
+
+from sources.highlight import QuoteMark, highlight, quote_spans
+from sources.quotes import quote_found
+
+SOURCE_TEXT = (
+    "“Over the past few weeks, Russia has used Iranian drones to attack Kiev and terrorise the "
+    "Ukrainian people,” White House spokesman John Kirby said.\n\n"
+    "He said that they are releasing photos of the location of the plant, which will be "
+    "established in Russia’s Alaboga Special Economic Zone — fully operational early next year."
+)
+
+QUOTES = [
+    "Russia has used Iranian drones to attack Kiev",
+    "russia HAS used   iranian\ndrones",
+    "Russia's Alaboga Special Economic Zone",
+    '"Over the past few weeks, Russia has used Iranian drones',
+    "“fully operational early next year”",
+    "Economic Zone – fully operational",
+    "Over the past few weeks … terrorise the Ukrainian people",
+    "Ukrai\u00adnian people",
+    "Russia has used Chinese drones",
+    "fully operational next year",
+    "John Kirby said … Over the past few weeks",
+    "",
+    "…",
+]
+
+
+@pytest.mark.parametrize("quote", QUOTES)
+def test_spans_exist_exactly_when_the_quote_is_found(quote: str) -> None:
+    assert bool(quote_spans(quote, SOURCE_TEXT)) == quote_found(quote, SOURCE_TEXT)
+
+
+def test_span_covers_the_original_characters_despite_case_and_whitespace() -> None:
+    text = "He said:  Russia HAS used\n  Iranian drones."
+
+    [(start, end)] = quote_spans("russia has used iranian drones", text)
+
+    assert text[start:end] == "Russia HAS used\n  Iranian drones"
+
+
+def test_span_covers_typographic_quotes_and_dashes_as_written() -> None:
+    [(start, end)] = quote_spans("Economic Zone - fully operational", SOURCE_TEXT)
+
+    assert SOURCE_TEXT[start:end] == "Economic Zone — fully operational"
+
+
+def test_an_ellipsis_gives_one_span_per_quoted_part() -> None:
+    spans = quote_spans("Over the past few weeks … terrorise the Ukrainian people", SOURCE_TEXT)
+
+    assert [SOURCE_TEXT[start:end] for start, end in spans] == [
+        "Over the past few weeks",
+        "terrorise the Ukrainian people",
+    ]
+
+
+def test_invisible_characters_and_decomposed_accents_are_matched() -> None:
+    text = "The Ukrai\u00adnian cafe\u0301 opened."
+
+    [(start, end)] = quote_spans("Ukrainian café", text)
+
+    assert text[start:end] == "Ukrai\u00adnian cafe\u0301"
+
+
+def test_expanding_case_folds_map_back_to_the_original_letter() -> None:
+    text = "Die Straße nach Kiew"
+
+    [(start, end)] = quote_spans("STRASSE nach", text)
+
+    assert text[start:end] == "Straße nach"
+
+
+def test_highlight_escapes_the_text_and_marks_each_quote() -> None:
+    text = "<script>alert(1)</script> Russia has used Iranian drones & more"
+    mark = QuoteMark(label="Evidence 7", anchor="quote-7", spans=quote_spans("iranian drones", text))
+
+    html = highlight(text, [mark])
+
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert '<span id="quote-7"></span><mark class="quote" title="Evidence 7">Iranian drones</mark>' in html
+    assert html.endswith(" &amp; more")
+
+
+def test_overlapping_quotes_share_a_mark_naming_both() -> None:
+    text = "Russia has used Iranian drones to attack Kiev"
+    first = QuoteMark("Evidence 1", "quote-1", quote_spans("Russia has used Iranian", text))
+    second = QuoteMark("Evidence 2", "quote-2", quote_spans("Iranian drones", text))
+
+    html = highlight(text, [first, second])
+
+    assert '<mark class="quote" title="Evidence 1">Russia has used </mark>' in html
+    assert '<mark class="quote" title="Evidence 1, Evidence 2">Iranian</mark>' in html
+    assert '<mark class="quote" title="Evidence 2"> drones</mark>' in html
+    assert html.count('id="quote-1"') == html.count('id="quote-2"') == 1
+
+
+def test_highlight_without_quotes_is_the_escaped_text() -> None:
+    assert highlight("a < b", []) == "a &lt; b"

@@ -1,0 +1,298 @@
+"""Recording fetches: one immutable snapshot per attempt, quote checks, link-rot classification."""
+
+import hashlib
+import uuid
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from claims.models import Claim, Evidence
+from claims.services import claim_create, evidence_add
+from sources.models import HostFetchSlot, ImmutableRowError, Snapshot, Source
+from sources.services import (
+    HostBusy,
+    TransientFailure,
+    source_fetch,
+    source_request_fetch,
+    sources_recheck_due,
+    sources_requeue_stale,
+)
+from tests.factories import rating
+from verifier.errors import DomainError
+from verifier.services import claim_submit, verdict_approve, verdict_save_draft
+
+pytestmark = pytest.mark.django_db
+
+ARTICLE = """<!doctype html><html><head><title>Iran admits sending drones</title>
+<meta name="author" content="Staff Reporter"></head><body><article>
+<h1>Iran admits sending drones</h1>
+<p>Iran has also admitted to sending drones to Russia, but Iran says that these drones were
+exported before the attack on Ukraine.</p>
+<p>On the other hand, Russia has also been rejecting the allegations that Iranian drones have
+been used to attack Ukraine. White House spokesman John Kirby said that in bilateral relations
+between Iran and Russia, Tehran has received extraordinary defence support from Moscow.</p>
+</article></body></html>"""
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """Records fetches asked of the broker instead of sending them."""
+    calls: list[tuple[int, uuid.UUID]] = []
+    monkeypatch.setattr(
+        "sources.services.enqueue_fetch",
+        lambda *, source_id, token: calls.append((source_id, token)) or True,
+    )
+    return calls
+
+
+@pytest.fixture
+def local_site(settings, httpserver):
+    settings.SOURCES_ALLOW_PRIVATE_NETWORKS = True
+    settings.SOURCES_ALLOWED_PORTS = frozenset({httpserver.port})
+    settings.MEDIA_ROOT = str(settings.VAR_DIR / "test-media")
+    return httpserver
+
+
+def cite(user, url, quote, *, claim=None):
+    claim = claim or claim_create(actor=user, text="Iran exported drones early", claimant_name="Iran")
+    return evidence_add(actor=user, claim=claim, url=url, quote=quote, stance="supports")
+
+
+def run_fetch(source: Source, **kwargs):
+    source.refresh_from_db()
+    return source_fetch(source_id=source.pk, token=str(source.fetch_token), **kwargs)
+
+
+def test_adding_evidence_queues_one_fetch_after_commit(
+    fact_checker, queued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        evidence = cite(fact_checker, "https://news.example.org/a", "quote")
+    assert queued == [(evidence.source_id, evidence.source.fetch_token)]
+    assert evidence.source.status == Source.Status.PENDING
+
+
+def test_fetch_stores_a_snapshot_and_finds_the_quote(fact_checker, queued, local_site):
+    local_site.expect_request("/drones").respond_with_data(ARTICLE, content_type="text/html")
+    # Typography and spacing differ from the page: straight quotes, a line break, capitals.
+    evidence = cite(
+        fact_checker,
+        local_site.url_for("/drones"),
+        "Iran says that these drones were EXPORTED before  the attack on Ukraine",
+    )
+    snapshot = run_fetch(evidence.source)
+
+    assert isinstance(snapshot, Snapshot)
+    assert snapshot.outcome == Snapshot.Outcome.FETCHED
+    assert snapshot.http_status == 200
+    assert snapshot.title == "Iran admits sending drones"
+    assert snapshot.content_sha256 == hashlib.sha256(ARTICLE.encode()).hexdigest()
+    assert snapshot.connected_ip == "127.0.0.1"
+    assert snapshot.change == Snapshot.Change.FIRST
+    with default_storage.open(snapshot.body.name) as stored:
+        assert stored.read() == ARTICLE.encode()
+    evidence.refresh_from_db()
+    assert evidence.quote_status == Evidence.QuoteStatus.FOUND
+    assert evidence.quote_checked_snapshot == snapshot
+    source = Source.objects.get(pk=evidence.source_id)
+    assert source.status == Source.Status.FETCHED
+    assert source.next_check_at > timezone.now() + timedelta(days=6)
+
+
+def test_quote_missing_from_the_page_is_not_found(fact_checker, queued, local_site):
+    local_site.expect_request("/drones").respond_with_data(ARTICLE, content_type="text/html")
+    evidence = cite(fact_checker, local_site.url_for("/drones"), "Iran denies sending any drones")
+    run_fetch(evidence.source)
+    evidence.refresh_from_db()
+    assert evidence.quote_status == Evidence.QuoteStatus.NOT_FOUND
+
+
+def test_loopback_url_is_refused_up_front(fact_checker, queued):
+    with pytest.raises(DomainError) as refused:
+        cite(fact_checker, "http://localhost/admin", "anything")
+    assert refused.value.field == "url"
+    assert not Source.objects.exists()
+
+
+def test_refused_fetch_is_recorded_with_no_text_to_check(
+    fact_checker, queued, local_site, settings
+):
+    evidence = cite(fact_checker, local_site.url_for("/admin"), "anything")
+    settings.SOURCES_ALLOW_PRIVATE_NETWORKS = False
+    snapshot = run_fetch(evidence.source)
+    assert snapshot.outcome == Snapshot.Outcome.BLOCKED
+    assert snapshot.error_detail
+    assert local_site.log == []
+    evidence.refresh_from_db()
+    assert evidence.quote_status == Evidence.QuoteStatus.NO_TEXT
+    assert Source.objects.get(pk=evidence.source_id).status == Source.Status.FAILED
+
+
+def test_redelivered_fetch_creates_no_second_snapshot(fact_checker, queued, local_site):
+    local_site.expect_request("/drones").respond_with_data(ARTICLE, content_type="text/html")
+    evidence = cite(fact_checker, local_site.url_for("/drones"), "drones")
+    token = str(Source.objects.get(pk=evidence.source_id).fetch_token)
+    assert source_fetch(source_id=evidence.source_id, token=token) is not None
+    assert source_fetch(source_id=evidence.source_id, token=token) is None
+    assert Snapshot.objects.count() == 1
+
+
+def test_fetch_interrupted_mid_way_is_redone_once(fact_checker, queued, local_site):
+    local_site.expect_request("/drones").respond_with_data(ARTICLE, content_type="text/html")
+    evidence = cite(fact_checker, local_site.url_for("/drones"), "drones")
+    source = Source.objects.get(pk=evidence.source_id)
+    # What a worker killed after claiming the fetch leaves behind.
+    Source.objects.filter(pk=source.pk).update(status=Source.Status.FETCHING)
+    assert isinstance(run_fetch(source), Snapshot)
+    assert run_fetch(source) is None
+    assert Snapshot.objects.count() == 1
+
+
+def test_fetch_with_an_outdated_token_does_nothing(fact_checker, queued, local_site):
+    evidence = cite(fact_checker, local_site.url_for("/drones"), "drones")
+    old_token = str(Source.objects.get(pk=evidence.source_id).fetch_token)
+    source_request_fetch(source=evidence.source)
+    assert source_fetch(source_id=evidence.source_id, token=old_token) is None
+    assert local_site.log == []
+
+
+def test_transient_failure_is_retried_before_it_is_recorded(fact_checker, queued, local_site):
+    local_site.expect_request("/busy").respond_with_data(
+        "busy", status=503, headers={"Retry-After": "7"}
+    )
+    evidence = cite(fact_checker, local_site.url_for("/busy"), "drones")
+    failure = run_fetch(evidence.source, record_transient=False)
+    assert isinstance(failure, TransientFailure)
+    assert failure.retry_after == 7
+    assert Snapshot.objects.count() == 0
+    snapshot = run_fetch(evidence.source, record_transient=True)
+    assert (snapshot.outcome, snapshot.http_status) == (Snapshot.Outcome.HTTP_ERROR, 503)
+
+
+def test_identical_bodies_are_stored_once(fact_checker, queued, local_site):
+    local_site.expect_request("/a").respond_with_data(ARTICLE, content_type="text/html")
+    local_site.expect_request("/b").respond_with_data(ARTICLE, content_type="text/html")
+    first = run_fetch(cite(fact_checker, local_site.url_for("/a"), "drones").source)
+    second = run_fetch(cite(fact_checker, local_site.url_for("/b"), "drones").source)
+    assert first.body.name == second.body.name
+
+
+def test_snapshots_cannot_be_changed_or_deleted(fact_checker, queued, local_site):
+    local_site.expect_request("/a").respond_with_data(ARTICLE, content_type="text/html")
+    snapshot = run_fetch(cite(fact_checker, local_site.url_for("/a"), "drones").source)
+    snapshot = Snapshot.objects.get(pk=snapshot.pk)
+    snapshot.text = "tampered"
+    with pytest.raises(ImmutableRowError):
+        snapshot.save()
+    with pytest.raises(ImmutableRowError):
+        snapshot.delete()
+
+
+def publish(fact_checker, reviewer, evidence):
+    verdict_save_draft(
+        actor=fact_checker, claim=evidence.claim, rating=rating("misleading"), summary="Timing."
+    )
+    claim_submit(actor=fact_checker, claim=evidence.claim)
+    verdict_approve(actor=reviewer, claim=evidence.claim)
+
+
+@pytest.mark.parametrize(
+    ("second_response", "change", "flagged"),
+    [
+        ({"response_data": ARTICLE, "content_type": "text/html"}, "same", False),
+        (
+            {"response_data": ARTICLE.replace("exported", "shipped"), "content_type": "text/html"},
+            "changed",
+            True,
+        ),
+        ({"response_data": "gone", "status": 404}, "gone", True),
+        ({"response_data": "gone", "status": 410}, "gone", True),
+        ({"response_data": "oops", "status": 500}, "unreachable", False),
+    ],
+)
+def test_recheck_classifies_against_the_previous_snapshot(
+    fact_checker, reviewer, queued, local_site, second_response, change, flagged
+):
+    local_site.expect_ordered_request("/page").respond_with_data(ARTICLE, content_type="text/html")
+    local_site.expect_ordered_request("/page").respond_with_data(**second_response)
+    evidence = cite(fact_checker, local_site.url_for("/page"), "these drones were exported")
+    run_fetch(evidence.source)
+    publish(fact_checker, reviewer, evidence)
+
+    Source.objects.filter(pk=evidence.source_id).update(next_check_at=timezone.now())
+    assert sources_recheck_due() == 1
+    snapshot = run_fetch(evidence.source)
+
+    assert snapshot.change == change
+    claim = Claim.objects.get(pk=evidence.claim_id)
+    assert claim.status == Claim.Status.PUBLISHED, "a flagged claim stays published"
+    assert bool(claim.source_flag) is flagged
+    if flagged:
+        assert evidence.source.url in claim.source_flag
+
+
+def test_recheck_of_a_now_blocked_source_is_classified_blocked(
+    fact_checker, queued, local_site, settings
+):
+    local_site.expect_request("/page").respond_with_data(ARTICLE, content_type="text/html")
+    evidence = cite(fact_checker, local_site.url_for("/page"), "drones")
+    run_fetch(evidence.source)
+    settings.SOURCES_ALLOW_PRIVATE_NETWORKS = False
+    source_request_fetch(source=evidence.source)
+    assert run_fetch(evidence.source).change == Snapshot.Change.BLOCKED
+
+
+def test_sources_not_due_are_not_rechecked(fact_checker, queued, local_site):
+    local_site.expect_request("/page").respond_with_data(ARTICLE, content_type="text/html")
+    evidence = cite(fact_checker, local_site.url_for("/page"), "drones")
+    run_fetch(evidence.source)
+    assert sources_recheck_due() == 0
+
+
+def test_stale_pending_fetch_is_queued_again(fact_checker, queued, settings):
+    evidence = cite(fact_checker, "https://news.example.org/a", "quote")
+    first_token = Source.objects.get(pk=evidence.source_id).fetch_token
+    assert sources_requeue_stale() == 0
+    Source.objects.filter(pk=evidence.source_id).update(
+        fetch_requested_at=timezone.now() - timedelta(minutes=settings.SOURCES_STALE_FETCH_MINUTES + 1)
+    )
+    assert sources_requeue_stale() == 1
+    assert Source.objects.get(pk=evidence.source_id).fetch_token != first_token
+
+
+def test_broker_outage_keeps_the_evidence_and_leaves_the_source_pending(
+    fact_checker, django_capture_on_commit_callbacks, caplog
+):
+    from kombu.exceptions import OperationalError
+
+    with mock.patch(
+        "sources.tasks.fetch_source.delay", side_effect=OperationalError("connection refused")
+    ), django_capture_on_commit_callbacks(execute=True):
+        evidence = cite(fact_checker, "https://news.example.org/a", "quote")
+    assert Evidence.objects.filter(pk=evidence.pk).exists()
+    assert Source.objects.get(pk=evidence.source_id).status == Source.Status.PENDING
+    assert "stale-fetch sweep" in caplog.text
+
+
+def test_fetch_waits_while_the_host_has_two_fetches_running(fact_checker, queued, local_site):
+    local_site.expect_request("/a").respond_with_data(ARTICLE, content_type="text/html")
+    evidence = cite(fact_checker, local_site.url_for("/a"), "drones")
+    later = timezone.now() + timedelta(minutes=5)
+    for slot in range(2):
+        HostFetchSlot.objects.create(host="127.0.0.1", slot=slot, holder=uuid.uuid4(), expires_at=later)
+    assert run_fetch(evidence.source) == HostBusy(host="127.0.0.1")
+    assert local_site.log == []
+    assert Source.objects.get(pk=evidence.source_id).status == Source.Status.PENDING
+
+
+def test_lease_of_a_dead_worker_expires(fact_checker, queued, local_site):
+    local_site.expect_request("/a").respond_with_data(ARTICLE, content_type="text/html")
+    evidence = cite(fact_checker, local_site.url_for("/a"), "drones")
+    earlier = timezone.now() - timedelta(seconds=1)
+    for slot in range(2):
+        HostFetchSlot.objects.create(host="127.0.0.1", slot=slot, holder=uuid.uuid4(), expires_at=earlier)
+    assert isinstance(run_fetch(evidence.source), Snapshot)
+    assert not HostFetchSlot.objects.exists(), "the fetch released its own lease"

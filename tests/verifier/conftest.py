@@ -1,0 +1,91 @@
+"""Published claims built the only way the product builds them: through the workflow services."""
+
+import datetime
+import hashlib
+from collections.abc import Callable, Iterable
+
+import pytest
+
+from claims.models import Claim
+from claims.services import claim_create, evidence_add
+from sources.fetcher import FetchResult, Outcome
+from sources.models import Snapshot, Source
+from sources.services import snapshot_record, source_request_fetch
+from tests.factories import rating
+from verifier.services import claim_submit, verdict_approve, verdict_save_draft
+
+IRAN_QUOTE = "these drones were exported before the attack on Ukraine"
+
+
+def record_fetch(source: Source, *, text: str, http_status: int = 200) -> Snapshot:
+    """Records a fetch of the source through the service a worker uses (no network, no body)."""
+    if source.fetch_token is None or source.status not in (Source.Status.PENDING, Source.Status.FETCHING):
+        source_request_fetch(source=source)
+    outcome = Outcome.FETCHED if http_status < 400 else Outcome.HTTP_ERROR
+    result = FetchResult(
+        requested_url=source.url,
+        final_url=source.url,
+        outcome=outcome,
+        http_status=http_status,
+        content_type="text/html",
+        content_sha256=hashlib.sha256(text.encode()).hexdigest(),
+        title="Iran admits sending drones to Russia",
+        text=text if outcome == Outcome.FETCHED else "",
+        text_sha256=hashlib.sha256(text.encode()).hexdigest(),
+    )
+    snapshot = snapshot_record(source=source, token=str(source.fetch_token), result=result)
+    assert snapshot is not None
+    source.refresh_from_db()
+    return snapshot
+
+
+@pytest.fixture
+def make_published_claim(fact_checker, reviewer) -> Callable[..., Claim]:
+    """make_published_claim(text=..., claimant=..., tags=..., rating_slug=..., evidence=[(url, quote)])."""
+    counter = iter(range(1, 10_000))
+
+    def make(
+        *,
+        text: str | None = None,
+        claimant: str = "Iran",
+        tags: Iterable[str] = ("drones",),
+        rating_slug: str = "false",
+        evidence: Iterable[tuple[str, str]] | None = None,
+        fetched: bool = True,
+        author=None,
+        approver=None,
+    ) -> Claim:
+        number = next(counter)
+        author = author or fact_checker
+        claim = claim_create(
+            actor=author,
+            text=text or f"Iran says the drones were exported before the invasion ({number})",
+            claimant_name=claimant,
+            claim_date=datetime.date(2022, 10, 18),
+            appearance_url="https://news.example.org/iran-statement",
+            tags=tags,
+        )
+        default_evidence = [(f"https://news.example.org/drones-{number}", IRAN_QUOTE)]
+        cited = default_evidence if evidence is None else evidence
+        for url, quote in cited:
+            added = evidence_add(actor=author, claim=claim, url=url, quote=quote, stance="supports")
+            if fetched:
+                record_fetch(added.source, text=f"Iran said {quote} in February.")
+        verdict_save_draft(
+            actor=author,
+            claim=claim,
+            rating=rating(rating_slug),
+            summary="Iran admits supplying drones but disputes the timing.",
+            explanation="Drones were seen over Kyiv months after the date Iran gives.",
+        )
+        claim_submit(actor=author, claim=claim)
+        verdict_approve(actor=approver or reviewer, claim=claim, comment="Checked the sources.")
+        claim.refresh_from_db()
+        return claim
+
+    return make
+
+
+@pytest.fixture
+def published_claim(make_published_claim) -> Claim:
+    return make_published_claim()

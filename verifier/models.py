@@ -1,0 +1,155 @@
+import hashlib
+import json
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from claims.models import Claim
+
+
+class Rating(models.Model):
+    """One label of the rating scale; `value` is set only for labels on the numeric scale."""
+
+    label = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    value = models.PositiveSmallIntegerField(null=True, blank=True)
+    description = models.TextField(blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ImmutableVerdictError(Exception):
+    pass
+
+
+class Verdict(models.Model):
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        IN_REVIEW = "in_review", "In review"
+        APPROVED = "approved", "Approved"
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="verdicts")
+    version = models.PositiveSmallIntegerField()
+    rating = models.ForeignKey(Rating, null=True, blank=True, on_delete=models.PROTECT)
+    summary = models.TextField(blank=True)
+    explanation = models.TextField(blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="authored_verdicts"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reviewed_verdicts",
+    )
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.DRAFT, editable=False, db_index=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    approved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Frozen at approval: every cited evidence with the snapshot it was checked against and that
+    # snapshot's SHA-256, so the verdict can be traced to the exact bytes it relied on.
+    evidence_fingerprint = models.JSONField(default=list, blank=True, editable=False)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["claim", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "version"], name="verdict_unique_version"),
+            # At most one verdict per claim is being worked on at a time.
+            models.UniqueConstraint(
+                fields=["claim"],
+                condition=~models.Q(state="approved"),
+                name="verdict_one_open_per_claim",
+            ),
+        ]
+        permissions = [("review_verdict", "Can approve verdicts or request changes")]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} v{self.version} ({self.state})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if getattr(self, "_loaded_state", None) == self.State.APPROVED:
+            raise ImmutableVerdictError(
+                "An approved verdict cannot be changed; draft a correction instead."
+            )
+        super().save(*args, **kwargs)
+        self._loaded_state = self.state
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any, **kwargs: Any) -> "Verdict":
+        instance = super().from_db(db, field_names, values, **kwargs)
+        instance._loaded_state = instance.state  # type: ignore[attr-defined]
+        return instance
+
+
+class ReviewLogEntry(models.Model):
+    """Append-only, hash-chained record of every workflow transition."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Created claim"
+        DRAFT = "draft", "Drafted verdict"
+        SUBMIT = "submit", "Submitted for review"
+        APPROVE = "approve", "Approved and published"
+        REQUEST_CHANGES = "request_changes", "Requested changes"
+        CORRECT = "correct", "Started a correction"
+
+    # A gap-free, unique sequence makes the chain linear: two concurrent appends cannot both
+    # claim the same predecessor, and a deleted entry leaves a hole.
+    sequence = models.PositiveBigIntegerField(unique=True, editable=False)
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="review_log")
+    verdict = models.ForeignKey(
+        Verdict, null=True, blank=True, on_delete=models.PROTECT, related_name="review_log"
+    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    from_state = models.CharField(max_length=20, blank=True)
+    to_state = models.CharField(max_length=20, blank=True)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    previous_hash = models.CharField(max_length=64, editable=False)
+    entry_hash = models.CharField(max_length=64, unique=True, editable=False)
+
+    class Meta:
+        ordering = ["sequence"]
+        verbose_name = "review log entry"
+        verbose_name_plural = "review log"
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.action} on claim {self.claim_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ImmutableVerdictError("The review log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ImmutableVerdictError("The review log is append-only.")
+
+    def content(self) -> dict[str, Any]:
+        return {
+            "sequence": self.sequence,
+            "claim": self.claim_id,
+            "verdict": self.verdict_id,
+            "actor": self.actor_id,
+            "action": self.action,
+            "from_state": self.from_state,
+            "to_state": self.to_state,
+            "comment": self.comment,
+            "created_at": self.created_at.isoformat(),
+        }
+
+    def compute_hash(self) -> str:
+        canonical = json.dumps(self.content(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256((self.previous_hash + canonical).encode()).hexdigest()

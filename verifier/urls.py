@@ -1,0 +1,17 @@
+"""API routes, mounted under /api/v1/ by config.urls."""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from sources.api import SourceDetailView
+from verifier.api import ClaimViewSet
+
+app_name = "api"
+
+router = SimpleRouter(use_regex_path=False)
+router.register("claims", ClaimViewSet, basename="claim")
+
+urlpatterns = [
+    *router.urls,
+    path("sources/<int:pk>/", SourceDetailView.as_view(), name="source-detail"),
+]
