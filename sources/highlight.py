@@ -7,6 +7,7 @@ quote_found() accepts is highlighted exactly where the check found it.
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -30,51 +31,68 @@ def _clusters(text: str) -> Iterable[tuple[int, int]]:
             start = index
 
 
-def _fold_with_offsets(text: str) -> tuple[str, list[Span]]:
-    """normalize_for_match(text), and for each of its characters the original span it came from."""
-    folded: list[str] = []
-    origins: list[Span] = []
-    pending_space: Span | None = None
-    for start, end in _clusters(text):
-        cluster = text[start:end]
-        if cluster.isspace():
-            # Runs of whitespace fold to one space, and none at either end.
-            if folded and pending_space is None:
-                pending_space = (start, end)
-            continue
-        piece = normalize_for_match(cluster)
-        if not piece:
-            continue  # an invisible character
-        if pending_space is not None:
-            folded.append(" ")
-            origins.append(pending_space)
-            pending_space = None
-        for character in piece:
-            folded.append(character)
-            origins.append((start, end))
-    return "".join(folded), origins
+class FoldedText:
+    """A text folded once by normalize_for_match, remembering where each folded character came
+    from, to find many quotes in it."""
+
+    def __init__(self, text: str) -> None:
+        folded: list[str] = []
+        origins: list[Span] = []
+        pending_space: Span | None = None
+        for start, end in _clusters(text):
+            cluster = text[start:end]
+            if cluster.isascii() and cluster.isalnum():
+                # Most of any text: folding an ASCII letter or digit only lowers its case.
+                if pending_space is not None:
+                    folded.append(" ")
+                    origins.append(pending_space)
+                    pending_space = None
+                folded.append(cluster.lower())
+                origins.append((start, end))
+                continue
+            if cluster.isspace():
+                # Runs of whitespace fold to one space, and none at either end.
+                if folded and pending_space is None:
+                    pending_space = (start, end)
+                continue
+            piece = normalize_for_match(cluster)
+            if not piece:
+                continue  # an invisible character
+            if pending_space is not None:
+                folded.append(" ")
+                origins.append(pending_space)
+                pending_space = None
+            for character in piece:
+                folded.append(character)
+                origins.append((start, end))
+        self.folded = "".join(folded)
+        self._origins = origins
+
+    def spans(self, quote: str) -> list[Span]:
+        """The spans of the original text (start, end) that quote_found(quote, text) matched, one
+        per part of the quote between ellipses; empty when the quote is not found."""
+        needle = normalize_for_match(quote).strip(_WRAPPING)
+        if not needle.strip(". "):
+            return []
+        spans: list[Span] = []
+        position = 0
+        for segment in needle.split(_ELLIPSIS):
+            segment = segment.strip(_WRAPPING)
+            if not segment:
+                continue
+            found = self.folded.find(segment, position)
+            if found < 0:
+                return []
+            last = found + len(segment) - 1
+            spans.append((self._origins[found][0], self._origins[last][1]))
+            position = found + len(segment)
+        return spans
 
 
 def quote_spans(quote: str, text: str) -> list[Span]:
     """The spans of `text` (start, end) that quote_found(quote, text) matched, one per part of the
     quote between ellipses; empty when the quote is not found."""
-    needle = normalize_for_match(quote).strip(_WRAPPING)
-    if not needle.strip(". "):
-        return []
-    haystack, origins = _fold_with_offsets(text)
-    spans: list[Span] = []
-    position = 0
-    for segment in needle.split(_ELLIPSIS):
-        segment = segment.strip(_WRAPPING)
-        if not segment:
-            continue
-        found = haystack.find(segment, position)
-        if found < 0:
-            return []
-        last = found + len(segment) - 1
-        spans.append((origins[found][0], origins[last][1]))
-        position = found + len(segment)
-    return spans
+    return FoldedText(text).spans(quote)
 
 
 @dataclass(frozen=True)
@@ -97,7 +115,7 @@ def highlight(text: str, marks: Sequence[QuoteMark]) -> SafeString:
     cuts = sorted(boundaries)
     parts: list[str] = []
     anchored: set[str] = set()
-    for start, end in zip(cuts, cuts[1:], strict=False):
+    for start, end in itertools.pairwise(cuts):
         covering = [
             mark for mark in marks if any(s <= start and end <= e for s, e in mark.spans)
         ]

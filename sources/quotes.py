@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # Written as escapes because they are indistinguishable from ASCII in most fonts.
@@ -22,6 +23,9 @@ _TYPOGRAPHY = str.maketrans(
         "\u2026": "...",
     }
 )
+# str.translate looks every character up in the table (about 0.2 us each): 5 ms for a 20 KB
+# article, paid for each quote of each snapshot. Only the few mapped characters are replaced here.
+_TYPOGRAPHY_CHARS = re.compile("[" + re.escape("".join(map(chr, _TYPOGRAPHY))) + "]")
 _ELLIPSIS = "..."
 _WRAPPING = " '\""
 
@@ -29,7 +33,8 @@ _WRAPPING = " '\""
 def normalize_for_match(text: str) -> str:
     """Fold text to the form quotes are compared in: NFKC, casefolded, plain quotes and dashes,
     no invisible characters, single spaces."""
-    folded = unicodedata.normalize("NFKC", text).casefold().translate(_TYPOGRAPHY)
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    folded = _TYPOGRAPHY_CHARS.sub(lambda match: _TYPOGRAPHY[ord(match[0])] or "", folded)
     return " ".join(folded.split())
 
 

@@ -18,6 +18,7 @@ from sources.fetcher import FetchLimits, FetchResult, Outcome, UrlRefused, check
 from sources.models import HostFetchSlot, Snapshot, Source
 from sources.quotes import quote_found
 from verifier.errors import DomainError
+from verifier.http_cache import public_content_changed
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ def source_request_fetch(*, source: Source, queue: bool = True) -> uuid.UUID:
         fetch_started_at=None,
     )
     source.status, source.fetch_token = Source.Status.PENDING, token
+    _public_record_changed(source.pk)
     if queue:
         transaction.on_commit(lambda: enqueue_fetch(source_id=source.pk, token=token))
     return token
@@ -89,11 +91,7 @@ class HostBusy:
     host: str
 
 
-def _host_slot_acquire(host: str, holder: uuid.UUID) -> bool:
-    now = timezone.now()
-    # A lease outlives a killed worker only until the longest a fetch task may run.
-    HostFetchSlot.objects.filter(host=host, expires_at__lt=now).delete()
-    expires_at = now + timedelta(seconds=settings.FETCH_TASK_TIME_LIMIT)
+def _host_slot_take(host: str, holder: uuid.UUID, expires_at: datetime) -> bool:
     for slot in range(settings.SOURCES_MAX_FETCHES_PER_HOST):
         try:
             with transaction.atomic():
@@ -106,6 +104,18 @@ def _host_slot_acquire(host: str, holder: uuid.UUID) -> bool:
     return False
 
 
+def _host_slot_acquire(host: str, holder: uuid.UUID) -> bool:
+    now = timezone.now()
+    expires_at = now + timedelta(seconds=settings.FETCH_TASK_TIME_LIMIT)
+    if _host_slot_take(host, holder, expires_at):
+        return True
+    # A lease outlives a killed worker only until the longest a fetch task may run. Expired
+    # leases are cleared only when they stand in the way, sparing every other fetch a write.
+    if HostFetchSlot.objects.filter(host=host, expires_at__lt=now).delete()[0]:
+        return _host_slot_take(host, holder, expires_at)
+    return False
+
+
 def source_fetch(
     *, source_id: int, token: str, record_transient: bool = True
 ) -> Snapshot | TransientFailure | HostBusy | None:
@@ -115,16 +125,21 @@ def source_fetch(
         return None
     host = urlsplit(source.url).hostname or ""
     holder = uuid.uuid4()
-    if not _host_slot_acquire(host, holder):
-        return HostBusy(host=host)
-    try:
+    # The host slot and the claim are written in one transaction: SQLite serialises writers, and
+    # every write transaction is another wait for its lock when many fetches run at once.
+    with transaction.atomic():
+        if not _host_slot_acquire(host, holder):
+            return HostBusy(host=host)
         claimed = Source.objects.filter(
             pk=source_id,
             fetch_token=token,
             status__in=[Source.Status.PENDING, Source.Status.FETCHING],
         ).update(status=Source.Status.FETCHING, fetch_started_at=timezone.now())
         if not claimed:
+            transaction.set_rollback(True)  # gives the slot back
             return None
+    try:
+        _public_record_changed(source_id)
         # No transaction is open here: the fetch can take up to SOURCES_TIMEOUT_TOTAL seconds.
         result = fetch(source.url, limits=fetch_limits())
     finally:
@@ -146,12 +161,16 @@ def _store_body(body: bytes, sha256: str) -> str:
 
 
 def _classify_change(*, source: Source, result: FetchResult) -> str:
-    previous = source.snapshots.order_by("-fetched_at", "-id").first()
-    if previous is None:
+    # Only hashes are compared: loading whole snapshots would read their text for nothing.
+    if not source.snapshots.exists():
         return Snapshot.Change.FIRST
     if result.outcome == Outcome.FETCHED:
-        last_good = source.snapshots.filter(outcome=Snapshot.Outcome.FETCHED).first()
-        if last_good is not None and last_good.text_sha256 == result.text_sha256:
+        last_good_sha256 = (
+            source.snapshots.filter(outcome=Snapshot.Outcome.FETCHED)
+            .values_list("text_sha256", flat=True)
+            .first()
+        )
+        if last_good_sha256 is not None and last_good_sha256 == result.text_sha256:
             return Snapshot.Change.SAME
         return Snapshot.Change.CHANGED
     if result.outcome == Outcome.HTTP_ERROR and result.http_status in (404, 410):
@@ -212,6 +231,7 @@ def snapshot_record(*, source: Source, token: str, result: FetchResult) -> Snaps
             evidence_check_quote(evidence=evidence, snapshot=snapshot)
         # Claims show their sources' latest snapshot; incremental pulls (updated_since) must see it.
         Claim.objects.filter(evidence__source=source).update(updated_at=now)
+        _public_record_changed(source.pk)
         if change in (Snapshot.Change.CHANGED, Snapshot.Change.GONE):
             claims_flag_for_source_change(source=source, snapshot=snapshot)
     return snapshot
@@ -242,14 +262,28 @@ def evidence_check_against_latest(*, evidence: Evidence) -> bool:
 
 
 def claims_flag_for_source_change(*, source: Source, snapshot: Snapshot) -> int:
-    """Flags published claims citing the source; they stay published."""
+    """Flags published claims citing the source (they stay published) and tells the webhooks."""
+    from verifier.models import WebhookEndpoint
+    from verifier.webhooks import webhook_events_for_claim
+
     what = "changed" if snapshot.change == Snapshot.Change.CHANGED else "disappeared"
     reason = f"Source {source.url} {what} (snapshot {snapshot.pk}, {snapshot.fetched_at:%Y-%m-%d})."
-    return Claim.objects.filter(
-        status=Claim.Status.PUBLISHED, evidence__source=source
-    ).distinct().update(
+    flagged = list(Claim.objects.filter(status=Claim.Status.PUBLISHED, evidence__source=source).distinct())
+    Claim.objects.filter(pk__in=[claim.pk for claim in flagged]).update(
         source_flag=reason, source_flagged_at=snapshot.fetched_at, updated_at=timezone.now()
     )
+    if flagged:
+        public_content_changed()
+    for claim in flagged:
+        webhook_events_for_claim(claim=claim, event=WebhookEndpoint.Event.FLAG)
+    return len(flagged)
+
+
+def _public_record_changed(source_id: int) -> None:
+    # Published claims show their sources' status, latest snapshot and quote checks: if one cites
+    # this source, the cached public responses are superseded.
+    if Claim.objects.filter(status=Claim.Status.PUBLISHED, evidence__source_id=source_id).exists():
+        public_content_changed()
 
 
 def sources_requeue_stale() -> int:

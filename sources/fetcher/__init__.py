@@ -1,11 +1,13 @@
 """The guarded fetcher: SSRF-safe, bounded fetching and text extraction of cited sources.
 
 A plain library (no Django): ``fetch(url)`` never raises and returns a ``FetchResult`` whose
-``outcome`` says what happened; ``check_url`` validates a URL up front without network access.
+``outcome`` says what happened; ``check_url`` validates a URL up front without network access;
+``post_json`` sends one webhook delivery under the same guard.
 """
 
 from .addresses import Resolver
 from .client import fetch
+from .post import PostResult, post_json
 from .result import FetchLimits, FetchResult, Outcome, UrlRefused
 from .urls import check_url, normalize_url
 
@@ -13,9 +15,11 @@ __all__ = [
     "FetchLimits",
     "FetchResult",
     "Outcome",
+    "PostResult",
     "Resolver",
     "UrlRefused",
     "check_url",
     "fetch",
     "normalize_url",
+    "post_json",
 ]

@@ -13,6 +13,7 @@ import ssl
 import threading
 import time
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -209,8 +210,17 @@ class Exchange:
             self.deadline.release()
 
 
-def open_exchange(target: ParsedUrl, ip: str, limits: FetchLimits, deadline: Deadline) -> Exchange:
-    """Send GET for target to exactly ip and return once the response headers are in."""
+def open_exchange(
+    target: ParsedUrl,
+    ip: str,
+    limits: FetchLimits,
+    deadline: Deadline,
+    *,
+    method: str = "GET",
+    body: bytes | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+) -> Exchange:
+    """Send the request for target to exactly ip and return once the response headers are in."""
     remaining = deadline.remaining()
     if remaining <= 0:
         raise FetchError(Outcome.TIMEOUT, total_timeout_reason(limits), transient=True)
@@ -240,11 +250,13 @@ def open_exchange(target: ParsedUrl, ip: str, limits: FetchLimits, deadline: Dea
         "Accept": ACCEPT,
         "Accept-Encoding": ACCEPTED_ENCODINGS,
         "Connection": "close",
+        **(extra_headers or {}),
     }
     try:
         response = pool.urlopen(
-            "GET",
+            method,
             target.path_query,
+            body=body,
             headers=headers,
             retries=False,
             redirect=False,

@@ -2,10 +2,12 @@
 
 import io
 import json
+import time
 
 import pytest
 from django.core.management import call_command, execute_from_command_line
 from django.test import override_settings
+from werkzeug import Request, Response
 
 from claims.services import claim_create, evidence_add
 from sources.models import Snapshot, Source
@@ -125,3 +127,107 @@ def test_recheck_sources_leaves_sources_that_are_not_due(fetched_source):
     call_command("recheck_sources", "--sync", stdout=out)
 
     assert "Re-checked 0 source(s)." in out.getvalue()
+
+
+def serve(httpserver, path: str, **response) -> str:
+    httpserver.expect_request(path).respond_with_data(**response)
+    return httpserver.url_for(path)
+
+
+@pytest.mark.parametrize(
+    ("make_url", "limits", "outcome", "reason_mentions"),
+    [
+        (lambda s: "ftp://files.example.org/report.pdf", {}, "blocked", "ftp"),
+        (lambda s: "http://93.184.216.34:8080/", {"private": False}, "blocked", "8080"),
+        (lambda s: "http://127.0.0.1/", {"private": False}, "blocked", "127.0.0.1"),
+        (lambda s: "http://0x7f000001/", {}, "blocked", ""),
+        (lambda s: "http://", {}, "invalid_url", ""),
+        (lambda s: "http://nonexistent.invalid/", {"private": False}, "dns_error", ""),
+        (
+            lambda s: serve(s, "/big", response_data="x" * 5000, content_type="text/plain"),
+            {"max_bytes": 1024},
+            "too_large",
+            "",
+        ),
+        (
+            lambda s: serve(s, "/img", response_data=b"\x89PNG\r\n", content_type="image/png"),
+            {},
+            "unsupported_content_type",
+            "image/png",
+        ),
+        (lambda s: serve(s, "/gone", response_data="no", status=404), {}, "http_error", "404"),
+        (lambda s: serve(s, "/busy", response_data="no", status=503), {}, "http_error", "503"),
+        (
+            lambda s: serve(
+                s, "/loop", response_data="", status=302, headers={"Location": "/loop"}
+            ),
+            {},
+            "redirect_error",
+            "",
+        ),
+        (
+            lambda s: serve(s, "/empty", response_data="<html><body></body></html>",
+                            content_type="text/html"),
+            {},
+            "extraction_failed",
+            "",
+        ),
+        (
+            lambda s: serve(s, "/corrupt", response_data=b"\x1f\x8b\x08\x00garbage",
+                            content_type="text/html", headers={"Content-Encoding": "gzip"}),
+            {},
+            "decoding_error",
+            "",
+        ),
+        (lambda s: s.url_for("/tls").replace("http://", "https://"), {}, "tls_error", ""),
+        (lambda s: "http://127.0.0.1:9/", {"ports": {9}}, "connection_error", ""),
+    ],
+    ids=[
+        "scheme", "port", "address", "numeric-host", "invalid", "dns", "too-large",
+        "content-type", "404", "503", "redirect-loop", "no-text", "bad-gzip", "tls",
+        "connection-refused",
+    ],
+)
+def test_fetch_url_json_reports_each_outcome(
+    httpserver, make_url, limits, outcome, reason_mentions
+):
+    url = make_url(httpserver)
+    ports = limits.get("ports", {httpserver.port})
+    with override_settings(
+        SOURCES_ALLOW_PRIVATE_NETWORKS=limits.get("private", True),
+        SOURCES_ALLOWED_PORTS=frozenset({80, 443, *ports}),
+        SOURCES_MAX_BYTES=limits.get("max_bytes", 10 * 1024 * 1024),
+    ):
+        result = json.loads(fetch_url(url, "--json"))
+
+    assert result["outcome"] == outcome, result
+    assert result["reason"], "every refusal or failure says why"
+    assert reason_mentions in result["reason"]
+
+
+def test_fetch_url_json_reports_a_timeout(httpserver):
+    def slow(request: Request) -> Response:
+        time.sleep(3)
+        return Response("late", content_type="text/plain")
+
+    httpserver.expect_request("/slow").respond_with_handler(slow)
+    with override_settings(
+        SOURCES_ALLOW_PRIVATE_NETWORKS=True,
+        SOURCES_ALLOWED_PORTS=frozenset({httpserver.port}),
+        SOURCES_TIMEOUT_READ=1.0,
+        SOURCES_TIMEOUT_TOTAL=1.5,
+    ):
+        result = json.loads(fetch_url(httpserver.url_for("/slow"), "--json"))
+
+    assert result["outcome"] == "timeout"
+
+
+def test_fetch_url_never_prints_the_password_of_a_url(httpserver):
+    url = httpserver.url_for("/private").replace("http://", "http://editor:hunter2@")
+    with override_settings(
+        SOURCES_ALLOW_PRIVATE_NETWORKS=True, SOURCES_ALLOWED_PORTS=frozenset({httpserver.port})
+    ):
+        output = fetch_url(url, "--json")
+
+    assert json.loads(output)["outcome"] == "blocked"
+    assert "hunter2" not in output

@@ -1,0 +1,153 @@
+"""post_json(): one guarded POST of a JSON body, for webhook deliveries.
+
+The URL and every address its host resolves to pass the same checks as a fetch, the connection is
+pinned to a checked address, and a redirect is refused rather than followed: a redirect could carry
+the delivery to an address the guard never saw, so a receiver that moved must be registered again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from urllib3.exceptions import ConnectTimeoutError
+
+from .addresses import IPAddress, Resolver, resolve_host
+from .client import _FetchRun, _retry_after
+from .http import Deadline, Exchange, classify_network_error, open_exchange
+from .result import DEFAULT_LIMITS, FetchError, FetchLimits, Outcome, UrlRefused
+from .urls import ParsedUrl, check_parsed, redact
+
+logger = logging.getLogger("sources.fetcher")
+
+# Receivers that are briefly overloaded or restarting; anything else in 4xx will not change.
+TRANSIENT_STATUSES = frozenset({408, 425, 429})
+
+
+@dataclass(frozen=True)
+class PostResult:
+    """What one POST did: `ok` for a 2xx answer, else `failure` and whether trying again may help."""
+
+    url: str
+    http_status: int | None = None
+    failure: Outcome | None = None
+    reason: str = ""
+    block_reason: str = ""
+    transient: bool = False
+    retry_after: float | None = None
+    connected_ip: str | None = None
+    elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+def post_json(
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    limits: FetchLimits = DEFAULT_LIMITS,
+    resolver: Resolver | None = None,
+) -> PostResult:
+    """POST body (JSON) to url under limits, without following redirects; never raises."""
+    started = time.monotonic()
+    # The fetch's own resolution step: one lookup, every answer checked against the limits.
+    run = _FetchRun(limits, resolver or resolve_host)
+    sent: dict[str, object] = {}
+    try:
+        target = check_parsed(url, limits)
+        exchange = _send(target, run._resolve(target), body, headers, limits, run.deadline, sent)
+        try:
+            result = _answered(url, exchange)
+        finally:
+            exchange.close()
+    except UrlRefused as refused:
+        result = PostResult(
+            url, failure=refused.outcome, reason=refused.reason, block_reason=refused.block_reason
+        )
+    except FetchError as error:
+        result = PostResult(
+            url,
+            failure=error.outcome,
+            reason=error.reason,
+            block_reason=error.block_reason,
+            transient=error.transient,
+            retry_after=error.retry_after,
+        )
+    except Exception as exc:
+        logger.warning("unexpected error while posting to %s", redact(url), exc_info=True)
+        result = PostResult(
+            url,
+            failure=Outcome.CONNECTION_ERROR,
+            reason=redact(f"unexpected {type(exc).__name__}: {exc}")[:500],
+            transient=True,
+        )
+    finally:
+        run.close()
+    connected = sent.get("ip")
+    return replace(
+        result,
+        connected_ip=connected if isinstance(connected, str) else None,
+        elapsed=round(time.monotonic() - started, 4),
+    )
+
+
+def _send(
+    target: ParsedUrl,
+    addresses: list[IPAddress],
+    body: bytes,
+    headers: Mapping[str, str],
+    limits: FetchLimits,
+    deadline: Deadline,
+    sent: dict[str, object],
+) -> Exchange:
+    """POST to the checked addresses in order; only a connect timeout moves on to the next."""
+    request_headers = {
+        "Accept": "*/*",
+        "Content-Type": "application/json",
+        "Content-Length": str(len(body)),
+        **headers,
+    }
+    for index, address in enumerate(addresses):
+        ip = str(address).split("%", 1)[0] if address.version == 6 else str(address)
+        sent["ip"] = ip
+        try:
+            return open_exchange(
+                target, ip, limits, deadline, method="POST", body=body, extra_headers=request_headers
+            )
+        except ConnectTimeoutError as exc:
+            if index + 1 < len(addresses) and not deadline.expired:
+                continue
+            raise classify_network_error(exc, ip, limits, deadline) from None
+        except Exception as exc:
+            raise classify_network_error(exc, ip, limits, deadline) from None
+    raise FetchError(Outcome.CONNECTION_ERROR, f"{target.host} has no usable address")
+
+
+def _answered(url: str, exchange: Exchange) -> PostResult:
+    response = exchange.response
+    status = response.status
+    if 200 <= status < 300:
+        return PostResult(url, http_status=status)
+    if 300 <= status < 400:
+        location = redact(response.headers.get("location") or "")[:300]
+        return PostResult(
+            url,
+            http_status=status,
+            failure=Outcome.REDIRECT_ERROR,
+            reason=f"the receiver answered {status} (to {location or 'nowhere'}); deliveries do "
+            "not follow redirects, so register the new URL",
+        )
+    transient = status in TRANSIENT_STATUSES or status >= 500
+    return PostResult(
+        url,
+        http_status=status,
+        failure=Outcome.HTTP_ERROR,
+        reason=f"the receiver answered {status} {response.reason or ''}".rstrip(),
+        transient=transient,
+        retry_after=_retry_after(response.headers.get("retry-after")) if transient else None,
+    )

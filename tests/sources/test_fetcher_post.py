@@ -1,0 +1,125 @@
+"""post_json: one webhook delivery under the fetcher's guard (all on loopback, no Django)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from sources.fetcher import FetchLimits, Outcome, post_json
+
+pytestmark = pytest.mark.usefixtures("connect_log")
+
+BODY = json.dumps({"event": "publish", "claim": {"id": 7}}).encode()
+
+
+def public_limits(*ports: int, **overrides: Any) -> FetchLimits:
+    """Limits that treat only 127.0.0.1 as public; every other private range stays refused."""
+    return FetchLimits(
+        extra_allowed_networks=("127.0.0.1/32",), allowed_ports=frozenset({80, 443, *ports}), **overrides
+    )
+
+
+def url(server: HTTPServer, path: str) -> str:
+    # The server may have been started for another test under the name "localhost".
+    return f"http://127.0.0.1:{server.port}{path}"
+
+
+def test_posts_the_body_with_its_headers(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/hook", method="POST").respond_with_data("thanks", status=202)
+
+    limits = public_limits(httpserver.port)
+
+    result = post_json(url(httpserver, "/hook"), BODY, {"Verifier-Event": "publish"}, limits=limits)
+
+    assert result.ok and result.http_status == 202 and result.failure is None
+    assert result.connected_ip == "127.0.0.1"
+    request, _ = httpserver.log[0]
+    assert request.get_data() == BODY
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["Verifier-Event"] == "publish"
+    assert request.headers["Content-Length"] == str(len(BODY))
+
+
+def test_a_private_address_is_refused_before_connecting(
+    httpserver: HTTPServer, connect_log: list[Any]
+) -> None:
+    limits = FetchLimits(allowed_ports=frozenset({httpserver.port}))
+
+    result = post_json(url(httpserver, "/hook"), BODY, {}, limits=limits)
+
+    assert result.failure == Outcome.BLOCKED and not result.transient
+    assert "loopback" in result.reason
+    assert connect_log == [] and httpserver.log == []
+
+
+def test_a_host_resolving_to_a_private_address_is_refused(connect_log: list[Any]) -> None:
+    def rebinding(host: str, port: int) -> list[str]:
+        return ["10.1.2.3"]
+
+    result = post_json("https://hooks.example.org/in", BODY, {}, resolver=rebinding)
+
+    assert result.failure == Outcome.BLOCKED
+    assert "10.1.2.3" in result.reason and connect_log == []
+
+
+def test_an_unsupported_url_is_refused() -> None:
+    result = post_json("ftp://hooks.example.org/in", BODY, {})
+
+    assert result.failure == Outcome.BLOCKED and not result.transient
+
+
+def test_a_redirect_is_refused_not_followed(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/old").respond_with_data(
+        "", status=308, headers={"Location": url(httpserver, "/new")}
+    )
+    httpserver.expect_request("/new").respond_with_data("should never be reached")
+
+    result = post_json(url(httpserver, "/old"), BODY, {}, limits=public_limits(httpserver.port))
+
+    assert result.failure == Outcome.REDIRECT_ERROR and not result.transient
+    assert result.http_status == 308 and "/new" in result.reason
+    assert [request.path for request, _ in httpserver.log] == ["/old"]
+
+
+@pytest.mark.parametrize(
+    ("status", "transient"), [(500, True), (503, True), (429, True), (408, True), (404, False), (410, False)]
+)
+def test_error_statuses_are_classified(httpserver: HTTPServer, status: int, transient: bool) -> None:
+    httpserver.expect_request("/hook").respond_with_data("no", status=status, headers={"Retry-After": "7"})
+
+    result = post_json(url(httpserver, "/hook"), BODY, {}, limits=public_limits(httpserver.port))
+
+    assert result.failure == Outcome.HTTP_ERROR and result.http_status == status
+    assert result.transient is transient
+    assert result.retry_after == (7.0 if transient else None)
+
+
+def test_a_refused_connection_is_transient(httpserver: HTTPServer) -> None:
+    port = httpserver.port
+    httpserver.stop()
+    try:
+        result = post_json(f"http://127.0.0.1:{port}/hook", BODY, {}, limits=public_limits(port))
+    finally:
+        httpserver.start()
+
+    assert result.failure == Outcome.CONNECTION_ERROR and result.transient
+
+
+def test_a_slow_receiver_times_out(httpserver: HTTPServer) -> None:
+    def slow(request: Request) -> Response:
+        time.sleep(1.5)
+        return Response("late")
+
+    httpserver.expect_request("/hook").respond_with_handler(slow)
+    limits = public_limits(httpserver.port, timeout_read=0.3, timeout_total=1.0)
+
+    started = time.monotonic()
+    result = post_json(url(httpserver, "/hook"), BODY, {}, limits=limits)
+
+    assert result.failure == Outcome.TIMEOUT and result.transient
+    assert time.monotonic() - started < 1.4
