@@ -5,9 +5,19 @@ from simple_history.models import HistoricalRecords
 
 
 class Claimant(models.Model):
+    class Kind(models.TextChoices):
+        ORGANIZATION = "organization", "Organization"
+        PERSON = "person", "Person"
+
     name = models.CharField(max_length=200, unique=True)
     url = models.URLField(
         max_length=2048, blank=True, help_text="Used as sameAs in ClaimReview (e.g. Wikipedia page)."
+    )
+    kind = models.CharField(
+        max_length=12,
+        choices=Kind.choices,
+        default=Kind.ORGANIZATION,
+        help_text="The schema.org type of the claim's author in ClaimReview.",
     )
 
     class Meta:

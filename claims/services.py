@@ -2,7 +2,8 @@
 
 import datetime
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -13,19 +14,22 @@ from claims.models import Claim, Claimant, Evidence, Tag
 from sources.models import Source
 from sources.services import evidence_check_against_latest, source_for_url, source_request_fetch
 from verifier.errors import DomainError
+from verifier.http_cache import public_content_changed
 from verifier.models import ReviewLogEntry, Verdict
 from verifier.review_log import review_log_append
 from verifier.roles import is_fact_checker, require_fact_checker
 
 
-def claimant_get_or_create(*, name: str, url: str = "") -> Claimant:
+def claimant_get_or_create(
+    *, name: str, url: str = "", kind: str = Claimant.Kind.ORGANIZATION
+) -> Claimant:
     """The claimant with this name (case-insensitive), created if new."""
     name = " ".join(name.split())
     if not name:
         raise DomainError.invalid("A claimant needs a name.", field="claimant")
     claimant = Claimant.objects.filter(name__iexact=name).first()
     if claimant is None:
-        claimant, _ = Claimant.objects.get_or_create(name=name, defaults={"url": url})
+        claimant, _ = Claimant.objects.get_or_create(name=name, defaults={"url": url, "kind": kind})
     return claimant
 
 
@@ -162,6 +166,8 @@ def claim_update(*, actor: User, claim: Claim, **changes: Any) -> Claim:
     claim.save()
     if "tags" in changed:
         claim.tags.set(tags_get_or_create(names=changes["tags"]))
+    if claim.status == Claim.Status.PUBLISHED:
+        public_content_changed()
     return claim
 
 
@@ -239,9 +245,9 @@ class BulkResult:
     """What a change to many claims did: which changed, which already were as asked, and which
     were refused, each with the service's reason."""
 
-    changed: list[Claim] = field(default_factory=list)
-    unchanged: list[Claim] = field(default_factory=list)
-    refused: list[tuple[Claim, str]] = field(default_factory=list)
+    changed: list[Claim] = dataclass_field(default_factory=list)
+    unchanged: list[Claim] = dataclass_field(default_factory=list)
+    refused: list[tuple[Claim, str]] = dataclass_field(default_factory=list)
 
 
 def _claims_bulk_update(
@@ -250,7 +256,9 @@ def _claims_bulk_update(
     # One claim_update (its own transaction) per claim: a claim in review is refused on its own
     # while the others change, and each change keeps its field history.
     result = BulkResult()
-    for claim in claims:
+    # Read afresh: what the caller holds may predate another change.
+    fresh = Claim.objects.filter(pk__in=[claim.pk for claim in claims]).prefetch_related("tags")
+    for claim in fresh.order_by("pk"):
         changes = changes_for(claim)
         if changes is None:
             result.unchanged.append(claim)
@@ -317,3 +325,31 @@ def evidence_refetch_source(*, actor: User, evidence: Evidence) -> Source:
     require_fact_checker(actor)
     _sources_refetch([evidence.source])
     return evidence.source
+
+
+@dataclass(frozen=True)
+class NewClaim:
+    """The fields of a claim to create, as an import reads them."""
+
+    text: str
+    claimant_name: str
+    claim_date: datetime.date | None = None
+    appearance_url: str = ""
+    tags: tuple[str, ...] = ()
+
+
+@transaction.atomic
+def claims_import(*, actor: User, claims: Iterable[NewClaim]) -> list[Claim]:
+    """Creates a draft claim for each row with claim_create: all of them, or none if one fails."""
+    require_fact_checker(actor)
+    return [
+        claim_create(
+            actor=actor,
+            text=new.text,
+            claimant_name=new.claimant_name,
+            claim_date=new.claim_date,
+            appearance_url=new.appearance_url,
+            tags=new.tags,
+        )
+        for new in claims
+    ]

@@ -1,5 +1,6 @@
 """Driving the Django admin in tests: the data a rendered form would post, and claims to show."""
 
+import hashlib
 import uuid
 from typing import Any
 
@@ -9,8 +10,9 @@ from django.urls import reverse
 
 from claims.models import Claim
 from claims.services import claim_create, evidence_add
+from sources.fetcher import FetchResult, Outcome
 from sources.models import Snapshot, Source
-from sources.services import evidence_check_quote
+from sources.services import evidence_check_quote, snapshot_record, source_request_fetch
 from tests.factories import rating
 from verifier.services import verdict_save_draft
 
@@ -83,3 +85,29 @@ def drafted_claim(
         explanation="Reports show deliveries after February 2022.",
     )
     return claim
+
+
+def fetched_snapshot(source: Source, *, text: str, body: bytes) -> Snapshot:
+    """A successful fetch of the source recorded as a worker records it, body stored by its hash."""
+    token = source_request_fetch(source=source, queue=False)
+    snapshot = snapshot_record(
+        source=source,
+        token=str(token),
+        result=FetchResult(
+            requested_url=source.url,
+            final_url=source.url + "?amp=1",
+            outcome=Outcome.FETCHED,
+            http_status=200,
+            redirect_chain=({"url": source.url, "status": 301, "location": source.url + "?amp=1"},),
+            connected_ip="93.184.216.34",
+            content_type="text/html; charset=utf-8",
+            bytes_received=len(body),
+            body=body,
+            content_sha256=hashlib.sha256(body).hexdigest(),
+            title="Iran admits sending drones",
+            text=text,
+            text_sha256=hashlib.sha256(text.encode()).hexdigest(),
+        ),
+    )
+    assert snapshot is not None
+    return snapshot
