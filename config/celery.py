@@ -1,11 +1,22 @@
 """The Celery application; its settings are the CELERY_* names in config.settings."""
 
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("verifier")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def close_old_database_connections(**kwargs: Any) -> None:
+    """Drops this thread's database connections that are broken or older than CONN_MAX_AGE."""
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -65,3 +65,30 @@ def env_int_set(name: str, default: set[int]) -> frozenset[int]:
         raise ImproperlyConfigured(
             f"{name} must be a comma-separated list of port numbers; got {os.environ[name]!r}"
         ) from None
+
+
+_RATE_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_NO_LIMIT = {"", "none", "off", "unlimited"}
+
+
+def parse_rate(rate: str | None) -> tuple[int, int] | None:
+    """A request rate such as "120/minute" as (120 requests, 60 seconds); None for "none"."""
+    if rate is None or rate.strip().lower() in _NO_LIMIT:
+        return None
+    count, _, period = rate.strip().partition("/")
+    seconds = _RATE_PERIODS.get(period.strip()[:1].lower())
+    if not count.strip().isdigit() or seconds is None:
+        raise ImproperlyConfigured(
+            "A rate is a number of requests per second, minute, hour or day, such as '120/minute', "
+            f"or 'none'; got {rate!r}"
+        )
+    return int(count), seconds
+
+
+def env_rate(name: str, default: str) -> str:
+    raw = os.environ.get(name, default)
+    try:
+        parse_rate(raw)
+    except ImproperlyConfigured as error:
+        raise ImproperlyConfigured(f"{name}: {error}") from None
+    return raw

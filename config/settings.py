@@ -8,7 +8,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_float, env_int, env_int_set, env_list, env_str
+from config.env import env_bool, env_float, env_int, env_int_set, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VERIFIER_VAR_DIR", str(BASE_DIR / "var")))
@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
     "claims",
     "sources",
@@ -54,6 +55,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: a cached public response is served before any other middleware runs.
+    "verifier.http_cache.PublicCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -119,7 +122,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Django's Redis backend, keeping one client per connection pool (see verifier.cache).
+    CACHES = {"default": {"BACKEND": "verifier.cache.ReusedClientRedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -166,23 +170,32 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Rates from API_THROTTLE_ANON and API_THROTTLE_USER below, read at each request.
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "verifier.throttling.AnonThrottle",
+        "verifier.throttling.ClientThrottle",
     ],
-    "DEFAULT_THROTTLE_RATES": {
-        "anon": env_str("API_THROTTLE_ANON", "120/minute"),
-        "user": env_str("API_THROTTLE_USER", "1200/minute"),
-    },
     "EXCEPTION_HANDLER": "verifier.api_errors.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+
+# Requests per client to the API: anonymous clients by address, token holders (staff or API clients
+# made in the admin) by account. "none" lifts a limit.
+API_THROTTLE_ANON = env_rate("API_THROTTLE_ANON", "120/minute")
+API_THROTTLE_USER = env_rate("API_THROTTLE_USER", "1200/minute")
+# How long a rendered public response may stay in the cache; a publish, correction or flag
+# supersedes it at once (verifier.http_cache). 0 renders every response.
+API_CACHE_SECONDS = env_int("API_CACHE_SECONDS", 600)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Verifier API",
     "DESCRIPTION": "Verified claims as JSON and schema.org ClaimReview; the fact-checking workflow.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the drf-spectacular-sidecar package: the docs page works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # Claims and sources both have a "status" field with different choices.
     "ENUM_NAME_OVERRIDES": {
         "ClaimStatusEnum": "claims.models.Claim.Status",
@@ -208,6 +221,12 @@ SOURCES_STALE_FETCH_MINUTES = env_int("SOURCES_STALE_FETCH_MINUTES", 10, minimum
 
 if SOURCES_TIMEOUT_TOTAL < SOURCES_TIMEOUT_CONNECT:
     raise ImproperlyConfigured("SOURCES_TIMEOUT_TOTAL must not be shorter than SOURCES_TIMEOUT_CONNECT")
+
+# Webhooks (verifier.webhooks): sent under the fetch limits above (the same SSRF guard), retried
+# with backoff up to WEBHOOK_MAX_RETRIES times; a delivery untouched for WEBHOOK_STALE_MINUTES
+# (lost message, dead worker) is queued again. The longest backoff between retries is 10 minutes.
+WEBHOOK_MAX_RETRIES = env_int("WEBHOOK_MAX_RETRIES", 8)
+WEBHOOK_STALE_MINUTES = env_int("WEBHOOK_STALE_MINUTES", 20, minimum=11)
 
 # Celery: every setting in one place.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "") or REDIS_URL or "filesystem://"
@@ -247,6 +266,10 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fix-up otherwise closes every database connection before and after each task, so
+# each fetch would open a new one; config.celery applies Django's own rule (CONN_MAX_AGE, health
+# checks) between tasks instead.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"sources.tasks.fetch_source": {"queue": "fetch"}}
 CELERY_TASK_TIME_LIMIT = FETCH_TASK_TIME_LIMIT
@@ -261,5 +284,9 @@ CELERY_BEAT_SCHEDULE = {
     "recheck-due-sources": {
         "task": "sources.tasks.recheck_due_sources",
         "schedule": crontab(minute="*/30"),
+    },
+    "requeue-stale-webhook-deliveries": {
+        "task": "verifier.tasks.requeue_stale_webhook_deliveries",
+        "schedule": timedelta(minutes=5),
     },
 }

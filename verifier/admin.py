@@ -69,6 +69,7 @@ class VerdictAdmin(HistoryAdmin):
     list_select_related = ("claim", "rating", "author", "reviewer")
     search_fields = ("claim__text", "summary")
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     raw_id_fields = ("claim",)
     fields = (
         "claim_link",
@@ -122,6 +123,7 @@ class ReviewLogEntryAdmin(admin.ModelAdmin):
     list_select_related = ("claim", "actor")
     search_fields = ("comment", "claim__text")
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     ordering = ("-sequence",)
     fields = (
         "sequence",
@@ -153,3 +155,5 @@ class ReviewLogEntryAdmin(admin.ModelAdmin):
     @admin.display(description="from → to")
     def transition(self, entry: ReviewLogEntry) -> str:
         return f"{entry.from_state or '—'} → {entry.to_state or '—'}"
+
+from verifier import webhook_admin  # noqa: E402, F401  (registers the webhook admin)

@@ -4,17 +4,18 @@ Views parse with a serializer, call one service and render; services decide ever
 DomainError, which verifier.api_errors turns into 400/403/404/409.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.encoding import force_str
 from django.utils.http import http_date
-from django.views.decorators.http import conditional_page
 from django.views.decorators.vary import vary_on_headers
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
@@ -23,8 +24,8 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotAuthenticated, ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
@@ -32,18 +33,26 @@ from rest_framework.views import APIView
 
 from claims.models import Claim
 from claims.services import claim_create, evidence_add
+from verifier.claimreview import claim_review, claim_review_feed
 from verifier.errors import DomainError
+from verifier.http_cache import public_read
+from verifier.pagination import KeysetCursorPagination
 from verifier.roles import require_fact_checker, require_reviewer
 from verifier.selectors import (
+    RatingScale,
     claim_last_modified,
     claims_for_staff,
+    claims_matching_text,
     claims_tagged,
     claims_with_current_rating,
     evidence_with_sources,
+    published_claim_reviews,
     published_claims,
     ratings_matching,
 )
 from verifier.serializers import (
+    CLAIM_REVIEW,
+    CLAIM_REVIEW_FEED,
     ApproveSerializer,
     ClaimCreateSerializer,
     ClaimSerializer,
@@ -91,14 +100,13 @@ class ReviewerRequired(_RoleRequired):
     requirement = staticmethod(require_reviewer)
 
 
-class ClaimPagination(CursorPagination):
-    page_size = 20
-    page_size_query_param = "page_size"
-    max_page_size = 100
-    ordering = PUBLISHED_ORDERING
+class JSONLDRenderer(JSONRenderer):
+    media_type = "application/ld+json"
+    format = "jsonld"
 
-    def get_ordering(self, request: Request, queryset: QuerySet, view: Any) -> tuple[str, ...]:
-        return getattr(view, "list_ordering", self.ordering)
+
+# JSON-LD unless the client asks for plain JSON.
+CLAIM_REVIEW_RENDERERS = [JSONLDRenderer, JSONRenderer]
 
 
 class IsoDateTimeParameter(IsoDateTimeField):
@@ -108,6 +116,16 @@ class IsoDateTimeParameter(IsoDateTimeField):
         if "T" in value and " " in value:
             value = value.replace(" ", "+")
         return super().strptime(value, format)
+
+    def to_python(self, value: Any) -> Any:
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        # Python accepts offsets up to 24 hours, PostgreSQL only up to 16: compare in UTC.
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise DjangoValidationError("This moment is out of range.", code="invalid") from None
 
 
 class IsoDateTimeFilter(filters.IsoDateTimeFilter):
@@ -122,7 +140,12 @@ class ClaimFilter(filters.FilterSet):
         field_name="claimant__name", lookup_expr="iexact", help_text="Claimant name (any case)."
     )
     tag = filters.CharFilter(method="filter_tag", help_text="Tag slug or name.")
-    q = filters.CharFilter(field_name="text", lookup_expr="icontains", help_text="Words in the claim's text.")
+    q = filters.CharFilter(
+        method="filter_text",
+        max_length=200,
+        help_text="Full-text search of the claim's text and the claimant's name (web search syntax: "
+        '"quoted phrase", -excluded, or).',
+    )
     published_after = IsoDateTimeFilter(
         field_name="published_at", lookup_expr="gte", help_text="ISO 8601; published at or after."
     )
@@ -148,6 +171,9 @@ class ClaimFilter(filters.FilterSet):
     def filter_tag(self, queryset: QuerySet[Claim], name: str, value: str) -> QuerySet[Claim]:
         return claims_tagged(queryset, value)
 
+    def filter_text(self, queryset: QuerySet[Claim], name: str, value: str) -> QuerySet[Claim]:
+        return claims_matching_text(queryset, value)
+
 
 def _errors(*codes: int) -> dict[int, OpenApiResponse]:
     descriptions = {
@@ -160,6 +186,15 @@ def _errors(*codes: int) -> dict[int, OpenApiResponse]:
     return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes}
 
 
+LINK_HEADER = OpenApiParameter(
+    "Link",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    response=[200],
+    description='The next and previous pages as in the body: `<url>; rel="next", <url>; rel="prev"` '
+    "(RFC 8288); absent when there is neither.",
+)
+
 STATUS_PARAMETER = OpenApiParameter(
     "status",
     OpenApiTypes.STR,
@@ -171,17 +206,19 @@ STATUS_PARAMETER = OpenApiParameter(
 @extend_schema_view(
     list=extend_schema(
         summary="Published claims, newest first",
-        parameters=[STATUS_PARAMETER],
+        parameters=[STATUS_PARAMETER, LINK_HEADER],
         responses={200: ClaimSerializer(many=True), **_errors(400)},
     ),
     retrieve=extend_schema(summary="One published claim", responses={200: ClaimSerializer, **_errors(404)}),
 )
 @method_decorator(vary_on_headers("Authorization"), name="dispatch")
-# ETag from the body, Last-Modified from the view, and 304 for a matching conditional GET.
-@method_decorator(conditional_page, name="dispatch")
+# ETag, Last-Modified, 304 and the response cache: verifier.http_cache.
+@method_decorator(public_read, name="list")
+@method_decorator(public_read, name="retrieve")
+@method_decorator(public_read, name="claimreview")
 class ClaimViewSet(viewsets.GenericViewSet):
     serializer_class = ClaimSerializer
-    pagination_class = ClaimPagination
+    pagination_class = KeysetCursorPagination
     filterset_class = ClaimFilter
     lookup_value_converter = "int"
     list_ordering: tuple[str, ...] = PUBLISHED_ORDERING
@@ -213,6 +250,18 @@ class ClaimViewSet(viewsets.GenericViewSet):
     def retrieve(self, request: Request, pk: int) -> Response:
         claim = get_object_or_404(self.get_queryset(), pk=pk)
         return _with_last_modified(Response(self.get_serializer(claim).data), [claim])
+
+    @extend_schema(
+        summary="The published claim as schema.org ClaimReview (JSON-LD)",
+        description="The same ClaimReview the public page embeds; only published claims have one, "
+        "for staff too.",
+        responses={200: CLAIM_REVIEW, **_errors(404)},
+    )
+    @action(detail=True, methods=["get"], renderer_classes=CLAIM_REVIEW_RENDERERS)
+    def claimreview(self, request: Request, pk: int) -> Response:
+        claim = get_object_or_404(published_claim_reviews(), pk=pk)
+        body = claim_review(claim, rating_scale=RatingScale())
+        return _with_last_modified_at(Response(body), [claim.updated_at])
 
     @extend_schema(
         summary="Create a draft claim (fact-checkers)",
@@ -322,6 +371,37 @@ class ClaimViewSet(viewsets.GenericViewSet):
         return Response(self.get_serializer(claim).data, status=code, **kwargs)
 
 
+@extend_schema_view(
+    list=extend_schema(
+        summary="Published claims as a schema.org DataFeed of ClaimReviews, newest first",
+        description="The filters and cursor pages of `GET /api/v1/claims/`; the next and previous "
+        "pages are top-level `next` and `previous` fields and a `Link` header.",
+        parameters=[LINK_HEADER],
+        responses={200: CLAIM_REVIEW_FEED, **_errors(400)},
+    )
+)
+# ETag, Last-Modified, 304 and the response cache: verifier.http_cache.
+@method_decorator(public_read, name="list")
+class ClaimReviewFeedViewSet(viewsets.GenericViewSet):
+    renderer_classes = CLAIM_REVIEW_RENDERERS
+    pagination_class = KeysetCursorPagination
+    filterset_class = ClaimFilter
+    list_ordering: tuple[str, ...] = PUBLISHED_ORDERING
+
+    def get_queryset(self) -> QuerySet[Claim]:
+        return published_claim_reviews()
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        assert page is not None and isinstance(self.paginator, KeysetCursorPagination)
+        links = {"next": self.paginator.get_next_link(), "previous": self.paginator.get_previous_link()}
+        body = claim_review_feed(
+            page, rating_scale=RatingScale(), url=request.build_absolute_uri(), links=links
+        )
+        response = self.paginator.with_link_header(Response(body))
+        return _with_last_modified_at(response, [claim.updated_at for claim in page])
+
+
 def _actor(request: Request) -> User:
     user = request.user
     if isinstance(user, AnonymousUser):
@@ -339,4 +419,12 @@ def _parsed(serializer_class: type[Serializer], request: Request) -> dict[str, A
 def _with_last_modified(response: Response, claims: Sequence[Claim]) -> Response:
     if claims:
         response["Last-Modified"] = http_date(max(claim_last_modified(claim) for claim in claims).timestamp())
+    return response
+
+
+def _with_last_modified_at(response: Response, moments: Iterable[datetime]) -> Response:
+    # A ClaimReview shows no evidence: its claims' own update times are when it last changed.
+    latest = max(moments, default=None)
+    if latest is not None:
+        response["Last-Modified"] = http_date(latest.timestamp())
     return response

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
-from claims.models import Claim
+from claims.models import Claim, Claimant
 from claims.services import claim_create, claimant_get_or_create, evidence_add
 from verifier.models import Rating
 from verifier.roles import FACT_CHECKERS, REVIEWERS
@@ -58,6 +58,7 @@ class DemoClaim:
     tags: tuple[str, ...]
     evidence: tuple[DemoEvidence, ...]
     verdict: DemoVerdict | None = None
+    claimant_kind: str = Claimant.Kind.ORGANIZATION
 
 
 KIRBY = ("John Kirby", "https://en.wikipedia.org/wiki/John_Kirby_(admiral)")
@@ -138,6 +139,7 @@ CLAIMS: tuple[DemoClaim, ...] = (
         "early next year.",
         claimant=KIRBY[0],
         claimant_url=KIRBY[1],
+        claimant_kind=Claimant.Kind.PERSON,
         claim_date=BRIEFING_DAY,
         tags=("drones", "Russia", "manufacturing"),
         evidence=(
@@ -212,6 +214,7 @@ CLAIMS: tuple[DemoClaim, ...] = (
         "electronics and air defence.",
         claimant=KIRBY[0],
         claimant_url=KIRBY[1],
+        claimant_kind=Claimant.Kind.PERSON,
         claim_date=BRIEFING_DAY,
         tags=("Iran", "Russia", "defence cooperation"),
         evidence=(
@@ -227,6 +230,7 @@ CLAIMS: tuple[DemoClaim, ...] = (
         text="Russia is working with Iran so that Iranian drones can be manufactured in Russia.",
         claimant=KIRBY[0],
         claimant_url=KIRBY[1],
+        claimant_kind=Claimant.Kind.PERSON,
         claim_date=BRIEFING_DAY,
         tags=("drones", "Russia", "manufacturing"),
         evidence=(
@@ -272,7 +276,7 @@ def demo_user_reset(*, username: str, group_name: str) -> DemoUser:
 
 def _seed_claim(spec: DemoClaim, *, fact_checker: User, reviewer: User) -> Claim:
     # The claimant is created here first so that it gets its sameAs URL.
-    claimant_get_or_create(name=spec.claimant, url=spec.claimant_url)
+    claimant_get_or_create(name=spec.claimant, url=spec.claimant_url, kind=spec.claimant_kind)
     claim = claim_create(
         actor=fact_checker,
         text=spec.text,

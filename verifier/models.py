@@ -1,5 +1,7 @@
 import hashlib
 import json
+import secrets
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -153,3 +155,73 @@ class ReviewLogEntry(models.Model):
     def compute_hash(self) -> str:
         canonical = json.dumps(self.content(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256((self.previous_hash + canonical).encode()).hexdigest()
+
+
+def webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class WebhookEndpoint(models.Model):
+    """A URL that receives a signed POST of the claim whenever one of its events happens."""
+
+    class Event(models.TextChoices):
+        PUBLISH = "publish", "Publish"
+        CORRECTION = "correction", "Correction"
+        FLAG = "flag", "Link-rot flag"
+
+    url = models.URLField(
+        max_length=2048, help_text="Checked by the same guard as sources: public addresses only."
+    )
+    description = models.CharField(max_length=200, blank=True, help_text="Who receives it, and why.")
+    secret = models.CharField(
+        max_length=100,
+        default=webhook_secret,
+        editable=False,
+        help_text="Signs every delivery (Verifier-Signature); give it to the receiver.",
+    )
+    events = models.JSONField(default=list, help_text="The events delivered: publish, correction, flag.")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["url"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint, with every attempt's result folded in."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RETRYING = "retrying", "Retrying"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+        BLOCKED = "blocked", "Blocked (URL refused)"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=20, choices=WebhookEndpoint.Event.choices)
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    # Sent as Verifier-Delivery: receivers drop a delivery they have already seen.
+    delivery_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    payload = models.BinaryField(
+        default=b"", editable=False, help_text="The body sent, rendered at the first attempt."
+    )
+    payload_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    outcome = models.CharField(
+        max_length=10, choices=Outcome.choices, default=Outcome.PENDING, editable=False, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    error = models.TextField(blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
+    delivered_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.event} of claim {self.claim_id} to {self.endpoint_id} ({self.outcome})"

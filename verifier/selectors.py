@@ -8,13 +8,16 @@ published, which only staff can read, is shown as its work in progress: the open
 of its evidence.
 """
 
+import re
 from datetime import datetime
 from functools import cached_property
 
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connections
 from django.db.models import Exists, F, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
 from django.db.models.functions import Coalesce, RowNumber
 
-from claims.models import Claim, Evidence, Tag
+from claims.models import Claim, Claimant, Evidence, Tag
 from sources.models import Snapshot
 from verifier.models import Rating, Verdict
 
@@ -67,6 +70,22 @@ def published_claims() -> QuerySet[Claim]:
         Claim.objects.filter(status=Claim.Status.PUBLISHED),
         # Only approved verdicts are loaded, so a correction in progress cannot leak.
         verdicts=Verdict.objects.filter(state=Verdict.State.APPROVED),
+    )
+
+
+def published_claim_reviews() -> QuerySet[Claim]:
+    """Published claims with what their ClaimReview shows (claimant, approved verdicts and their
+    ratings), without the evidence; unordered."""
+    approved = Verdict.objects.filter(state=Verdict.State.APPROVED)
+    return (
+        Claim.objects.filter(status=Claim.Status.PUBLISHED)
+        # The workflow never publishes without an approved verdict; a row that somehow lacks one
+        # has no review to show rather than breaking the feed.
+        .filter(Exists(approved.filter(claim=OuterRef("pk"))))
+        .select_related("claimant")
+        .prefetch_related(
+            Prefetch("verdicts", queryset=approved.select_related("rating"), to_attr="loaded_verdicts")
+        )
     )
 
 
@@ -166,3 +185,36 @@ def claims_tagged(queryset: QuerySet[Claim], tag: str) -> QuerySet[Claim]:
         Q(tag__slug=tag.lower()) | Q(tag__name__iexact=tag)
     )
     return queryset.filter(Exists(tagged))
+
+
+# The text search configuration of the indexes in claims/migrations/0002_claim_search.py: the
+# expressions filtered on below must stay the indexed ones, or the planner will not use them.
+SEARCH_CONFIG = "english"
+
+
+def claims_matching_text(queryset: QuerySet[Claim], words: str) -> QuerySet[Claim]:
+    """Claims whose text or claimant's name matches `words`: PostgreSQL full-text search (web search
+    syntax, English stemming), or on other databases every word as a substring of either."""
+    if connections[queryset.db].vendor == "postgresql":
+        return _claims_matching_full_text(queryset, words)
+    terms = re.findall(r"\w+", words)
+    if not terms:
+        return queryset.none()
+    for term in terms:
+        queryset = queryset.filter(Q(text__icontains=term) | Q(claimant__name__icontains=term))
+    return queryset
+
+
+def _claims_matching_full_text(queryset: QuerySet[Claim], words: str) -> QuerySet[Claim]:
+    search = SearchQuery(words, config=SEARCH_CONFIG, search_type="websearch")
+    # Resolved first, into a list: the planner can OR two index scans of the claims table together,
+    # but not an index scan with a subquery, and would then compute every claim's tsvector.
+    claimant_ids = list(
+        Claimant.objects.alias(document=SearchVector("name", config=SEARCH_CONFIG))
+        .filter(document=search)
+        .values_list("pk", flat=True)
+    )
+    matches = Q(text_document=search)
+    if claimant_ids:
+        matches |= Q(claimant_id__in=claimant_ids)
+    return queryset.alias(text_document=SearchVector("text", config=SEARCH_CONFIG)).filter(matches)

@@ -9,9 +9,11 @@ from django.utils import timezone
 from claims.models import Claim, Evidence
 from sources.models import Snapshot
 from verifier.errors import DomainError
-from verifier.models import Rating, ReviewLogEntry, Verdict
+from verifier.http_cache import public_content_changed
+from verifier.models import Rating, ReviewLogEntry, Verdict, WebhookEndpoint
 from verifier.review_log import review_log_append
 from verifier.roles import require_fact_checker, require_reviewer
+from verifier.webhooks import webhook_events_for_claim
 
 
 def _open_verdict(claim: Claim) -> Verdict | None:
@@ -128,6 +130,9 @@ def _set_claim_status(
     Claim.objects.filter(pk=claim.pk).update(status=status, updated_at=timezone.now(), **changes)
     claim.refresh_from_db()
     Claim.history.bulk_history_create([claim], update=True, default_user=actor)
+    if status == Claim.Status.PUBLISHED:
+        # Its record, or at least its updated_at, changed in public.
+        public_content_changed()
 
 
 def evidence_fingerprint(claim: Claim) -> list[dict[str, Any]]:
@@ -180,6 +185,7 @@ def verdict_approve(*, actor: User, claim: Claim, comment: str = "") -> Verdict:
         evidence_fingerprint=evidence_fingerprint(claim),
     )
     claim.refresh_from_db()
+    event = WebhookEndpoint.Event.CORRECTION if claim.published_at else WebhookEndpoint.Event.PUBLISH
     _set_claim_status(
         claim,
         actor,
@@ -194,6 +200,7 @@ def verdict_approve(*, actor: User, claim: Claim, comment: str = "") -> Verdict:
         from_state=Verdict.State.IN_REVIEW, to_state=Verdict.State.APPROVED,
         comment=comment,
     )
+    webhook_events_for_claim(claim=claim, event=event)
     return verdict
 
 

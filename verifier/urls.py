@@ -4,12 +4,13 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from sources.api import SourceDetailView
-from verifier.api import ClaimViewSet
+from verifier.api import ClaimReviewFeedViewSet, ClaimViewSet
 
 app_name = "api"
 
 router = SimpleRouter(use_regex_path=False)
 router.register("claims", ClaimViewSet, basename="claim")
+router.register("claimreview", ClaimReviewFeedViewSet, basename="claimreview")
 
 urlpatterns = [
     *router.urls,

@@ -54,6 +54,8 @@ def make_published_claim(fact_checker, reviewer) -> Callable[..., Claim]:
         fetched: bool = True,
         author=None,
         approver=None,
+        claim_date: datetime.date | None = datetime.date(2022, 10, 18),
+        appearance_url: str = "https://news.example.org/iran-statement",
     ) -> Claim:
         number = next(counter)
         author = author or fact_checker
@@ -61,8 +63,8 @@ def make_published_claim(fact_checker, reviewer) -> Callable[..., Claim]:
             actor=author,
             text=text or f"Iran says the drones were exported before the invasion ({number})",
             claimant_name=claimant,
-            claim_date=datetime.date(2022, 10, 18),
-            appearance_url="https://news.example.org/iran-statement",
+            claim_date=claim_date,
+            appearance_url=appearance_url,
             tags=tags,
         )
         default_evidence = [(f"https://news.example.org/drones-{number}", IRAN_QUOTE)]
@@ -89,3 +91,22 @@ def make_published_claim(fact_checker, reviewer) -> Callable[..., Claim]:
 @pytest.fixture
 def published_claim(make_published_claim) -> Claim:
     return make_published_claim()
+
+
+@pytest.fixture
+def settled(monkeypatch):
+    """A clock a few seconds ahead for verifier.http_cache: the second of the last change is over,
+    so Last-Modified stops hedging by a second (see Validators.of). For tests that change nothing
+    public after their first read."""
+    import time as real_time
+
+    from verifier import http_cache
+
+    class Later:
+        time_ns = staticmethod(real_time.time_ns)
+
+        @staticmethod
+        def time() -> float:
+            return real_time.time() + 3
+
+    monkeypatch.setattr(http_cache, "time", Later)

@@ -4,14 +4,17 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
 from claims.models import Claim
+from claims.services import evidence_add
 from tests.admin_helpers import claim_url, drafted_claim
 from tests.factories import FactCheckerFactory, rating
 from verifier.models import Rating, ReviewLogEntry, Verdict
-from verifier.services import claim_submit, verdict_approve
+from verifier.roles import REVIEWERS
+from verifier.services import claim_submit, verdict_approve, verdict_save_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -128,7 +131,7 @@ def test_reviewer_approves_with_the_button(as_user, fact_checker, reviewer):
 
     response = client.post(approve_url, {"comment": "Dates check out."}, follow=True)
 
-    assert "Approved and published verdict version 1." in messages_of(response)
+    assert f"Approved and published verdict version 1 of claim #{claim.pk}." in messages_of(response)
     claim.refresh_from_db()
     assert claim.status == Claim.Status.PUBLISHED
     verdict = Verdict.objects.get(claim=claim)
@@ -275,40 +278,175 @@ def test_review_queue_lists_oldest_submission_first_with_what_a_reviewer_needs(
     response = as_user(reviewer).get(QUEUE)
 
     rows = response.context["rows"]
-    assert [row["claim"] for row in rows] == [older, newer]
+    assert [row.claim for row in rows] == [older, newer]
     first = rows[0]
-    assert first["verdict"].rating.label == "Misleading"
-    assert first["claim"].evidence_count == 1
-    assert (first["claim"].quotes_found, first["claim"].quotes_pending) == (0, 1)
-    assert rows[1]["claim"].quotes_found == 1
+    assert first.verdict.rating.label == "Misleading"
+    assert [evidence.source.url for evidence in first.evidence] == ["https://news.example.org/alabuga"]
+    assert first.quote_counts == [("pending", 1, "wait")]
+    assert rows[1].quote_counts == [("found", 1, "ok")]
+    assert first.changes is None
     page = response.content.decode()
     assert "Iran admits supplying drones but disputes the timing." in page
+    assert '<span class="badge badge-ok" title="">found</span>' in page
     assert "Still a draft" not in page
 
 
-def test_review_queue_marks_the_viewers_own_verdicts(as_user, superuser):
-    submitted_claim(superuser)
+def test_review_queue_has_approve_and_request_changes_buttons_for_reviewers(
+    as_user, fact_checker, reviewer
+):
+    claim = submitted_claim(fact_checker)
 
-    response = as_user(superuser).get(QUEUE)
+    page = as_user(reviewer).get(QUEUE).content.decode()
 
-    assert response.context["rows"][0]["own_verdict"]
-    assert "yours: another reviewer approves" in response.content.decode()
+    assert f'action="{reverse("admin:claims_claim_approve", args=[claim.pk])}"' in page
+    assert f'action="{reverse("admin:claims_claim_request_changes", args=[claim.pk])}"' in page
+
+
+def test_review_queue_withholds_approve_from_the_author_with_the_four_eyes_reason(
+    as_user, fact_checker
+):
+    # A user in both groups: they write verdicts and review the others'.
+    both = FactCheckerFactory()
+    both.groups.add(Group.objects.get(name=REVIEWERS))
+    own = submitted_claim(both, text="A claim this reviewer wrote")
+    other = submitted_claim(fact_checker, text="A claim someone else wrote")
+
+    response = as_user(both).get(QUEUE)
+
+    rows = {row.claim: row for row in response.context["rows"]}
+    assert rows[own].four_eyes_reason == FOUR_EYES
+    assert rows[other].four_eyes_reason is None
+    page = response.content.decode()
+    assert reverse("admin:claims_claim_approve", args=[own.pk]) not in page
+    assert reverse("admin:claims_claim_approve", args=[other.pk]) in page
+    assert FOUR_EYES in page
+    # Sending one's own verdict back publishes nothing: that button stays.
+    assert reverse("admin:claims_claim_request_changes", args=[own.pk]) in page
+
+
+def test_superusers_follow_the_four_eyes_rule_in_the_queue(as_user, superuser):
+    claim = submitted_claim(superuser)
+
+    page = as_user(superuser).get(QUEUE).content.decode()
+
+    assert reverse("admin:claims_claim_approve", args=[claim.pk]) not in page
+    assert FOUR_EYES in page
+
+
+def test_fact_checkers_see_the_queue_without_decision_buttons(as_user, fact_checker):
+    claim = submitted_claim(FactCheckerFactory())
+
+    response = as_user(fact_checker).get(QUEUE)
+
+    page = response.content.decode()
+    assert [row.claim for row in response.context["rows"]] == [claim]
+    assert reverse("admin:claims_claim_approve", args=[claim.pk]) not in page
+    assert reverse("admin:claims_claim_request_changes", args=[claim.pk]) not in page
+    assert "Decision" not in page
+
+
+def test_reviewer_approves_from_the_queue_and_returns_to_it(as_user, fact_checker, reviewer):
+    claim = submitted_claim(fact_checker)
+
+    response = as_user(reviewer).post(
+        reverse("admin:claims_claim_approve", args=[claim.pk]), {"next": QUEUE}, follow=True
+    )
+
+    assert response.redirect_chain[-1][0] == QUEUE
+    assert f"Approved and published verdict version 1 of claim #{claim.pk}." in messages_of(response)
+    assert response.context["rows"] == []
+    claim.refresh_from_db()
+    assert claim.status == Claim.Status.PUBLISHED
+
+
+def test_request_changes_from_the_queue_needs_a_comment(as_user, fact_checker, reviewer):
+    claim = submitted_claim(fact_checker)
+    client = as_user(reviewer)
+    url = reverse("admin:claims_claim_request_changes", args=[claim.pk])
+
+    refused = client.post(url, {"next": QUEUE, "comment": ""}, follow=True)
+    claim.refresh_from_db()
+    assert claim.status == Claim.Status.IN_REVIEW
+    sent_back = client.post(url, {"next": QUEUE, "comment": "Cite the export dates."}, follow=True)
+
+    assert messages_of(refused) == ["Say what needs to change."]
+    assert sent_back.redirect_chain[-1][0] == QUEUE
+    claim.refresh_from_db()
+    assert claim.status == Claim.Status.DRAFT
+
+
+def test_a_next_page_on_another_site_is_ignored(as_user, fact_checker, reviewer):
+    claim = submitted_claim(fact_checker)
+
+    response = as_user(reviewer).post(
+        reverse("admin:claims_claim_approve", args=[claim.pk]), {"next": "https://evil.example/"}
+    )
+
+    assert response["Location"] == claim_url(claim) + "#verdict"
+
+
+def correction_in_review(author, reviewer):
+    """A published claim whose correction (new rating, summary and one more source) is in review."""
+    claim = submitted_claim(author)
+    verdict_approve(actor=reviewer, claim=claim)
+    verdict_save_draft(
+        actor=author,
+        claim=claim,
+        rating=rating("false"),
+        summary="The drones were delivered after the invasion began.",
+        explanation="Reports show deliveries after February 2022.",
+    )
+    evidence_add(
+        actor=author,
+        claim=claim,
+        url="https://news.example.org/kyiv-strikes",
+        quote="Shahed drones struck Kyiv",
+        stance="refutes",
+    )
+    claim_submit(actor=author, claim=claim)
+    return claim
+
+
+def test_a_correction_shows_what_changed_against_the_published_version(
+    as_user, fact_checker, reviewer, second_reviewer
+):
+    claim = correction_in_review(fact_checker, reviewer)
+
+    response = as_user(second_reviewer).get(QUEUE)
+
+    [row] = response.context["rows"]
+    assert row.is_correction
+    changes = row.changes
+    assert (changes.published.version, changes.proposed.version) == (1, 2)
+    assert changes.rating_changed and changes.summary_changed
+    assert not changes.explanation_changed
+    assert [e.source.url for e in changes.evidence_added] == ["https://news.example.org/kyiv-strikes"]
+    assert changes.evidence_removed == []
+    page = response.content.decode()
+    assert "Changes against published version 1" in page
+    assert "Rating: <del>Misleading</del> → <ins>False</ins>" in page
+    assert "Evidence added: refutes · https://news.example.org/kyiv-strikes" in page
+    # The claim page shows the same comparison above the verdict.
+    claim_page = as_user(second_reviewer).get(claim_url(claim)).content.decode()
+    assert "Rating: <del>Misleading</del> → <ins>False</ins>" in claim_page
 
 
 @pytest.mark.parametrize("claims", [3, 12])
 def test_review_queue_query_count_does_not_grow_with_claims(
-    claims, as_user, fact_checker, reviewer, django_assert_num_queries
+    claims, as_user, fact_checker, reviewer, second_reviewer, django_assert_num_queries
 ):
     for number in range(claims):
         submitted_claim(fact_checker, text=f"Claim {number}", url=f"https://n{number}.example.org/")
-    client = as_user(reviewer)
+    correction_in_review(fact_checker, reviewer)
+    client = as_user(second_reviewer)
 
-    # Session, user, its permissions (user, group), the count, the page of claims with their
-    # counts, and the verdicts in review with rating and author.
-    with django_assert_num_queries(7):
+    # Session, user, its permissions (user, group), the count and the page of verdicts in review,
+    # their claims, the claims' verdicts (in review and published, with rating and author) and
+    # their evidence with its source.
+    with django_assert_num_queries(9):
         response = client.get(QUEUE)
 
-    assert len(response.context["rows"]) == claims
+    assert len(response.context["rows"]) == claims + 1
 
 
 def test_verdicts_and_the_review_log_cannot_be_changed_from_the_admin(
@@ -355,3 +493,13 @@ def test_only_superusers_edit_the_rating_scale(as_user, fact_checker, superuser)
     assert as_user(superuser).post(url, data).status_code == 302
 
     assert Rating.objects.get(pk=scale_entry.pk).description == data["description"]
+
+
+@pytest.mark.parametrize(("role", "can_import"), [("fact_checker", True), ("reviewer", False)])
+def test_index_links_the_workflow_pages(role, can_import, request, as_user):
+    page = as_user(request.getfixturevalue(role)).get(reverse("admin:index")).content.decode()
+
+    assert QUEUE in page
+    assert f"{reverse('admin:claims_claim_changelist')}?quote_not_found=yes" in page
+    assert reverse("admin:claims_claim_export_published") in page
+    assert (reverse("admin:claims_claim_import") in page) == can_import

@@ -1,0 +1,203 @@
+"""Keyset cursor pages for the claim lists, newest first.
+
+A cursor is a position in the ordering (timestamp, id), never an offset: a page holds the rows strictly
+after (or, going back, strictly before) that position, so claims published while a client pages
+through cannot shift a page, and claims sharing a timestamp are told apart by their id, so none is
+skipped or repeated.
+"""
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Model, Q, QuerySet
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import BasePagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+from rest_framework.views import APIView
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page starts: after (`backwards` false) or before this timestamp and id, and whether
+    the row at the position itself belongs to the page (the way back from an empty page)."""
+
+    field: str
+    moment: datetime
+    pk: int
+    backwards: bool = False
+    inclusive: bool = False
+
+    def encode(self) -> str:
+        raw = json.dumps([self.field, self.moment.isoformat(), self.pk, self.backwards, self.inclusive])
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, cursor: str, *, field: str) -> "Position":
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            cursor_field, moment, pk, backwards, inclusive = json.loads(raw)
+            position = cls(
+                cursor_field, datetime.fromisoformat(moment), int(pk), bool(backwards), bool(inclusive)
+            )
+        except (binascii.Error, UnicodeDecodeError, TypeError, ValueError):
+            raise ValidationError({"cursor": ["Invalid cursor; use the next or previous link."]}) from None
+        if position.field != field or position.moment.tzinfo is None:
+            raise ValidationError({"cursor": ["This cursor belongs to another listing."]})
+        return position
+
+
+class KeysetCursorPagination(BasePagination):
+    """Pages ordered by `view.list_ordering` == ("-<timestamp field>", "-id"), read by index seeks.
+
+    Besides the `next` and `previous` links in the body, every page sends them as an RFC 8288 `Link`
+    header (rel="next", rel="prev").
+    """
+
+    page_size = 20
+    max_page_size = 100
+    cursor_query_param = "cursor"
+    page_size_query_param = "page_size"
+
+    def paginate_queryset(
+        self, queryset: QuerySet[Any] | Sequence[Any], request: Request, view: APIView | None = None
+    ) -> list[Any]:
+        if not isinstance(queryset, QuerySet):
+            raise TypeError("Keyset pages are read from a queryset, not a list.")
+        self.url = request.build_absolute_uri()
+        self.field = self._ordering_field(view)
+        self.size = self._page_size(request)
+        cursor = request.query_params.get(self.cursor_query_param)
+        position = Position.decode(cursor, field=self.field) if cursor else None
+        self.next_position: Position | None = None
+        self.previous_position: Position | None = None
+        if position is not None and position.backwards:
+            return self._page_before(queryset, position)
+        return self._page_after(queryset, position)
+
+    def get_paginated_response(self, data: Any) -> Response:
+        body = {"next": self.get_next_link(), "previous": self.get_previous_link(), "results": data}
+        return self.with_link_header(Response(body))
+
+    def get_next_link(self) -> str | None:
+        return self._link(self.next_position)
+
+    def get_previous_link(self) -> str | None:
+        return self._link(self.previous_position)
+
+    def with_link_header(self, response: Response) -> Response:
+        links = [
+            f'<{url}>; rel="{rel}"'
+            for url, rel in ((self.get_next_link(), "next"), (self.get_previous_link(), "prev"))
+            if url
+        ]
+        if links:
+            response["Link"] = ", ".join(links)
+        return response
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        link = {"type": "string", "format": "uri", "nullable": True}
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {
+                "next": {**link, "description": "The following (older) page; null on the last page."},
+                "previous": {**link, "description": "The preceding (newer) page; null on the first page."},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": self.cursor_query_param,
+                "in": "query",
+                "required": False,
+                "description": "Opaque position from a `next` or `previous` link.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.page_size_query_param,
+                "in": "query",
+                "required": False,
+                "description": f"Results per page: {self.page_size} by default, "
+                f"{self.max_page_size} at most.",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+        ]
+
+    def _page_after(self, queryset: QuerySet, position: Position | None) -> list:
+        field = self.field
+        if position is not None:
+            # The redundant bound lets the database seek the (timestamp, id) index to the position
+            # instead of filtering every newer row.
+            pk_bound = {"pk__lte" if position.inclusive else "pk__lt": position.pk}
+            queryset = queryset.filter(**{f"{field}__lte": position.moment}).filter(
+                Q(**{f"{field}__lt": position.moment}) | Q(**pk_bound)
+            )
+        rows = list(queryset.order_by(f"-{field}", "-pk")[: self.size + 1])
+        page = rows[: self.size]
+        if len(rows) > self.size:
+            self.next_position = self._position(page[-1])
+        if position is not None:
+            if page:
+                self.previous_position = self._position(page[0], backwards=True)
+            else:
+                # Back from an empty page: the page that ends with the row at the position.
+                self.previous_position = Position(
+                    field, position.moment, position.pk, backwards=True, inclusive=not position.inclusive
+                )
+        return page
+
+    def _page_before(self, queryset: QuerySet, position: Position) -> list:
+        field = self.field
+        pk_bound = {"pk__gte" if position.inclusive else "pk__gt": position.pk}
+        queryset = queryset.filter(**{f"{field}__gte": position.moment}).filter(
+            Q(**{f"{field}__gt": position.moment}) | Q(**pk_bound)
+        )
+        rows = list(queryset.order_by(field, "pk")[: self.size + 1])
+        page = list(reversed(rows[: self.size]))
+        if len(rows) > self.size:
+            self.previous_position = self._position(page[0], backwards=True)
+        if page:
+            self.next_position = self._position(page[-1])
+        else:
+            # Forward from an empty page: the page that starts with the row at the position.
+            self.next_position = Position(
+                field, position.moment, position.pk, inclusive=not position.inclusive
+            )
+        return page
+
+    def _position(self, row: Model, *, backwards: bool = False) -> Position:
+        return Position(self.field, getattr(row, self.field), row.pk, backwards)
+
+    def _link(self, position: Position | None) -> str | None:
+        if position is None:
+            return None
+        return replace_query_param(self.url, self.cursor_query_param, position.encode())
+
+    def _page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None or raw == "":
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if size < 1:
+            message = f"A whole number from 1 to {self.max_page_size}."
+            raise ValidationError({self.page_size_query_param: [message]})
+        return min(size, self.max_page_size)
+
+    @staticmethod
+    def _ordering_field(view: APIView | None) -> str:
+        ordering = tuple(getattr(view, "list_ordering", ("-published_at", "-id")))
+        if len(ordering) != 2 or not ordering[0].startswith("-") or ordering[1] != "-id":
+            raise ValueError(f"Keyset pages need an ordering (-<timestamp>, -id), not {ordering!r}.")
+        return ordering[0][1:]

@@ -1,0 +1,26 @@
+"""Celery entry points for verifier: thin adapters over verifier.webhooks."""
+
+from celery import Task, shared_task
+from django.conf import settings
+
+from sources.tasks import retry_delay
+from verifier import webhooks
+from verifier.models import WebhookDelivery
+
+
+@shared_task(bind=True, acks_late=True, max_retries=settings.WEBHOOK_MAX_RETRIES)
+def deliver_webhook(self: Task, delivery_id: int) -> str:
+    """Sends one webhook delivery, retrying transient failures with backoff and jitter."""
+    final_attempt = self.request.retries >= (self.max_retries or 0)
+    attempt = webhooks.webhook_deliver(delivery_id=delivery_id, final_attempt=final_attempt)
+    if attempt is None:
+        return "skipped"
+    if attempt.outcome == WebhookDelivery.Outcome.RETRYING:
+        raise self.retry(countdown=retry_delay(self.request.retries, attempt.retry_after))
+    return attempt.outcome
+
+
+@shared_task
+def requeue_stale_webhook_deliveries() -> int:
+    """Queues again the webhook deliveries that a broker outage or a dead worker left behind."""
+    return webhooks.webhook_deliveries_requeue_stale()
