@@ -26,6 +26,45 @@ def fresh_cache(request):
 
 
 @pytest.fixture
+def queued():
+    """Records the fetches asked of the broker instead of sending them."""
+    from unittest import mock
+
+    with mock.patch("sources.services.enqueue_fetch") as enqueue_fetch:
+        yield enqueue_fetch
+
+
+@pytest.fixture
+def as_user(client):
+    """The Django test client, logged in as the given user."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def worker(httpserver, settings):
+    """A real Celery worker process, both it and this process allowed to fetch the local server."""
+    from tests.processes import WorkerProcess, purge_queues
+
+    ports = {80, 443, httpserver.port}
+    settings.SOURCES_ALLOW_PRIVATE_NETWORKS = True
+    settings.SOURCES_ALLOWED_PORTS = frozenset(ports)
+    purge_queues()
+    process = WorkerProcess(
+        {
+            "SOURCES_ALLOW_PRIVATE_NETWORKS": "1",
+            "SOURCES_ALLOWED_PORTS": ",".join(str(port) for port in sorted(ports)),
+        }
+    ).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
 def fact_checker(db):
     from tests.factories import FactCheckerFactory
 

@@ -19,20 +19,13 @@ from claims.models import Claim, Claimant
 from claims.services import claim_create, evidence_add
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, require_chromium
 from tests.factories import PASSWORD, FactCheckerFactory, rating
-from tests.processes import WorkerProcess, purge_queues
+from tests.pages import ARTICLE
 from verifier.models import Verdict
 from verifier.roles import REVIEWERS
 from verifier.services import claim_submit, verdict_save_draft
 
 SCREENSHOT_PREFIX = "admin"
 QUOTE = "Iran says that these drones were exported before the attack on Ukraine"
-ARTICLE = """<!doctype html><html><head><title>Russia acquires hundreds of Iranian drones</title>
-</head><body><article><h1>Russia acquires hundreds of Iranian drones</h1>
-<p>Iran has also admitted to sending drones to Russia, but Iran says that these drones were
-exported before the attack on Ukraine.</p>
-<p>Britain, France, Germany, the United States, and Ukraine have also said that the supply of
-Iranian-made drones to Russia is a violation of a 2015 Security Council resolution.</p>
-</article></body></html>"""
 BRIEFING = """<!doctype html><html><head><title>Press briefing</title></head><body><article>
 <h1>Press briefing by John Kirby</h1><p>Russian military personnel are in Crimea to help with the
 drones. We assess that Iran is now directly engaged on the ground.</p>
@@ -84,18 +77,6 @@ def screenshot():
         return path
 
     return take
-
-
-@pytest.fixture
-def worker(httpserver, settings):
-    settings.SOURCES_ALLOW_PRIVATE_NETWORKS = True
-    settings.SOURCES_ALLOWED_PORTS = frozenset({httpserver.port})
-    purge_queues()
-    process = WorkerProcess(
-        {"SOURCES_ALLOW_PRIVATE_NETWORKS": "1", "SOURCES_ALLOWED_PORTS": str(httpserver.port)}
-    ).start()
-    yield process
-    process.stop()
 
 
 def log_in(browser, live_server, user):

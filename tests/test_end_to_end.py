@@ -6,41 +6,18 @@ from django.db import close_old_connections
 from claims.models import Evidence
 from sources.models import Snapshot, Source
 from tests.factories import FactCheckerFactory, ReviewerFactory
-from tests.processes import WorkerProcess, purge_queues, wait_for
-
-ARTICLE = """<!doctype html><html><head><title>Russia acquires hundreds of Iranian drones</title>
-</head><body><article><h1>Russia acquires hundreds of Iranian drones</h1>
-<p>Iran has also admitted to sending drones to Russia, but Iran says that these drones were
-exported before the attack on Ukraine.</p>
-<p>Britain, France, Germany, the United States, and Ukraine have also said that the supply of
-Iranian-made drones to Russia is a violation of a 2015 Security Council resolution.</p>
-</article></body></html>"""
-
+from tests.pages import ARTICLE
+from tests.processes import wait_for
 
 # Flushing after a transactional test would drop the rating scale and groups the migrations
 # created; serialized rollback restores them for the tests that follow.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
-@pytest.fixture
-def worker(httpserver):
-    purge_queues()
-    process = WorkerProcess(
-        {
-            "SOURCES_ALLOW_PRIVATE_NETWORKS": "1",
-            "SOURCES_ALLOWED_PORTS": str(httpserver.port),
-        }
-    ).start()
-    yield process
-    process.stop()
-
-
 @pytest.mark.worker
 def test_claim_goes_from_evidence_to_public_through_a_real_worker(
-    worker, httpserver, client_for, api_client, settings
+    worker, httpserver, client_for, api_client
 ):
-    settings.SOURCES_ALLOW_PRIVATE_NETWORKS = True
-    settings.SOURCES_ALLOWED_PORTS = frozenset({httpserver.port})
     httpserver.expect_request("/iran-drones").respond_with_data(ARTICLE, content_type="text/html")
     fact_checker = client_for(FactCheckerFactory())
     reviewer = client_for(ReviewerFactory())

@@ -19,26 +19,10 @@ from verifier.services import (
     verdict_save_draft,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued")]
 
 CHANGELIST = reverse("admin:claims_claim_changelist")
 ADD = reverse("admin:claims_claim_add")
-
-
-@pytest.fixture(autouse=True)
-def queued():
-    """Records the fetches the admin asks for instead of sending them to a broker."""
-    with mock.patch("sources.services.enqueue_fetch") as enqueue:
-        yield enqueue
-
-
-@pytest.fixture
-def as_user(client):
-    def login(user):
-        client.force_login(user)
-        return client
-
-    return login
 
 
 def published_claim(author, reviewer):

@@ -14,24 +14,9 @@ from sources.models import Source
 from tests.admin_helpers import drafted_claim
 from verifier.services import claim_submit
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued")]
 
 CHANGELIST = reverse("admin:claims_claim_changelist")
-
-
-@pytest.fixture(autouse=True)
-def queued():
-    with mock.patch("sources.services.enqueue_fetch") as enqueue:
-        yield enqueue
-
-
-@pytest.fixture
-def as_user(client):
-    def login(user):
-        client.force_login(user)
-        return client
-
-    return login
 
 
 def run_action(client, action, claims, **answer):

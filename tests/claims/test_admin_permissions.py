@@ -25,15 +25,6 @@ def no_broker():
         yield
 
 
-@pytest.fixture
-def as_user(client):
-    def login(user):
-        client.force_login(user)
-        return client
-
-    return login
-
-
 def messages_of(response) -> list[str]:
     return [str(message) for message in response.context["messages"]]
 

@@ -35,15 +35,6 @@ def no_broker():
         yield
 
 
-@pytest.fixture
-def as_user(client):
-    def login(user):
-        client.force_login(user)
-        return client
-
-    return login
-
-
 def upload(client, content: str = FILE):
     return client.post(IMPORT, {"file": SimpleUploadedFile("claims.csv", content.encode(), "text/csv")})
 

@@ -1,6 +1,5 @@
 """claim_update and the edit rules every entry point shows and the services enforce."""
 
-from unittest import mock
 
 import pytest
 
@@ -26,14 +25,7 @@ from verifier.errors import DomainError, ErrorKind
 from verifier.models import ReviewLogEntry
 from verifier.services import claim_request_changes, claim_submit, verdict_approve
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def queued():
-    """Records the fetches asked for instead of sending them to a broker."""
-    with mock.patch("sources.services.enqueue_fetch") as enqueue:
-        yield enqueue
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued")]
 
 
 def test_fact_checker_updates_a_draft_claim(fact_checker, other_fact_checker):

@@ -2,7 +2,6 @@
 
 import hashlib
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 from django.urls import reverse
@@ -13,22 +12,7 @@ from sources.models import Snapshot, Source
 from tests.admin_helpers import drafted_claim, fetched_snapshot
 from tests.factories import ClaimFactory, EvidenceFactory, SourceFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def queued():
-    with mock.patch("sources.services.enqueue_fetch") as enqueue:
-        yield enqueue
-
-
-@pytest.fixture
-def as_user(client):
-    def login(user):
-        client.force_login(user)
-        return client
-
-    return login
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued")]
 
 
 @pytest.mark.parametrize("role", ["fact_checker", "reviewer", "superuser"])

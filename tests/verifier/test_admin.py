@@ -28,15 +28,6 @@ def no_broker():
         yield
 
 
-@pytest.fixture
-def as_user(client):
-    def login(user):
-        client.force_login(user)
-        return client
-
-    return login
-
-
 def submitted_claim(author, **kwargs):
     claim = drafted_claim(author, **kwargs)
     claim_submit(actor=author, claim=claim)

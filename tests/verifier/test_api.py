@@ -1,7 +1,6 @@
 """The claims API of SPEC §5: what anyone can read, and the workflow as API clients drive it."""
 
 import datetime
-from unittest import mock
 
 import pytest
 from django.conf import settings
@@ -16,7 +15,7 @@ from tests.verifier.conftest import IRAN_QUOTE, record_fetch
 from verifier.roles import FACT_CHECKERS, REVIEWERS
 from verifier.services import claim_submit, verdict_save_draft
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued")]
 
 CLAIMS = "/api/v1/claims/"
 CLAIM_FIELDS = {
@@ -26,13 +25,6 @@ CLAIM_FIELDS = {
 VERDICT_FIELDS = {"rating", "summary", "explanation", "version", "published_at", "corrections"}
 EVIDENCE_FIELDS = {"stance", "quote", "quote_status", "note", "source"}
 SOURCE_FIELDS = {"url", "final_url", "title", "status", "http_status", "fetched_at", "content_sha256"}
-
-
-@pytest.fixture(autouse=True)
-def enqueue_fetch():
-    """Stands in for the broker: the API only has to ask for the fetch after commit."""
-    with mock.patch("sources.services.enqueue_fetch") as enqueue:
-        yield enqueue
 
 
 @pytest.fixture
@@ -524,7 +516,7 @@ def test_list_never_loads_snapshot_text(anonymous, make_published_claim):
 
 
 def test_fact_checker_and_reviewer_take_a_claim_from_draft_to_published(
-    anonymous, as_fact_checker, as_reviewer, enqueue_fetch, django_capture_on_commit_callbacks
+    anonymous, as_fact_checker, as_reviewer, queued, django_capture_on_commit_callbacks
 ):
     created = as_fact_checker.post(
         CLAIMS,
@@ -557,7 +549,7 @@ def test_fact_checker_and_reviewer_take_a_claim_from_draft_to_published(
     assert evidence.json()["quote_status"] == "pending"
     assert evidence.json()["source"]["url"] == "https://news.example.org/kirby-briefing"
     source = Evidence.objects.get().source
-    enqueue_fetch.assert_called_once_with(source_id=source.pk, token=source.fetch_token)
+    queued.assert_called_once_with(source_id=source.pk, token=source.fetch_token)
 
     verdict = as_fact_checker.put(
         f"{detail(claim['id'])}verdict/",

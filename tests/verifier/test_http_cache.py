@@ -11,7 +11,7 @@ from verifier import http_cache
 from verifier.models import Rating
 from verifier.serializers import ClaimSerializer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued")]
 
 READ_ENDPOINTS = {
     "list": lambda claim: "/api/v1/claims/",
@@ -20,12 +20,6 @@ READ_ENDPOINTS = {
     "feed": lambda claim: "/api/v1/claimreview/",
     "page": lambda claim: f"/claims/{claim.pk}/",
 }
-
-
-@pytest.fixture(autouse=True)
-def enqueue_fetch():
-    with mock.patch("sources.services.enqueue_fetch") as enqueue:
-        yield enqueue
 
 
 def refuse_rendering(monkeypatch):

@@ -22,13 +22,7 @@ from verifier.services import (
     verdict_save_draft,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def no_broker():
-    with mock.patch("sources.services.enqueue_fetch") as enqueue:
-        yield enqueue
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued")]
 
 
 def drafted_claim(author, *, with_evidence=True, with_rating=True, summary="Exported before."):

@@ -22,15 +22,9 @@ from verifier.webhooks import (
     webhook_signature_valid,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued")]
 
 ALL_EVENTS = ["publish", "correction", "flag"]
-
-
-@pytest.fixture(autouse=True)
-def enqueue_fetch():
-    with mock.patch("sources.services.enqueue_fetch") as enqueue:
-        yield enqueue
 
 
 @pytest.fixture(autouse=True)

@@ -6,22 +6,12 @@ from unittest import mock
 import pytest
 from django.db import close_old_connections
 
-from tests.processes import WorkerProcess, purge_queues, wait_for
+from tests.processes import wait_for
 from verifier.models import WebhookDelivery, WebhookEndpoint
 from verifier.webhooks import webhook_signature_valid
 
 # Serialized rollback restores the rating scale and groups the migrations made (see test_end_to_end).
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-@pytest.fixture
-def worker(httpserver):
-    purge_queues()
-    process = WorkerProcess(
-        {"SOURCES_ALLOW_PRIVATE_NETWORKS": "1", "SOURCES_ALLOWED_PORTS": str(httpserver.port)}
-    ).start()
-    yield process
-    process.stop()
 
 
 @pytest.mark.worker
