@@ -375,10 +375,11 @@ def processes_cpu() -> dict[int, tuple[str, float]]:
     return found
 
 
-def machine_busy_seconds() -> float:
-    """CPU seconds the whole machine has spent busy (not idle or waiting) since boot."""
+def machine_cpu_seconds() -> tuple[float, float]:
+    """CPU seconds since boot that this machine spent busy, and that its hypervisor took (steal)."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(values[:8]) - values[3] - values[4]) / _TICKS
+    user, nice, system, _idle, _iowait, irq, softirq, steal = values[:8]
+    return (user + nice + system + irq + softirq) / _TICKS, steal / _TICKS
 
 
 class CpuWindow:
@@ -386,13 +387,14 @@ class CpuWindow:
 
     def start(self) -> None:
         self.started = time.monotonic()
-        self.busy = machine_busy_seconds()
+        self.busy, self.steal = machine_cpu_seconds()
         self.before = processes_cpu()
 
     def stop(self, groups: dict[str, Callable[[int, str], bool]]) -> dict[str, float]:
-        """CPU seconds per group (a pid/name predicate) plus "other" and "busy_cores"."""
+        """CPU seconds per group (a pid/name predicate), "other", "busy_cores" and "steal"."""
         seconds = time.monotonic() - self.started
-        busy = machine_busy_seconds() - self.busy
+        busy_now, steal_now = machine_cpu_seconds()
+        busy, steal = busy_now - self.busy, steal_now - self.steal
         used = dict.fromkeys(groups, 0.0)
         for pid, (name, cpu) in processes_cpu().items():
             delta = cpu - self.before.get(pid, (name, 0.0))[1]
@@ -403,6 +405,8 @@ class CpuWindow:
         used = {group: round(value, 1) for group, value in used.items()}
         used["other"] = round(max(0.0, busy - sum(used.values())), 1)
         used["busy_cores"] = round(busy / seconds, 2)
+        # Time the hypervisor gave to other guests: high values mean the figures are not reliable.
+        used["steal"] = round(steal, 1)
         return used
 
 
