@@ -398,7 +398,7 @@ def _python_load(
 def deep_cursor(offset: int) -> str:
     """The cursor of the list page that starts after the claim at `offset` in the list's order."""
     from claims.models import Claim
-    from verifier.pagination import Position
+    from verifier.api.pagination import Position
 
     row = (
         Claim.objects.filter(status=Claim.Status.PUBLISHED)

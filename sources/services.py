@@ -14,11 +14,11 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from claims.models import Claim, Evidence
+from core.content_version import public_content_changed
+from core.errors import DomainError
 from sources.fetcher import FetchLimits, FetchResult, Outcome, UrlRefused, check_url, fetch
 from sources.models import HostFetchSlot, Snapshot, Source
 from sources.quotes import quote_found
-from verifier.errors import DomainError
-from verifier.http_cache import public_content_changed
 
 logger = logging.getLogger(__name__)
 
@@ -264,7 +264,7 @@ def evidence_check_against_latest(*, evidence: Evidence) -> bool:
 def claims_flag_for_source_change(*, source: Source, snapshot: Snapshot) -> int:
     """Flags published claims citing the source (they stay published) and tells the webhooks."""
     from verifier.models import WebhookEndpoint
-    from verifier.webhooks import webhook_events_for_claim
+    from verifier.services.webhooks import webhook_events_for_claim
 
     what = "changed" if snapshot.change == Snapshot.Change.CHANGED else "disappeared"
     reason = f"Source {source.url} {what} (snapshot {snapshot.pk}, {snapshot.fetched_at:%Y-%m-%d})."

@@ -9,12 +9,12 @@ from django.forms import BaseForm
 from django.urls import reverse
 
 from claims.models import Claim
-from claims.services import claim_create, evidence_add
 from sources.fetcher import FetchResult, Outcome
 from sources.models import Snapshot, Source
 from sources.services import evidence_check_quote, snapshot_record, source_request_fetch
 from tests.factories import rating
-from verifier.services import verdict_save_draft
+from verifier.services.claims import claim_create, evidence_add
+from verifier.services.verdicts import verdict_save_draft
 
 QUOTE = "Iran says that these drones were exported before the attack on Ukraine"
 

@@ -15,11 +15,11 @@ from hypothesis import settings as hypothesis_settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 
-from claims.services import claim_create, evidence_add
 from config.wsgi import application
 from tests.factories import rating
 from tests.verifier.conftest import record_fetch
-from verifier.services import claim_submit, verdict_approve, verdict_save_draft
+from verifier.services.claims import claim_create, evidence_add
+from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
 
 pytestmark = pytest.mark.django_db
 

@@ -6,6 +6,7 @@ class VerifierConfig(AppConfig):
     verbose_name = "Verdicts and review"
 
     def ready(self) -> None:
-        from verifier.http_cache import watch_reference_data
+        # Imported once the models are loaded: the module connects signals to them.
+        from verifier.public_content import watch_reference_data
 
         watch_reference_data()

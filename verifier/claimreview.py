@@ -13,7 +13,7 @@ from django.conf import settings
 
 from claims.models import Claim
 from verifier.models import Rating, Verdict
-from verifier.selectors import RatingScale, claim_current_verdict
+from verifier.selectors.published import RatingScale, claim_current_verdict
 
 SCHEMA_ORG = "https://schema.org"
 
@@ -24,7 +24,7 @@ def claim_public_url(claim: Claim) -> str:
 
 
 def claim_review(claim: Claim, *, rating_scale: RatingScale, context: bool = True) -> dict[str, Any]:
-    """The ClaimReview of a published claim loaded by verifier.selectors (`loaded_verdicts`).
+    """The ClaimReview of a published claim loaded by verifier.selectors.published (`loaded_verdicts`).
 
     With `context`, a standalone JSON-LD document; without, an item to nest in another document.
     """

@@ -1,11 +1,11 @@
-"""Celery entry points for verifier: thin adapters over verifier.webhooks."""
+"""Celery entry points for verifier: thin adapters over verifier.services.webhooks."""
 
 from celery import Task, shared_task
 from django.conf import settings
 
 from sources.tasks import retry_delay
-from verifier import webhooks
 from verifier.models import WebhookDelivery
+from verifier.services import webhooks
 
 
 @shared_task(bind=True, acks_late=True, max_retries=settings.WEBHOOK_MAX_RETRIES)

@@ -9,10 +9,10 @@ from django.urls import reverse
 
 from claims.models import Evidence
 from sources.models import Snapshot
+from verifier.api.http_cache import public_read
 from verifier.claimreview import claim_public_url, claim_review
-from verifier.http_cache import public_read
 from verifier.models import Rating
-from verifier.selectors import (
+from verifier.selectors.published import (
     RatingScale,
     claim_corrections,
     claim_current_verdict,

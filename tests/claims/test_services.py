@@ -4,7 +4,11 @@
 import pytest
 
 from claims.models import Claim, Tag
-from claims.services import (
+from core.errors import DomainError, ErrorKind
+from sources.models import Source
+from tests.admin_helpers import drafted_claim
+from verifier.models import ReviewLogEntry
+from verifier.services.claims import (
     NewClaim,
     claim_create,
     claim_frozen_fields,
@@ -19,11 +23,7 @@ from claims.services import (
     evidence_remove_refusal,
     tags_get_or_create,
 )
-from sources.models import Source
-from tests.admin_helpers import drafted_claim
-from verifier.errors import DomainError, ErrorKind
-from verifier.models import ReviewLogEntry
-from verifier.services import claim_request_changes, claim_submit, verdict_approve
+from verifier.services.verdicts import claim_request_changes, claim_submit, verdict_approve
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued")]
 

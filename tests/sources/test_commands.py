@@ -9,9 +9,9 @@ from django.core.management import call_command, execute_from_command_line
 from django.test import override_settings
 from werkzeug import Request, Response
 
-from claims.services import claim_create, evidence_add
 from sources.models import Snapshot, Source
 from sources.services import source_fetch
+from verifier.services.claims import claim_create, evidence_add
 
 pytestmark = pytest.mark.django_db
 

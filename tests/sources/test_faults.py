@@ -16,7 +16,6 @@ from rest_framework.authtoken.models import Token
 from werkzeug import Request, Response
 
 from claims.models import Evidence
-from claims.services import claim_create, evidence_add
 from sources.models import Snapshot, Source
 from sources.services import sources_requeue_stale
 from tests.factories import FactCheckerFactory
@@ -28,6 +27,7 @@ from tests.processes import (
     purge_queues,
     wait_for,
 )
+from verifier.services.claims import claim_create, evidence_add
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

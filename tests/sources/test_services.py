@@ -10,7 +10,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from claims.models import Claim, Evidence
-from claims.services import claim_create, evidence_add
+from core.errors import DomainError
 from sources.models import HostFetchSlot, ImmutableRowError, Snapshot, Source
 from sources.services import (
     HostBusy,
@@ -21,8 +21,8 @@ from sources.services import (
     sources_requeue_stale,
 )
 from tests.factories import rating
-from verifier.errors import DomainError
-from verifier.services import claim_submit, verdict_approve, verdict_save_draft
+from verifier.services.claims import claim_create, evidence_add
+from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
 
 pytestmark = pytest.mark.django_db
 

@@ -9,10 +9,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from claims.models import Claim, Claimant, Evidence, Tag
+from core.roles import FACT_CHECKERS, REVIEWERS
 from sources.models import Source
 from verifier.models import ReviewLogEntry, Verdict
-from verifier.review_log import review_log_problems
-from verifier.roles import FACT_CHECKERS, REVIEWERS
+from verifier.services.review_log import review_log_problems
 
 pytestmark = pytest.mark.django_db
 

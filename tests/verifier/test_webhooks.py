@@ -1,4 +1,4 @@
-"""Webhooks (verifier.webhooks): signed deliveries on publish, correction and link-rot flag."""
+"""Webhooks (verifier.services.webhooks): signed deliveries on publish, correction and link-rot flag."""
 
 import hashlib
 import json
@@ -13,14 +13,14 @@ from werkzeug import Response
 from tests.factories import rating
 from tests.verifier.conftest import record_fetch
 from verifier.models import WebhookDelivery, WebhookEndpoint
-from verifier.services import claim_submit, verdict_approve, verdict_save_draft
-from verifier.tasks import deliver_webhook
-from verifier.webhooks import (
+from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
+from verifier.services.webhooks import (
     webhook_deliver,
     webhook_deliveries_requeue_stale,
     webhook_signature,
     webhook_signature_valid,
 )
+from verifier.tasks import deliver_webhook
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued")]
 
