@@ -21,7 +21,8 @@ from tests.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, require_chromium
 from tests.factories import PASSWORD, FactCheckerFactory, rating
 from tests.pages import ARTICLE
 from verifier.models import Verdict
-from verifier.services.claims import claim_create, evidence_add
+from verifier.services.claims import claim_create
+from verifier.services.evidence import evidence_add
 from verifier.services.verdicts import claim_submit, verdict_save_draft
 
 SCREENSHOT_PREFIX = "admin"

@@ -44,8 +44,8 @@ def browser():
 def corrected_claim(make_published_claim, fact_checker, reviewer):
     """A published, corrected fact-check by a person with a sameAs page, citing two sources."""
     from claims.models import Claimant
+    from claims.services import claimant_get_or_create
     from tests.factories import rating
-    from verifier.services.claims import claimant_get_or_create
     from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
 
     claimant_get_or_create(

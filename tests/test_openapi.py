@@ -18,7 +18,8 @@ from schemathesis.checks import not_a_server_error
 from config.wsgi import application
 from tests.factories import rating
 from tests.verifier.conftest import record_fetch
-from verifier.services.claims import claim_create, evidence_add
+from verifier.services.claims import claim_create
+from verifier.services.evidence import evidence_add
 from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
 
 pytestmark = pytest.mark.django_db

@@ -2,27 +2,31 @@
 
 Reading writes nothing: it parses and checks every row so a fact-checker sees a preview with
 each row's errors; the rows that pass travel to the confirm step signed (django.core.signing), so
-what is created is exactly what was previewed, and verifier.services.claims.claims_import creates them.
+what is created is exactly what was previewed; verifier.services.claims.claims_import creates them,
+applying again the rules the preview shows (no claim dated in the future, none recorded twice).
 """
+
+from __future__ import annotations
 
 import csv
 import datetime
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db.models.functions import Lower
-from django.utils import timezone
 from django.utils.text import slugify
 
 from claims.models import Claim, Claimant, Evidence, Tag
 from verifier.models import Verdict
-from verifier.services.claims import NewClaim
+from verifier.services.claims import NewClaim, claim_date_in_future, claim_duplicate_key, claims_recorded
+
+if TYPE_CHECKING:
+    from verifier.selectors.workflow import ClaimForExport
 
 IMPORT_COLUMNS = ("claimant", "text", "date", "appearance_url", "tags")
 REQUIRED_COLUMNS = ("claimant", "text")
@@ -98,7 +102,7 @@ def _check_row(line: int, cells: dict[str, str]) -> ImportRow:
         except ValueError:
             row.errors.append(f"date: {raw_date!r} is not a date written as YYYY-MM-DD.")
         else:
-            if claim_date > timezone.localdate():
+            if claim_date_in_future(claim_date):
                 row.errors.append(f"date: {raw_date} is in the future.")
     appearance_url = cells.get("appearance_url", "").strip()
     if appearance_url:
@@ -125,24 +129,15 @@ def _check_row(line: int, cells: dict[str, str]) -> ImportRow:
     return row
 
 
-def _duplicate_key(text: str, claimant: str) -> tuple[str, str]:
-    return (" ".join(text.split()).casefold(), claimant.casefold())
-
-
 def _refuse_duplicates(rows: list[ImportRow]) -> None:
     """A claim already recorded, or repeated in the file, is an error: an import run twice must
     not record every claim twice."""
     candidates = [row for row in rows if row.claim is not None]
-    existing = {
-        _duplicate_key(text, claimant): pk
-        for pk, text, claimant in Claim.objects.filter(
-            text__in=[row.claim.text for row in candidates if row.claim is not None]
-        ).values_list("pk", "text", "claimant__name")
-    }
+    existing = claims_recorded(candidates=[row.claim for row in candidates if row.claim is not None])
     seen: dict[tuple[str, str], int] = {}
     for row in candidates:
         assert row.claim is not None
-        key = _duplicate_key(row.claim.text, row.claim.claimant_name)
+        key = claim_duplicate_key(row.claim)
         if key in existing:
             row.errors.append(f"already recorded as claim #{existing[key]}.")
         elif key in seen:
@@ -302,27 +297,25 @@ def _cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def _export_verdict(claim: Claim, *, published: bool) -> Verdict | None:
-    verdicts: list[Verdict] = claim.export_verdicts  # type: ignore[attr-defined]
+def _export_verdict(claim: ClaimForExport, *, published: bool) -> Verdict | None:
+    verdicts = claim.export_verdicts
     if published:
         return next((v for v in verdicts if v.state == Verdict.State.APPROVED), None)
     return verdicts[0] if verdicts else None
 
 
-def claim_export_row(claim: Claim, *, published: bool) -> list[str]:
+def claim_export_row(claim: ClaimForExport, *, published: bool) -> list[str]:
     """The claim as one CSV row (EXPORT_COLUMNS), loaded by verifier.selectors.workflow.claims_for_export.
 
     published=True: the published verdict and the evidence it was approved with (the public
     record); otherwise the latest verdict, whatever its state, and all the evidence.
     """
     verdict = _export_verdict(claim, published=published)
-    evidence = claim.export_evidence  # type: ignore[attr-defined]
+    evidence = claim.export_evidence
     if published and verdict is not None:
-        cited = {entry["evidence"] for entry in verdict.evidence_fingerprint}
+        cited = verdict.cited_evidence_ids()
         evidence = [row for row in evidence if row.pk in cited]
-    public_url = (
-        settings.PUBLIC_BASE_URL + claim.get_absolute_url() if claim.published_at is not None else ""
-    )
+    public_url = claim.public_url() if claim.published_at is not None else ""
     values: list[Any] = [
         claim.pk,
         public_url,
@@ -332,7 +325,7 @@ def claim_export_row(claim: Claim, *, published: bool) -> list[str]:
         claim.claimant.url,
         claim.claim_date,
         claim.appearance_url,
-        "; ".join(tag.name for tag in claim.listed_tags),  # type: ignore[attr-defined]
+        "; ".join(tag.name for tag in claim.listed_tags),
         claim.assignee.get_username() if claim.assignee else "",
         verdict.version if verdict else "",
         verdict.state if verdict else "",
@@ -358,7 +351,7 @@ class _Echo:
         return value
 
 
-def claims_csv_lines(claims: Iterable[Claim], *, published: bool) -> Iterator[str]:
+def claims_csv_lines(claims: Iterable[ClaimForExport], *, published: bool) -> Iterator[str]:
     """The header line and one line per claim, to stream as a CSV download."""
     writer = csv.writer(_Echo())
     yield writer.writerow(EXPORT_COLUMNS)

@@ -36,7 +36,15 @@ from .http import (
     open_exchange,
     read_body,
 )
-from .result import DEFAULT_LIMITS, FetchError, FetchLimits, FetchResult, Outcome, UrlRefused
+from .result import (
+    DEFAULT_LIMITS,
+    FetchError,
+    FetchLimits,
+    FetchResult,
+    Outcome,
+    UrlRefused,
+    transient_failure,
+)
 from .urls import ParsedUrl, check_parsed, join_location, normalize_url, redact
 
 logger = logging.getLogger("sources.fetcher")
@@ -262,7 +270,7 @@ class _FetchRun:
         response = exchange.response
         status = response.status
         if not 200 <= status < 300:
-            transient = status == 429 or status >= 500
+            transient = transient_failure(Outcome.HTTP_ERROR, status)
             raise FetchError(
                 Outcome.HTTP_ERROR,
                 f"the server answered {status} {response.reason or ''}".rstrip(),

@@ -17,13 +17,10 @@ from urllib3.exceptions import ConnectTimeoutError
 from .addresses import IPAddress, Resolver, resolve_host
 from .client import _FetchRun, _retry_after
 from .http import Deadline, Exchange, classify_network_error, open_exchange
-from .result import DEFAULT_LIMITS, FetchError, FetchLimits, Outcome, UrlRefused
+from .result import DEFAULT_LIMITS, FetchError, FetchLimits, Outcome, UrlRefused, transient_failure
 from .urls import ParsedUrl, check_parsed, redact
 
 logger = logging.getLogger("sources.fetcher")
-
-# Receivers that are briefly overloaded or restarting; anything else in 4xx will not change.
-TRANSIENT_STATUSES = frozenset({408, 425, 429})
 
 
 @dataclass(frozen=True)
@@ -142,7 +139,7 @@ def _answered(url: str, exchange: Exchange) -> PostResult:
             reason=f"the receiver answered {status} (to {location or 'nowhere'}); deliveries do "
             "not follow redirects, so register the new URL",
         )
-    transient = status in TRANSIENT_STATUSES or status >= 500
+    transient = transient_failure(Outcome.HTTP_ERROR, status)
     return PostResult(
         url,
         http_status=status,

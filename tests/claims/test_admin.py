@@ -7,11 +7,12 @@ from django.db import connection
 from django.urls import reverse
 
 from claims.models import Claim, Claimant, Evidence, Tag
+from claims.services import tags_get_or_create
 from sources.models import Source
 from tests.admin_helpers import QUOTE, admin_form_data, claim_url, drafted_claim
 from tests.factories import ClaimantFactory, ClaimFactory, rating
 from verifier.models import ReviewLogEntry, Verdict
-from verifier.services.claims import claim_create, claim_update, tags_get_or_create
+from verifier.services.claims import claim_create, claim_update
 from verifier.services.verdicts import (
     claim_request_changes,
     claim_submit,

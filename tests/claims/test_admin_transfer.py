@@ -12,7 +12,7 @@ from claims.models import Claim
 from tests.admin_helpers import drafted_claim
 from tests.factories import rating
 from verifier.models import ReviewLogEntry
-from verifier.services.claims import evidence_add
+from verifier.services.evidence import evidence_add
 from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
 
 pytestmark = pytest.mark.django_db

@@ -27,7 +27,8 @@ from tests.processes import (
     purge_queues,
     wait_for,
 )
-from verifier.services.claims import claim_create, evidence_add
+from verifier.services.claims import claim_create
+from verifier.services.evidence import evidence_add
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

@@ -13,7 +13,7 @@ from core.roles import REVIEWERS
 from tests.admin_helpers import claim_url, drafted_claim
 from tests.factories import FactCheckerFactory, rating
 from verifier.models import Rating, ReviewLogEntry, Verdict
-from verifier.services.claims import evidence_add
+from verifier.services.evidence import evidence_add
 from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,8 @@ from claims.models import Claim, Evidence
 from core.roles import FACT_CHECKERS, REVIEWERS
 from tests.factories import ClaimantFactory, ClaimFactory, UserFactory, rating
 from tests.verifier.conftest import IRAN_QUOTE, record_fetch
-from verifier.services.claims import claim_create, evidence_add
+from verifier.services.claims import claim_create
+from verifier.services.evidence import evidence_add
 from verifier.services.verdicts import claim_submit, verdict_save_draft
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued")]
@@ -319,7 +320,7 @@ def test_full_text_search_stems_words_and_takes_web_search_syntax(anonymous, mak
 
 @postgresql_only
 def test_full_text_search_reads_the_indexes(published_claim):
-    from verifier.selectors.published import claims_matching_text
+    from claims.selectors import claims_matching_text
 
     with CaptureQueriesContext(connection) as queries:
         matching = claims_matching_text(Claim.objects.all(), "Iran")

@@ -13,7 +13,8 @@ from sources.models import Snapshot, Source
 from tests.factories import FactCheckerFactory, ReviewerFactory, UserFactory, rating
 from verifier.models import ImmutableVerdictError, ReviewLogEntry, Verdict
 from verifier.services import verdicts as verifier_services
-from verifier.services.claims import claim_create, evidence_add
+from verifier.services.claims import claim_create
+from verifier.services.evidence import evidence_add
 from verifier.services.review_log import review_log_problems
 from verifier.services.verdicts import (
     claim_request_changes,

@@ -12,6 +12,7 @@ from werkzeug import Response
 
 from tests.factories import rating
 from tests.verifier.conftest import record_fetch
+from verifier.api.webhooks import webhook_body
 from verifier.models import WebhookDelivery, WebhookEndpoint
 from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
 from verifier.services.webhooks import (
@@ -120,7 +121,7 @@ def test_deliveries_are_queued_once_the_publish_commits(
     WebhookEndpoint.objects.create(url="https://a.example.org/hook", events=ALL_EVENTS)
 
     with (
-        mock.patch("verifier.tasks.deliver_webhook.delay") as delay,
+        mock.patch("verifier.services.webhooks.enqueue_webhook_delivery") as delay,
         django_capture_on_commit_callbacks(execute=True),
     ):
         make_published_claim()
@@ -166,7 +167,7 @@ def test_a_server_error_is_retried_until_delivered(receiver, endpoint, published
     delivery.refresh_from_db()
     assert delivery.outcome == WebhookDelivery.Outcome.DELIVERED
     assert delivery.attempts == 3
-    # Exponential backoff with jitter between the attempts, from sources.tasks.retry_delay.
+    # Exponential backoff with jitter between the attempts, from core.queueing.retry_delay.
     assert [call.args[0] for call in delay.call_args_list] == [0, 1]
     bodies = {body for _, body in received(receiver)}
     assert len(bodies) == 1, "every attempt sends the same bytes"
@@ -224,8 +225,8 @@ def test_a_delivery_is_sent_once_however_often_its_task_runs(receiver, endpoint,
     receiver.expect_request("/hook").respond_with_data("ok")
     delivery = WebhookDelivery.objects.get()
 
-    first = webhook_deliver(delivery_id=delivery.pk, final_attempt=False)
-    again = webhook_deliver(delivery_id=delivery.pk, final_attempt=False)
+    first = webhook_deliver(delivery_id=delivery.pk, final_attempt=False, render_body=webhook_body)
+    again = webhook_deliver(delivery_id=delivery.pk, final_attempt=False, render_body=webhook_body)
 
     assert first is not None and first.outcome == "delivered"
     assert again is None
@@ -239,7 +240,7 @@ def test_the_sweep_queues_deliveries_left_waiting(make_published_claim):
     fresh = WebhookDelivery.objects.create(endpoint=waiting.endpoint, event="flag", claim=published_claim)
     WebhookDelivery.objects.filter(pk=waiting.pk).update(created_at=timezone.now() - timedelta(hours=1))
 
-    with mock.patch("verifier.tasks.deliver_webhook.delay") as delay:
+    with mock.patch("verifier.services.webhooks.enqueue_webhook_delivery", return_value=True) as delay:
         assert webhook_deliveries_requeue_stale() == 1
 
     delay.assert_called_once_with(waiting.pk)

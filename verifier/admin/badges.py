@@ -8,15 +8,11 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from claims.models import Evidence
-from sources.models import Snapshot, Source
+from sources.fetcher import Outcome, transient_failure
+from sources.models import Source
 
-# Outcomes that may well succeed on the next try: amber, not red.
-_TRANSIENT_OUTCOMES = {
-    Snapshot.Outcome.TIMEOUT,
-    Snapshot.Outcome.CONNECTION_ERROR,
-    Snapshot.Outcome.DNS_ERROR,
-}
-_QUOTE_TONES = {
+# The badge tone of each quote check result, in the order the review queue counts them.
+QUOTE_TONES: dict[str, str] = {
     Evidence.QuoteStatus.FOUND: "ok",
     Evidence.QuoteStatus.NOT_FOUND: "bad",
     Evidence.QuoteStatus.NO_TEXT: "warn",
@@ -29,13 +25,14 @@ def badge(label: str, tone: str, title: str = "") -> SafeString:
     return format_html('<span class="badge badge-{}" title="{}">{}</span>', tone, title, label)
 
 
-def outcome_badge(outcome: str, reason: str = "") -> SafeString:
-    """A fetch outcome code (Snapshot.Outcome) as a badge, its reason in the tooltip."""
+def outcome_badge(outcome: str, reason: str = "", http_status: int | None = None) -> SafeString:
+    """A fetch outcome code (sources.fetcher.Outcome) as a badge, its reason in the tooltip: amber
+    for a failure that may succeed on a later try (transient_failure), red for any other."""
     if not outcome:
         return badge("not fetched", "wait")
-    if outcome == Snapshot.Outcome.FETCHED:
+    if outcome == Outcome.FETCHED:
         tone = "ok"
-    elif outcome in _TRANSIENT_OUTCOMES:
+    elif transient_failure(outcome, http_status):
         tone = "warn"
     else:
         tone = "bad"
@@ -62,5 +59,5 @@ def quote_badge(evidence: Evidence) -> SafeString:
     """Whether the evidence quote was found in the latest text of its source."""
     return badge(
         evidence.get_quote_status_display().lower(),
-        _QUOTE_TONES.get(evidence.quote_status, "wait"),  # type: ignore[call-overload]
+        QUOTE_TONES.get(evidence.quote_status, "wait"),
     )

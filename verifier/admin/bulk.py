@@ -1,7 +1,7 @@
 """Bulk actions of the claim list. Each calls a service; assign and tag first ask, on an
 intermediate page, whom to assign or which tags to add."""
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -12,14 +12,13 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from claims.models import Claim
+from claims.selectors import assignable_users
+from claims.services import claims_refetch_sources
 from core.errors import DomainError
 from verifier.admin.common import actor
 from verifier.csv_io import claims_csv_lines
-from verifier.selectors.workflow import assignable_users, claims_for_export
-from verifier.services.claims import BulkResult, claims_assign, claims_refetch_sources, claims_tag
-
-if TYPE_CHECKING:
-    from verifier.admin.claim import ClaimAdmin
+from verifier.selectors.workflow import claims_for_export
+from verifier.services.claims import BulkResult, claims_assign, claims_tag
 
 # Each claim changes in its own transaction with its own history; past this, ask for a narrower
 # selection rather than hold a request open for minutes.
@@ -62,7 +61,7 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _within_limit(model_admin: "ClaimAdmin", request: HttpRequest, queryset: QuerySet[Claim]) -> bool:
+def _within_limit(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Claim]) -> bool:
     if _plainly(queryset).count() <= BULK_ACTION_LIMIT:
         return True
     model_admin.message_user(
@@ -73,7 +72,7 @@ def _within_limit(model_admin: "ClaimAdmin", request: HttpRequest, queryset: Que
     return False
 
 
-def _report(model_admin: "ClaimAdmin", request: HttpRequest, result: BulkResult, done: str) -> None:
+def _report(model_admin: admin.ModelAdmin, request: HttpRequest, result: BulkResult, done: str) -> None:
     if result.changed:
         model_admin.message_user(
             request, f"{done}: {_plural(len(result.changed), 'claim')}.", messages.SUCCESS
@@ -93,7 +92,7 @@ def _report(model_admin: "ClaimAdmin", request: HttpRequest, result: BulkResult,
 
 
 def _ask(
-    model_admin: "ClaimAdmin",
+    model_admin: admin.ModelAdmin,
     request: HttpRequest,
     queryset: QuerySet[Claim],
     *,
@@ -126,7 +125,7 @@ def _ask(
 
 
 @admin.action(description="Assign selected claims to a fact-checker…", permissions=["work"])
-def assign(model_admin: "ClaimAdmin", request: HttpRequest, queryset: QuerySet[Claim]) -> Any:
+def assign(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Claim]) -> Any:
     if not _within_limit(model_admin, request, queryset):
         return None
     form = AssignForm(request.POST if _APPLY in request.POST else None)
@@ -148,7 +147,7 @@ def assign(model_admin: "ClaimAdmin", request: HttpRequest, queryset: QuerySet[C
 
 
 @admin.action(description="Add tags to selected claims…", permissions=["work"])
-def tag(model_admin: "ClaimAdmin", request: HttpRequest, queryset: QuerySet[Claim]) -> Any:
+def tag(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Claim]) -> Any:
     if not _within_limit(model_admin, request, queryset):
         return None
     form = TagForm(request.POST if _APPLY in request.POST else None)
@@ -167,7 +166,7 @@ def tag(model_admin: "ClaimAdmin", request: HttpRequest, queryset: QuerySet[Clai
 
 
 @admin.action(description="Re-fetch the sources of selected claims", permissions=["work"])
-def refetch_sources(model_admin: "ClaimAdmin", request: HttpRequest, queryset: QuerySet[Claim]) -> None:
+def refetch_sources(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Claim]) -> None:
     if not _within_limit(model_admin, request, queryset):
         return
     try:
@@ -189,7 +188,7 @@ def csv_download(lines: Any, name: str) -> StreamingHttpResponse:
 
 @admin.action(description="Export selected claims (CSV)", permissions=["view"])
 def export_csv(
-    model_admin: "ClaimAdmin", request: HttpRequest, queryset: QuerySet[Claim]
+    model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Claim]
 ) -> StreamingHttpResponse:
     claims = claims_for_export(_plainly(queryset)).iterator(chunk_size=500)
     return csv_download(claims_csv_lines(claims, published=False), "claims")

@@ -1,8 +1,8 @@
 """The claim admin: the list fact-checkers and reviewers work from, and the claim page with its
 evidence, verdict workflow, review log and field history.
 
-Every write goes through verifier.services.claims or verifier.services.verdicts; this module parses what was
-posted, calls the service, and shows its answer (or its refusal) as a message.
+Every write goes through a service (verifier.services, claims.services); this module parses what
+was posted, calls the service, and shows its answer (or its refusal) as a message.
 """
 
 from collections.abc import Callable
@@ -30,6 +30,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from claims.models import Claim, Evidence
+from claims.selectors import assignable_users, claims_matching_text, evidence_at_a_glance
+from claims.services import evidence_refetch_source
 from core.errors import DomainError
 from core.roles import is_fact_checker, is_reviewer
 from verifier.admin import bulk
@@ -49,26 +51,15 @@ from verifier.admin.review_queue import review_queue_view
 from verifier.admin.transfer import export_published_view, import_view
 from verifier.admin.verdicts import HistoryAdmin
 from verifier.models import Verdict
-from verifier.selectors.published import claims_matching_text
 from verifier.selectors.workflow import (
-    assignable_users,
     claim_field_history,
     claim_review_log,
     claim_verdicts,
     claims_for_list,
-    evidence_at_a_glance,
     verdict_changes,
 )
-from verifier.services.claims import (
-    CLAIM_UPDATE_FIELDS,
-    claim_create,
-    claim_frozen_fields,
-    claim_update,
-    evidence_add,
-    evidence_change_refusal,
-    evidence_refetch_source,
-    evidence_remove,
-)
+from verifier.services.claims import CLAIM_UPDATE_FIELDS, claim_create, claim_frozen_fields, claim_update
+from verifier.services.evidence import evidence_add, evidence_change_refusal, evidence_remove
 from verifier.services.verdicts import (
     claim_request_changes,
     claim_submit,
@@ -107,7 +98,7 @@ class ClaimAdmin(HistoryAdmin):
         "claim_text",
         "claimant_link",
         "status",
-        "current_rating",
+        "latest_verdict",
         "tag_list",
         "assignee",
         "attention",
@@ -237,10 +228,10 @@ class ClaimAdmin(HistoryAdmin):
             claim.claimant.name,
         )
 
-    @admin.display(description="current rating")
-    def current_rating(self, claim: Claim) -> str:
-        rating: str | None = getattr(claim, "current_rating", None)
-        state: str | None = getattr(claim, "current_verdict_state", None)
+    @admin.display(description="latest verdict")
+    def latest_verdict(self, claim: Claim) -> str:
+        rating: str | None = getattr(claim, "latest_rating", None)
+        state: str | None = getattr(claim, "latest_verdict_state", None)
         if state is None:
             return "—"
         if state == Verdict.State.APPROVED:

@@ -9,18 +9,16 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from claims.models import Claim
+from claims.selectors import assignable_users, claims_with_quote_not_found
 from verifier.models import Rating
-from verifier.selectors.workflow import (
-    assignable_users,
-    claims_with_current_rating_slug,
-    claims_with_quote_not_found,
-)
+from verifier.selectors.verdicts import claims_with_current_rating, ratings_matching
 
 NO_VERDICT = "none"
 
 
 class RatingFilter(admin.SimpleListFilter):
-    """The rating of the claim's current (latest) verdict, whatever its state."""
+    """The rating of the claim's current verdict (verifier.selectors.verdicts), as the API's
+    `rating` filter reads it."""
 
     title = "current rating"
     parameter_name = "rating"
@@ -35,7 +33,7 @@ class RatingFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return queryset
-        return claims_with_current_rating_slug(queryset, None if value == NO_VERDICT else value)
+        return claims_with_current_rating(queryset, None if value == NO_VERDICT else ratings_matching(value))
 
 
 class ClaimantFilter(admin.SimpleListFilter):

@@ -14,12 +14,8 @@ class ClaimantForm(forms.ModelForm):
         fields = ("name", "url")
 
     def clean_name(self) -> str:
-        name = " ".join(self.cleaned_data["name"].split())
-        # Claims name their claimant case-insensitively, so "iran" must not become a second Iran.
-        duplicate = Claimant.objects.filter(name__iexact=name).exclude(pk=self.instance.pk).first()
-        if duplicate is not None:
-            raise forms.ValidationError(f"There is already a claimant named {duplicate.name!r}.")
-        return name
+        # Stored as claimant_get_or_create stores it; the model's constraint refuses another case.
+        return " ".join(self.cleaned_data["name"].split())
 
 
 class EvidenceAddForm(forms.ModelForm):

@@ -15,7 +15,7 @@ from claims.models import Evidence
 from verifier.admin.badges import fetch_badge_with_reason, quote_badge
 from verifier.admin.common import rule
 from verifier.admin.forms import EvidenceAddForm
-from verifier.services.claims import evidence_change_refusal, evidence_remove_refusal
+from verifier.services.evidence import evidence_change_refusal, evidence_remove_refusal
 
 
 class EvidenceInline(admin.TabularInline):

@@ -4,6 +4,7 @@ what a reviewer needs to decide and the Approve / Request changes buttons."""
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.contrib import admin
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -13,22 +14,16 @@ from django.urls import reverse
 
 from claims.models import Claim, Evidence
 from core.roles import is_reviewer
+from verifier.admin.badges import QUOTE_TONES
 from verifier.admin.common import actor
 from verifier.models import Verdict
 from verifier.selectors.workflow import VerdictChanges, claims_for_review, verdict_changes, verdicts_in_review
 from verifier.services.verdicts import verdict_four_eyes_refusal
 
 if TYPE_CHECKING:
-    from verifier.admin.claim import ClaimAdmin
+    from verifier.selectors.workflow import ClaimForReview
 
 REVIEW_QUEUE_PAGE_SIZE = 50
-_QUOTE_TONES = (
-    (Evidence.QuoteStatus.FOUND, "ok"),
-    (Evidence.QuoteStatus.NOT_FOUND, "bad"),
-    (Evidence.QuoteStatus.NO_TEXT, "warn"),
-    (Evidence.QuoteStatus.PENDING, "wait"),
-)
-
 
 @dataclass(frozen=True)
 class QueueRow:
@@ -51,20 +46,20 @@ class QueueRow:
     def quote_counts(self) -> list[tuple[str, int, str]]:
         """(label, how many, badge tone) for each quote check result present."""
         counts = []
-        for status, tone in _QUOTE_TONES:
+        for status, tone in QUOTE_TONES.items():
             count = sum(1 for row in self.evidence if row.quote_status == status)
             if count:
-                counts.append((status.label.lower(), count, tone))
+                counts.append((Evidence.QuoteStatus(status).label.lower(), count, tone))
         return counts
 
 
-def _row(model_admin: "ClaimAdmin", reviewer: User | None, claim: Claim) -> QueueRow | None:
-    verdicts: list[Verdict] = claim.review_verdicts  # type: ignore[attr-defined]
+def _row(model_admin: admin.ModelAdmin, reviewer: User | None, claim: "ClaimForReview") -> QueueRow | None:
+    verdicts = claim.review_verdicts
     verdict = next((v for v in verdicts if v.state == Verdict.State.IN_REVIEW), None)
     if verdict is None:
         return None  # decided between the queries of this page
     published = next((v for v in verdicts if v.state == Verdict.State.APPROVED), None)
-    evidence: list[Evidence] = claim.review_evidence  # type: ignore[attr-defined]
+    evidence = claim.review_evidence
     site = model_admin.admin_site.name
     return QueueRow(
         claim=claim,
@@ -86,7 +81,7 @@ def _row(model_admin: "ClaimAdmin", reviewer: User | None, claim: Claim) -> Queu
     )
 
 
-def review_queue_view(model_admin: "ClaimAdmin", request: HttpRequest) -> HttpResponse:
+def review_queue_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
     # Paged on the verdicts in review (their state index), not by sorting every claim.

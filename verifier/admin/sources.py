@@ -1,7 +1,7 @@
 """Admin for sources and snapshots: what was fetched, when, and with what outcome. Read-only.
 
 Sources and snapshots are written by the fetch workers only; the one thing a person can do here
-is ask for a re-fetch, which goes through sources.services.source_request_fetch. A snapshot's
+is ask for a re-fetch, which goes through sources.services.sources_refetch. A snapshot's
 page shows its extracted text with the quotes of the evidence citing the source highlighted, and
 offers the raw body as a download (never rendered: it is whatever the site sent).
 """
@@ -16,7 +16,6 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase
@@ -26,11 +25,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from claims.models import Evidence
+from core.errors import DomainError
 from core.roles import is_fact_checker
 from sources.highlight import FoldedText, QuoteMark, highlight
-from sources.models import Snapshot, Source
-from sources.services import source_request_fetch
+from sources.models import OUTCOME_CHOICES, Snapshot, Source
+from sources.services import sources_refetch
 from verifier.admin.badges import badge, fetch_badge_with_reason, outcome_badge
+from verifier.admin.common import actor
 
 CITED_BY_SHOWN = 20
 # Quotes highlighted on a snapshot's page: the newest evidence citing the source.
@@ -50,7 +51,7 @@ class OutcomeFilter(admin.SimpleListFilter):
     parameter_name = "outcome"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return list(Snapshot.Outcome.choices)
+        return OUTCOME_CHOICES
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value():
@@ -123,7 +124,7 @@ class SnapshotInline(admin.TabularInline):
 
     @admin.display(description="outcome")
     def outcome_shown(self, snapshot: Snapshot) -> str:
-        return outcome_badge(snapshot.outcome, snapshot.error_detail)
+        return outcome_badge(snapshot.outcome, snapshot.error_detail, snapshot.http_status)
 
 
 @admin.register(Source)
@@ -179,12 +180,11 @@ class SourceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-fetch the selected sources", permissions=["refetch"])
     def refetch(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
-        count = 0
-        for source in queryset.only("pk"):
-            # One transaction per source: each fetch is queued as soon as its own row commits.
-            with transaction.atomic():
-                source_request_fetch(source=source)
-            count += 1
+        try:
+            count = sources_refetch(actor=actor(request), sources=queryset.only("pk"))
+        except DomainError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return
         self.message_user(
             request, f"Queued a fetch of {count} source{'s' if count != 1 else ''}.", messages.SUCCESS
         )
@@ -357,7 +357,7 @@ class SnapshotAdmin(admin.ModelAdmin):
 
     @admin.display(description="outcome", ordering="outcome")
     def outcome_shown(self, snapshot: Snapshot) -> str:
-        shown = outcome_badge(snapshot.outcome, snapshot.error_detail)
+        shown = outcome_badge(snapshot.outcome, snapshot.error_detail, snapshot.http_status)
         if not snapshot.error_detail:
             return shown
         return format_html('{}<small class="badge-reason">{}</small>', shown, snapshot.error_detail)

@@ -1,10 +1,9 @@
 """CSV in and out of the claim list: an import with a preview and a confirm step, and the export
 of every published claim with its verdict."""
 
-from typing import TYPE_CHECKING
 
 from django import forms
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
@@ -28,9 +27,6 @@ from verifier.csv_io import (
 from verifier.selectors.workflow import published_claims_for_export
 from verifier.services.claims import claims_import
 
-if TYPE_CHECKING:
-    from verifier.admin.claim import ClaimAdmin
-
 
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
@@ -44,7 +40,7 @@ class ImportUploadForm(forms.Form):
     )
 
 
-def import_view(model_admin: "ClaimAdmin", request: HttpRequest) -> HttpResponse:
+def import_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
     """GET: the upload form. POST a file: the preview (nothing written). POST confirm: create."""
     if not is_fact_checker(request.user):
         raise PermissionDenied
@@ -94,7 +90,7 @@ def import_view(model_admin: "ClaimAdmin", request: HttpRequest) -> HttpResponse
     return TemplateResponse(request, "admin/claims/claim/import.html", context)
 
 
-def export_published_view(model_admin: "ClaimAdmin", request: HttpRequest) -> HttpResponseBase:
+def export_published_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponseBase:
     """Every published claim with its published verdict and the evidence it was approved with."""
     if not model_admin.has_view_permission(request):
         raise PermissionDenied

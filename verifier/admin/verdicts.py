@@ -1,6 +1,6 @@
 """Admin for the rating scale, verdicts and the review log: all of it read-only but the scale.
 
-Verdicts change only through the workflow buttons on the claim page (claims.admin), which call
+Verdicts change only through the workflow buttons on the claim page (verifier.admin.claim), which call
 verifier.services.verdicts; the review log is append-only.
 """
 
@@ -102,9 +102,10 @@ class VerdictAdmin(HistoryAdmin):
 
     @admin.display(description="evidence fingerprint")
     def fingerprint(self, verdict: Verdict) -> str:
-        if not verdict.evidence_fingerprint:
+        fingerprint = verdict.fingerprint()
+        if not fingerprint:
             return "— (frozen at approval)"
-        return format_html("<pre>{}</pre>", json.dumps(verdict.evidence_fingerprint, indent=2))
+        return format_html("<pre>{}</pre>", json.dumps(fingerprint, indent=2))
 
 
 @admin.register(ReviewLogEntry)

@@ -1,108 +1,60 @@
-"""The claims API of SPEC §5: reads of published claims (drafts for staff) and the workflow writes.
+"""The claims read API of SPEC §5: published claims (drafts for staff), one claim, its ClaimReview
+and the ClaimReview feed, filtered and cursor-paginated.
 
-Views parse with a serializer, call one service and render; services decide every rule and raise
-DomainError, which verifier.api.errors turns into 400/403/404/409.
+ClaimViewSet is routed at /api/v1/claims/ and takes its write actions (create, evidence, verdict,
+submit, approve, request-changes) from claims_write.ClaimWriteActions.
 """
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.encoding import force_str
 from django.utils.http import http_date
 from django.views.decorators.vary import vary_on_headers
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotAuthenticated, ValidationError
-from rest_framework.permissions import BasePermission
+from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import Serializer
-from rest_framework.views import APIView
 
 from claims.models import Claim
-from core.errors import DomainError
-from core.roles import require_fact_checker, require_reviewer
+from claims.selectors import claims_matching_text, claims_tagged
+from verifier.api.claims_write import ClaimWriteActions
 from verifier.api.http_cache import public_read
 from verifier.api.pagination import KeysetCursorPagination
-from verifier.api.serializers import (
+from verifier.api.schema import (
     CLAIM_REVIEW,
     CLAIM_REVIEW_FEED,
-    ApproveSerializer,
-    ClaimCreateSerializer,
-    ClaimSerializer,
-    DraftVerdictSerializer,
-    ErrorSerializer,
-    EvidenceCreateSerializer,
-    EvidenceSerializer,
-    RequestChangesSerializer,
-    VerdictDraftSerializer,
-    serializer_context,
+    LINK_HEADER,
+    STATUS_PARAMETER,
+    error_responses,
 )
+from verifier.api.serializers import ClaimSerializer, serializer_context
 from verifier.claimreview import claim_review, claim_review_feed
 from verifier.selectors.published import (
     RatingScale,
     claim_last_modified,
     claims_for_staff,
-    claims_matching_text,
-    claims_tagged,
-    claims_with_current_rating,
-    evidence_with_sources,
     published_claim_reviews,
     published_claims,
-    ratings_matching,
 )
-from verifier.services.claims import claim_create, evidence_add
-from verifier.services.verdicts import (
-    claim_request_changes,
-    claim_submit,
-    verdict_approve,
-    verdict_save_draft,
-)
+from verifier.selectors.verdicts import claims_with_current_rating, ratings_matching
+
+if TYPE_CHECKING:
+    from verifier.selectors.published import ClaimRecord, ClaimWithVerdicts
 
 PUBLISHED_ORDERING = ("-published_at", "-id")
 # Unpublished claims have no published_at to page on.
 WORK_IN_PROGRESS_ORDERING = ("-created_at", "-id")
-
-
-class IsStaff(BasePermission):
-    message = "The write API is for staff accounts."
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        return bool(request.user and request.user.is_staff)
-
-
-class _RoleRequired(BasePermission):
-    """Refuses a user the service would refuse, before the request is parsed, with its message."""
-
-    requirement: Callable[[Any], None]
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        try:
-            self.requirement(request.user)
-        except DomainError as refused:
-            self.message = refused.message
-            return False
-        return True
-
-
-class FactCheckerRequired(_RoleRequired):
-    requirement = staticmethod(require_fact_checker)
-
-
-class ReviewerRequired(_RoleRequired):
-    requirement = staticmethod(require_reviewer)
 
 
 class JSONLDRenderer(JSONRenderer):
@@ -180,60 +132,29 @@ class ClaimFilter(filters.FilterSet):
         return claims_matching_text(queryset, value)
 
 
-def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    descriptions = {
-        400: "Invalid input: `detail`, and `{field: [message]}` for each field at fault.",
-        401: "Not authenticated.",
-        403: "Not staff, wrong role, or the four-eyes rule (you wrote this verdict).",
-        404: "No such claim (or not visible to you).",
-        409: "The transition does not apply to the claim's current state.",
-    }
-    return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes}
-
-
-LINK_HEADER = OpenApiParameter(
-    "Link",
-    OpenApiTypes.STR,
-    location=OpenApiParameter.HEADER,
-    response=[200],
-    description='The next and previous pages as in the body: `<url>; rel="next", <url>; rel="prev"` '
-    "(RFC 8288); absent when there is neither.",
-)
-
-STATUS_PARAMETER = OpenApiParameter(
-    "status",
-    OpenApiTypes.STR,
-    description="Staff only (ignored otherwise): claim statuses, comma-separated, from draft, in_review, "
-    "published. Unpublished claims are listed newest created first.",
-)
-
-
 @extend_schema_view(
     list=extend_schema(
         summary="Published claims, newest first",
         parameters=[STATUS_PARAMETER, LINK_HEADER],
-        responses={200: ClaimSerializer(many=True), **_errors(400)},
+        responses={200: ClaimSerializer(many=True), **error_responses(400)},
     ),
-    retrieve=extend_schema(summary="One published claim", responses={200: ClaimSerializer, **_errors(404)}),
+    retrieve=extend_schema(
+        summary="One published claim", responses={200: ClaimSerializer, **error_responses(404)}
+    ),
 )
 @method_decorator(vary_on_headers("Authorization"), name="dispatch")
 # ETag, Last-Modified, 304 and the response cache: verifier.api.http_cache.
 @method_decorator(public_read, name="list")
 @method_decorator(public_read, name="retrieve")
 @method_decorator(public_read, name="claimreview")
-class ClaimViewSet(viewsets.GenericViewSet):
+class ClaimViewSet(ClaimWriteActions):
     serializer_class = ClaimSerializer
     pagination_class = KeysetCursorPagination
     filterset_class = ClaimFilter
     lookup_value_converter = "int"
     list_ordering: tuple[str, ...] = PUBLISHED_ORDERING
 
-    def get_permissions(self) -> Sequence[Any]:
-        if self.action == "create":
-            return [IsStaff(), FactCheckerRequired()]
-        return super().get_permissions()
-
-    def get_queryset(self) -> QuerySet[Claim]:
+    def get_queryset(self) -> QuerySet["ClaimRecord"]:
         return claims_for_staff() if self._is_staff() else published_claims()
 
     def get_serializer_context(self) -> dict[str, Any]:
@@ -247,7 +168,7 @@ class ClaimViewSet(viewsets.GenericViewSet):
             queryset = claims_for_staff().filter(status__in=statuses)
             if set(statuses) != {Claim.Status.PUBLISHED}:
                 self.list_ordering = WORK_IN_PROGRESS_ORDERING
-        page = self.paginate_queryset(self.filter_queryset(queryset))
+        page = cast("list[ClaimRecord] | None", self.paginate_queryset(self.filter_queryset(queryset)))
         assert page is not None
         response = self.get_paginated_response(self.get_serializer(page, many=True).data)
         return _with_last_modified(response, page)
@@ -260,97 +181,13 @@ class ClaimViewSet(viewsets.GenericViewSet):
         summary="The published claim as schema.org ClaimReview (JSON-LD)",
         description="The same ClaimReview the public page embeds; only published claims have one, "
         "for staff too.",
-        responses={200: CLAIM_REVIEW, **_errors(404)},
+        responses={200: CLAIM_REVIEW, **error_responses(404)},
     )
     @action(detail=True, methods=["get"], renderer_classes=CLAIM_REVIEW_RENDERERS)
     def claimreview(self, request: Request, pk: int) -> Response:
         claim = get_object_or_404(published_claim_reviews(), pk=pk)
         body = claim_review(claim, rating_scale=RatingScale())
         return _with_last_modified_at(Response(body), [claim.updated_at])
-
-    @extend_schema(
-        summary="Create a draft claim (fact-checkers)",
-        request=ClaimCreateSerializer,
-        responses={201: ClaimSerializer, **_errors(400, 401, 403)},
-    )
-    def create(self, request: Request) -> Response:
-        data = _parsed(ClaimCreateSerializer, request)
-        claim = claim_create(
-            actor=_actor(request),
-            text=data["text"],
-            claimant_name=data["claimant"],
-            claim_date=data["claim_date"],
-            appearance_url=data["appearance_url"],
-            tags=data["tags"],
-        )
-        location = reverse("api:claim-detail", args=[claim.pk])
-        return self._claim_response(claim.pk, status.HTTP_201_CREATED, headers={"Location": location})
-
-    @extend_schema(
-        summary="Add evidence; its source is fetched in the background (fact-checkers)",
-        request=EvidenceCreateSerializer,
-        responses={201: EvidenceSerializer, **_errors(400, 401, 403, 404, 409)},
-    )
-    @action(detail=True, methods=["post"], permission_classes=[IsStaff, FactCheckerRequired])
-    def evidence(self, request: Request, pk: int) -> Response:
-        claim = self._claim_for_write(pk)
-        data = _parsed(EvidenceCreateSerializer, request)
-        evidence = evidence_add(actor=_actor(request), claim=claim, **data)
-        shown = evidence_with_sources().get(pk=evidence.pk)
-        body = EvidenceSerializer(shown, context=self.get_serializer_context()).data
-        return Response(body, status=status.HTTP_201_CREATED)
-
-    @extend_schema(
-        summary="Save the draft verdict; on a published claim, starts a correction (fact-checkers)",
-        request=VerdictDraftSerializer,
-        responses={200: DraftVerdictSerializer, **_errors(400, 401, 403, 404, 409)},
-    )
-    @action(detail=True, methods=["put"], permission_classes=[IsStaff, FactCheckerRequired])
-    def verdict(self, request: Request, pk: int) -> Response:
-        claim = self._claim_for_write(pk)
-        data = _parsed(VerdictDraftSerializer, request)
-        verdict = verdict_save_draft(actor=_actor(request), claim=claim, **data)
-        return Response(DraftVerdictSerializer(verdict, context=self.get_serializer_context()).data)
-
-    @extend_schema(
-        summary="Send the draft verdict to review (fact-checkers)",
-        request=None,
-        responses={200: ClaimSerializer, **_errors(400, 401, 403, 404, 409)},
-    )
-    @action(detail=True, methods=["post"], permission_classes=[IsStaff, FactCheckerRequired])
-    def submit(self, request: Request, pk: int) -> Response:
-        claim_submit(actor=_actor(request), claim=self._claim_for_write(pk))
-        return self._claim_response(pk)
-
-    @extend_schema(
-        summary="Approve and publish the verdict in review (reviewers; never its author)",
-        request=ApproveSerializer,
-        responses={200: ClaimSerializer, **_errors(400, 401, 403, 404, 409)},
-    )
-    @action(detail=True, methods=["post"], permission_classes=[IsStaff, ReviewerRequired])
-    def approve(self, request: Request, pk: int) -> Response:
-        claim = self._claim_for_write(pk)
-        data = _parsed(ApproveSerializer, request)
-        verdict_approve(actor=_actor(request), claim=claim, comment=data["comment"])
-        return self._claim_response(pk)
-
-    @extend_schema(
-        summary="Send the verdict in review back to its author with a comment (reviewers)",
-        request=RequestChangesSerializer,
-        responses={200: ClaimSerializer, **_errors(400, 401, 403, 404, 409)},
-    )
-    @action(
-        detail=True,
-        methods=["post"],
-        url_path="request-changes",
-        url_name="request-changes",
-        permission_classes=[IsStaff, ReviewerRequired],
-    )
-    def request_changes(self, request: Request, pk: int) -> Response:
-        claim = self._claim_for_write(pk)
-        data = _parsed(RequestChangesSerializer, request)
-        claim_request_changes(actor=_actor(request), claim=claim, comment=data["comment"])
-        return self._claim_response(pk)
 
     def _is_staff(self) -> bool:
         return bool(self.request.user and self.request.user.is_staff)
@@ -367,13 +204,6 @@ class ClaimViewSet(viewsets.GenericViewSet):
             raise ValidationError({"status": [message]})
         return statuses
 
-    def _claim_for_write(self, pk: int) -> Claim:
-        # Writes reach claims in every status; who may act is the services' decision.
-        return get_object_or_404(Claim.objects.all(), pk=pk)
-
-    def _claim_response(self, pk: int, code: int = status.HTTP_200_OK, **kwargs: Any) -> Response:
-        claim = claims_for_staff().get(pk=pk)
-        return Response(self.get_serializer(claim).data, status=code, **kwargs)
 
 
 @extend_schema_view(
@@ -382,7 +212,7 @@ class ClaimViewSet(viewsets.GenericViewSet):
         description="The filters and cursor pages of `GET /api/v1/claims/`; the next and previous "
         "pages are top-level `next` and `previous` fields and a `Link` header.",
         parameters=[LINK_HEADER],
-        responses={200: CLAIM_REVIEW_FEED, **_errors(400)},
+        responses={200: CLAIM_REVIEW_FEED, **error_responses(400)},
     )
 )
 # ETag, Last-Modified, 304 and the response cache: verifier.api.http_cache.
@@ -393,11 +223,12 @@ class ClaimReviewFeedViewSet(viewsets.GenericViewSet):
     filterset_class = ClaimFilter
     list_ordering: tuple[str, ...] = PUBLISHED_ORDERING
 
-    def get_queryset(self) -> QuerySet[Claim]:
+    def get_queryset(self) -> QuerySet["ClaimWithVerdicts"]:
         return published_claim_reviews()
 
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        rows = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        page = cast("list[ClaimWithVerdicts] | None", rows)
         assert page is not None and isinstance(self.paginator, KeysetCursorPagination)
         links = {"next": self.paginator.get_next_link(), "previous": self.paginator.get_previous_link()}
         body = claim_review_feed(
@@ -407,21 +238,7 @@ class ClaimReviewFeedViewSet(viewsets.GenericViewSet):
         return _with_last_modified_at(response, [claim.updated_at for claim in page])
 
 
-def _actor(request: Request) -> User:
-    user = request.user
-    if isinstance(user, AnonymousUser):
-        # Every write's permission classes refuse anonymous requests before the view runs.
-        raise NotAuthenticated()
-    return user
-
-
-def _parsed(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
-def _with_last_modified(response: Response, claims: Sequence[Claim]) -> Response:
+def _with_last_modified(response: Response, claims: Sequence["ClaimRecord"]) -> Response:
     if claims:
         response["Last-Modified"] = http_date(max(claim_last_modified(claim) for claim in claims).timestamp())
     return response

@@ -4,11 +4,9 @@ Output serializers read claims loaded by verifier.selectors.published; input ser
 validate the shape of a request: every write is done by a service.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from django.conf import settings
-from drf_spectacular.drainage import set_override
-from drf_spectacular.utils import extend_schema_field, inline_serializer
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from claims.models import Claim, Evidence
@@ -20,8 +18,11 @@ from verifier.selectors.published import (
     claim_current_verdict,
     claim_shown_evidence,
     evidence_snapshot,
-    ratings_matching,
 )
+from verifier.selectors.verdicts import ratings_matching
+
+if TYPE_CHECKING:
+    from verifier.selectors.published import ClaimRecord, ClaimWithVerdicts
 
 
 def serializer_context(**extra: Any) -> dict[str, Any]:
@@ -65,7 +66,8 @@ class VerdictSerializer(VerdictVersionSerializer):
 
     @extend_schema_field(VerdictVersionSerializer(many=True))
     def get_corrections(self, verdict: Verdict) -> list[dict[str, Any]]:
-        earlier = claim_corrections(verdict.claim, verdict)
+        # The prefetch that loaded the verdict points it back at the claim it was loaded with.
+        earlier = claim_corrections(cast("ClaimWithVerdicts", verdict.claim), verdict)
         return VerdictVersionSerializer(earlier, many=True, context=self.context).data  # type: ignore[return-value]
 
 
@@ -139,7 +141,7 @@ class ClaimSerializer(serializers.Serializer):
     )
 
     def get_url(self, claim: Claim) -> str:
-        return settings.PUBLIC_BASE_URL + claim.get_absolute_url()
+        return claim.public_url()
 
     def get_tags(self, claim: Claim) -> list[str]:
         return [tag.name for tag in claim.tags.all()]
@@ -148,14 +150,14 @@ class ClaimSerializer(serializers.Serializer):
         return claim.source_flag or None
 
     @extend_schema_field(VerdictSerializer(allow_null=True))
-    def get_verdict(self, claim: Claim) -> dict[str, Any] | None:
+    def get_verdict(self, claim: "ClaimWithVerdicts") -> dict[str, Any] | None:
         verdict = claim_current_verdict(claim)
         if verdict is None:
             return None
         return VerdictSerializer(verdict, context=self.context).data  # type: ignore[return-value]
 
     @extend_schema_field(EvidenceSerializer(many=True))
-    def get_evidence(self, claim: Claim) -> list[dict[str, Any]]:
+    def get_evidence(self, claim: "ClaimRecord") -> list[dict[str, Any]]:
         shown = claim_shown_evidence(claim)
         return EvidenceSerializer(shown, many=True, context=self.context).data  # type: ignore[return-value]
 
@@ -203,109 +205,3 @@ class ApproveSerializer(serializers.Serializer):
 
 class RequestChangesSerializer(serializers.Serializer):
     comment = serializers.CharField(help_text="What needs to change.")
-
-
-# ClaimReview JSON-LD, for the OpenAPI schema only: verifier.claimreview builds these bodies.
-
-
-def _schema_org_type(name: str, *names: str) -> serializers.CharField:
-    choices = " or ".join(f'"{each}"' for each in (name, *names))
-    return serializers.CharField(help_text=f"The schema.org type: {choices}.")
-
-
-_ORGANIZATION = inline_serializer(
-    "SchemaOrgOrganization",
-    {
-        "@type": _schema_org_type("Organization"),
-        "name": serializers.CharField(),
-        "url": serializers.URLField(),
-    },
-)
-
-CLAIM_REVIEW = inline_serializer(
-    "ClaimReview",
-    {
-        "@context": serializers.CharField(
-            required=False, help_text='"https://schema.org"; absent where the review is nested in a feed.'
-        ),
-        "@type": _schema_org_type("ClaimReview"),
-        "url": serializers.URLField(help_text="The public fact-check page."),
-        "claimReviewed": serializers.CharField(help_text="The claim's text."),
-        "datePublished": serializers.DateTimeField(help_text="When the fact-check was first published."),
-        "dateModified": serializers.DateTimeField(
-            required=False, help_text="When the latest correction was published; absent if never corrected."
-        ),
-        "author": _ORGANIZATION,
-        "itemReviewed": inline_serializer(
-            "ClaimReviewClaim",
-            {
-                "@type": _schema_org_type("Claim"),
-                "author": inline_serializer(
-                    "ClaimReviewClaimant",
-                    {
-                        "@type": _schema_org_type("Person", "Organization"),
-                        "name": serializers.CharField(),
-                        "sameAs": serializers.URLField(
-                            required=False, help_text="The claimant's page, if known."
-                        ),
-                    },
-                ),
-                "datePublished": serializers.DateField(required=False, help_text="When the claim was made."),
-                "appearance": inline_serializer(
-                    "ClaimReviewAppearance",
-                    {"@type": _schema_org_type("CreativeWork"), "url": serializers.URLField()},
-                    required=False,
-                    help_text="Where the claim was made, if recorded.",
-                ),
-            },
-        ),
-        "reviewRating": inline_serializer(
-            "ClaimReviewRating",
-            {
-                "@type": _schema_org_type("Rating"),
-                "alternateName": serializers.CharField(help_text="The rating's label."),
-                "ratingValue": serializers.IntegerField(
-                    required=False, help_text="Only for a label on the numeric scale, as are the bounds."
-                ),
-                "bestRating": serializers.IntegerField(required=False),
-                "worstRating": serializers.IntegerField(required=False),
-                "ratingExplanation": serializers.CharField(
-                    required=False, help_text="The verdict's summary."
-                ),
-            },
-        ),
-    },
-)
-
-CLAIM_REVIEW_FEED = inline_serializer(
-    "ClaimReviewFeed",
-    {
-        "@context": serializers.CharField(help_text='"https://schema.org".'),
-        "@type": _schema_org_type("DataFeed"),
-        "name": serializers.CharField(),
-        "url": serializers.URLField(help_text="This page of the feed."),
-        "publisher": _ORGANIZATION,
-        "next": serializers.URLField(
-            allow_null=True, help_text="The following (older) page, also sent as a Link header (rel=next)."
-        ),
-        "previous": serializers.URLField(
-            allow_null=True, help_text="The preceding (newer) page, also sent as a Link header (rel=prev)."
-        ),
-        "dataFeedElement": inline_serializer(
-            "ClaimReviewFeedItem",
-            {
-                "@type": _schema_org_type("DataFeedItem"),
-                "dateCreated": serializers.DateTimeField(
-                    help_text="When the fact-check was first published."
-                ),
-                "dateModified": serializers.DateTimeField(
-                    help_text="When the claim last changed: the time `updated_since` compares with."
-                ),
-                "item": CLAIM_REVIEW,
-            },
-            many=True,
-        ),
-    },
-)
-# A feed page is one object whose list is inside it: not to be wrapped as a list of feeds.
-set_override(CLAIM_REVIEW_FEED, "many", False)

@@ -1,21 +1,14 @@
 """GET /api/v1/sources/{id}/: a cited source with its fetch history, for staff."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.generics import RetrieveAPIView
 from rest_framework.permissions import IsAdminUser
 
-from sources.models import Snapshot, Source
+from sources.models import Source
+from sources.selectors import sources_with_snapshots
 from verifier.api.serializers import ErrorSerializer
 from verifier.api.source_serializers import SourceSerializer
-
-
-def sources_with_snapshots() -> QuerySet[Source]:
-    # Snapshot text can be megabytes and is not shown; the body stays in file storage.
-    snapshots = Snapshot.objects.defer("text").order_by("-fetched_at", "-id")
-    return Source.objects.prefetch_related(
-        Prefetch("snapshots", queryset=snapshots, to_attr="snapshots_newest_first")
-    )
 
 
 @extend_schema(

@@ -8,63 +8,61 @@ published, which only staff can read, is shown as its work in progress: the open
 of its evidence.
 """
 
-import re
+from __future__ import annotations
+
 from datetime import datetime
 from functools import cached_property
+from typing import TYPE_CHECKING, TypeAlias, TypedDict, cast
 
-from django.contrib.postgres.search import SearchQuery, SearchVector
-from django.db import connections
-from django.db.models import Exists, F, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models import Exists, Max, Min, OuterRef, Prefetch, QuerySet
 
-from claims.models import Claim, Claimant, Evidence, Tag
+from claims.models import Claim, Evidence, Tag
+from claims.selectors import evidence_rows
 from sources.models import Snapshot
+from sources.selectors import latest_snapshot_per_source
 from verifier.models import Rating, Verdict
-
-# Never loaded for lists: extracted text and headers can be megabytes per snapshot.
-SNAPSHOT_HEAVY_FIELDS = ("text", "headers", "redirect_chain")
+from verifier.selectors.verdicts import current_verdict_among
 
 
-def _snapshot_summaries() -> QuerySet[Snapshot]:
-    return Snapshot.objects.defer(*SNAPSHOT_HEAVY_FIELDS)
+class LoadedVerdicts(TypedDict):
+    """What published_claim_reviews loads with each claim: its verdicts (approved ones only for the
+    public), rating loaded."""
+
+    loaded_verdicts: list[Verdict]
 
 
-def _latest_snapshot_per_source() -> QuerySet[Snapshot]:
-    # The prefetch adds "source_id IN (...)"; the window then keeps each source's newest row.
-    return _snapshot_summaries().annotate(
-        newest_rank=Window(
-            RowNumber(), partition_by=[F("source_id")], order_by=[F("fetched_at").desc(), F("id").desc()]
-        )
-    ).filter(newest_rank=1)
+class LoadedRecord(LoadedVerdicts):
+    """What published_claims and claims_for_staff load with each claim: its verdicts and its
+    evidence, each source with its latest snapshot (see evidence_snapshot)."""
+
+    loaded_evidence: list[Evidence]
 
 
-def _evidence_rows() -> QuerySet[Evidence]:
-    deferred = (f"quote_checked_snapshot__{field}" for field in SNAPSHOT_HEAVY_FIELDS)
-    return Evidence.objects.select_related("source", "quote_checked_snapshot").defer(*deferred).order_by("id")
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    # A claim as these selectors load it: the loaded attributes are typed, not `Any`.
+    ClaimWithVerdicts: TypeAlias = WithAnnotations[Claim, LoadedVerdicts]
+    ClaimRecord: TypeAlias = WithAnnotations[Claim, LoadedRecord]
 
 
-def evidence_with_sources() -> QuerySet[Evidence]:
-    """Evidence with its source, the snapshot its quote was checked against and the source's latest
-    snapshot (`source.latest_snapshots`), without snapshot text."""
-    return _evidence_rows().prefetch_related(
-        Prefetch("source__snapshots", queryset=_latest_snapshot_per_source(), to_attr="latest_snapshots")
-    )
-
-
-def _with_claim_relations(queryset: QuerySet[Claim], *, verdicts: QuerySet[Verdict]) -> QuerySet[Claim]:
-    return queryset.select_related("claimant").prefetch_related(
+def _with_claim_relations(
+    queryset: QuerySet[Claim], *, verdicts: QuerySet[Verdict]
+) -> QuerySet[ClaimRecord]:
+    loaded = queryset.select_related("claimant").prefetch_related(
         Prefetch("tags", queryset=Tag.objects.order_by("name")),
         Prefetch("verdicts", queryset=verdicts.select_related("rating"), to_attr="loaded_verdicts"),
-        Prefetch("evidence", queryset=_evidence_rows(), to_attr="loaded_evidence"),
+        Prefetch("evidence", queryset=evidence_rows(), to_attr="loaded_evidence"),
         Prefetch(
             "loaded_evidence__source__snapshots",
-            queryset=_latest_snapshot_per_source(),
+            queryset=latest_snapshot_per_source(),
             to_attr="latest_snapshots",
         ),
     )
+    return cast("QuerySet[ClaimRecord]", loaded)
 
 
-def published_claims() -> QuerySet[Claim]:
+def published_claims() -> QuerySet[ClaimRecord]:
     """Published claims with everything their public record shows; unordered."""
     return _with_claim_relations(
         Claim.objects.filter(status=Claim.Status.PUBLISHED),
@@ -73,11 +71,11 @@ def published_claims() -> QuerySet[Claim]:
     )
 
 
-def published_claim_reviews() -> QuerySet[Claim]:
+def published_claim_reviews() -> QuerySet[ClaimWithVerdicts]:
     """Published claims with what their ClaimReview shows (claimant, approved verdicts and their
     ratings), without the evidence; unordered."""
     approved = Verdict.objects.filter(state=Verdict.State.APPROVED)
-    return (
+    loaded = (
         Claim.objects.filter(status=Claim.Status.PUBLISHED)
         # The workflow never publishes without an approved verdict; a row that somehow lacks one
         # has no review to show rather than breaking the feed.
@@ -87,28 +85,25 @@ def published_claim_reviews() -> QuerySet[Claim]:
             Prefetch("verdicts", queryset=approved.select_related("rating"), to_attr="loaded_verdicts")
         )
     )
+    return cast("QuerySet[ClaimWithVerdicts]", loaded)
 
 
-def claims_for_staff() -> QuerySet[Claim]:
+def claims_for_staff() -> QuerySet[ClaimRecord]:
     """Every claim, whatever its status, with its open verdict loaded as well; unordered."""
     return _with_claim_relations(Claim.objects.all(), verdicts=Verdict.objects.all())
 
 
-def claim_current_verdict(claim: Claim) -> Verdict | None:
-    """The latest approved verdict; for a never-published claim, its open verdict (if loaded)."""
-    verdicts = sorted(claim.loaded_verdicts, key=lambda verdict: verdict.version, reverse=True)  # type: ignore[attr-defined]
-    approved = [verdict for verdict in verdicts if verdict.state == Verdict.State.APPROVED]
-    if approved:
-        return approved[0]
-    return verdicts[0] if verdicts else None
+def claim_current_verdict(claim: ClaimWithVerdicts) -> Verdict | None:
+    """The claim's current verdict (verifier.selectors.verdicts) among those loaded with it."""
+    return current_verdict_among(claim.loaded_verdicts)
 
 
-def claim_corrections(claim: Claim, verdict: Verdict) -> list[Verdict]:
+def claim_corrections(claim: ClaimWithVerdicts, verdict: Verdict) -> list[Verdict]:
     """The approved versions before `verdict`, newest first: the correction history."""
     return sorted(
         (
             earlier
-            for earlier in claim.loaded_verdicts  # type: ignore[attr-defined]
+            for earlier in claim.loaded_verdicts
             if earlier.state == Verdict.State.APPROVED and earlier.version < verdict.version
         ),
         key=lambda earlier: earlier.version,
@@ -116,13 +111,13 @@ def claim_corrections(claim: Claim, verdict: Verdict) -> list[Verdict]:
     )
 
 
-def claim_shown_evidence(claim: Claim) -> list[Evidence]:
+def claim_shown_evidence(claim: ClaimRecord) -> list[Evidence]:
     """The evidence of the claim's record: for a published claim, exactly what its verdict cites."""
-    evidence: list[Evidence] = claim.loaded_evidence  # type: ignore[attr-defined]
+    evidence = claim.loaded_evidence
     verdict = claim_current_verdict(claim)
     if verdict is None or verdict.state != Verdict.State.APPROVED:
         return evidence
-    cited = {entry["evidence"] for entry in verdict.evidence_fingerprint}
+    cited = verdict.cited_evidence_ids()
     return [item for item in evidence if item.pk in cited]
 
 
@@ -134,7 +129,7 @@ def evidence_snapshot(evidence: Evidence) -> Snapshot | None:
     return latest[0] if latest else None
 
 
-def claim_last_modified(claim: Claim) -> datetime:
+def claim_last_modified(claim: ClaimRecord) -> datetime:
     """When anything shown in the claim's record last changed (for Last-Modified)."""
     moments = [claim.updated_at, claim.source_flagged_at]
     for evidence in claim_shown_evidence(claim):
@@ -157,64 +152,3 @@ class RatingScale:
     @property
     def worst(self) -> int | None:
         return self._bounds["worst"]
-
-
-def ratings_matching(value: str) -> QuerySet[Rating]:
-    """Ratings whose label (any case) or slug is `value`."""
-    value = value.strip()
-    return Rating.objects.filter(Q(label__iexact=value) | Q(slug=value.lower()))
-
-
-def claims_with_current_rating(queryset: QuerySet[Claim], ratings: QuerySet[Rating]) -> QuerySet[Claim]:
-    """Claims whose current verdict (as claim_current_verdict picks it) has one of `ratings`."""
-    latest_approved = Verdict.objects.filter(claim=OuterRef("pk"), state=Verdict.State.APPROVED).order_by(
-        "-version"
-    )
-    open_verdict = Verdict.objects.filter(claim=OuterRef("pk")).exclude(state=Verdict.State.APPROVED)
-    return queryset.annotate(
-        current_rating_id=Coalesce(
-            Subquery(latest_approved.values("rating_id")[:1]), Subquery(open_verdict.values("rating_id")[:1])
-        )
-    ).filter(current_rating_id__in=ratings.values("pk"))
-
-
-def claims_tagged(queryset: QuerySet[Claim], tag: str) -> QuerySet[Claim]:
-    """Claims carrying the tag with this slug or name (any case)."""
-    tag = tag.strip()
-    tagged = Claim.tags.through.objects.filter(claim_id=OuterRef("pk")).filter(
-        Q(tag__slug=tag.lower()) | Q(tag__name__iexact=tag)
-    )
-    return queryset.filter(Exists(tagged))
-
-
-# The text search configuration of the indexes in claims/migrations/0002_claim_search.py: the
-# expressions filtered on below must stay the indexed ones, or the planner will not use them.
-SEARCH_CONFIG = "english"
-
-
-def claims_matching_text(queryset: QuerySet[Claim], words: str) -> QuerySet[Claim]:
-    """Claims whose text or claimant's name matches `words`: PostgreSQL full-text search (web search
-    syntax, English stemming), or on other databases every word as a substring of either."""
-    if connections[queryset.db].vendor == "postgresql":
-        return _claims_matching_full_text(queryset, words)
-    terms = re.findall(r"\w+", words)
-    if not terms:
-        return queryset.none()
-    for term in terms:
-        queryset = queryset.filter(Q(text__icontains=term) | Q(claimant__name__icontains=term))
-    return queryset
-
-
-def _claims_matching_full_text(queryset: QuerySet[Claim], words: str) -> QuerySet[Claim]:
-    search = SearchQuery(words, config=SEARCH_CONFIG, search_type="websearch")
-    # Resolved first, into a list: the planner can OR two index scans of the claims table together,
-    # but not an index scan with a subquery, and would then compute every claim's tsvector.
-    claimant_ids = list(
-        Claimant.objects.alias(document=SearchVector("name", config=SEARCH_CONFIG))
-        .filter(document=search)
-        .values_list("pk", flat=True)
-    )
-    matches = Q(text_document=search)
-    if claimant_ids:
-        matches |= Q(claimant_id__in=claimant_ids)
-    return queryset.alias(text_document=SearchVector("text", config=SEARCH_CONFIG)).filter(matches)

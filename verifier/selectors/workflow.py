@@ -1,71 +1,60 @@
 """Reads of claims shared by the admin and the pages: each declares what it loads."""
 
+from __future__ import annotations
+
 import datetime
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict, cast
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
 from claims.models import Claim, Evidence, Tag
-from core.roles import FACT_CHECKER_PERMISSION
-from verifier.models import ReviewLogEntry, Verdict
+from claims.selectors import evidence_at_a_glance
+from verifier.models import FingerprintEntry, ReviewLogEntry, Verdict
+from verifier.selectors.verdicts import claims_with_latest_verdict
 
 
-def _latest_verdict() -> QuerySet[Verdict]:
-    return Verdict.objects.filter(claim=OuterRef("pk")).order_by("-version")
+class LoadedForReview(TypedDict):
+    """What claims_for_review loads with each claim."""
+
+    submitted_at: datetime.datetime
+    review_verdicts: list[Verdict]
+    review_evidence: list[Evidence]
 
 
-def claims_with_current_verdict(claims: QuerySet[Claim] | None = None) -> QuerySet[Claim]:
-    """The claims annotated with their latest verdict's rating label and state, in the same query."""
-    claims = Claim.objects.all() if claims is None else claims
-    latest = _latest_verdict()
-    return claims.annotate(
-        current_rating=Subquery(latest.values("rating__label")[:1]),
-        current_verdict_state=Subquery(latest.values("state")[:1]),
-    )
+class LoadedForExport(TypedDict):
+    """What claims_for_export loads with each claim."""
+
+    listed_tags: list[Tag]
+    export_verdicts: list[Verdict]
+    export_evidence: list[Evidence]
+
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    ClaimForReview: TypeAlias = WithAnnotations[Claim, LoadedForReview]
+    ClaimForExport: TypeAlias = WithAnnotations[Claim, LoadedForExport]
 
 
 def claims_for_list(claims: QuerySet[Claim]) -> QuerySet[Claim]:
-    """A page of the claim list: current verdict, a quote not found (`quote_not_found_id`), and
-    the tags (`listed_tags`), in two queries whatever the page size."""
+    """A page of the claim list: the latest verdict (claims_with_latest_verdict), a quote not found
+    (`quote_not_found_id`), and the tags (`listed_tags`), in two queries whatever the page size."""
     # A LIMIT 1 subquery, not EXISTS: PostgreSQL would hash an EXISTS over every evidence row
     # instead of looking up the page's fifty claims by index.
     quote_not_found = Evidence.objects.filter(
         claim=OuterRef("pk"), quote_status=Evidence.QuoteStatus.NOT_FOUND
     ).values("pk")[:1]
     return (
-        claims_with_current_verdict(claims)
+        claims_with_latest_verdict(claims)
         .annotate(quote_not_found_id=Subquery(quote_not_found))
         .prefetch_related(
             Prefetch("tags", queryset=Tag.objects.order_by("name"), to_attr="listed_tags")
         )
     )
-
-
-def claims_with_current_rating_slug(claims: QuerySet[Claim], slug: str | None) -> QuerySet[Claim]:
-    """The claims whose latest verdict has this rating; None: claims without a rated verdict.
-
-    Set-based (the latest verdicts with that rating, then their claims) rather than comparing a
-    per-claim subquery, so counting a filtered list of 100,000 claims stays cheap.
-    """
-    newer = Verdict.objects.filter(claim=OuterRef("claim"), version__gt=OuterRef("version"))
-    latest = Verdict.objects.filter(~Exists(newer))
-    if slug is None:
-        return claims.exclude(pk__in=latest.filter(rating__isnull=False).values("claim"))
-    return claims.filter(pk__in=latest.filter(rating__slug=slug).values("claim"))
-
-
-def claims_with_quote_not_found(claims: QuerySet[Claim], *, not_found: bool) -> QuerySet[Claim]:
-    """The claims with (or without) a piece of evidence whose quote was not found in its source."""
-    quote_not_found = Exists(
-        Evidence.objects.filter(claim=OuterRef("pk"), quote_status=Evidence.QuoteStatus.NOT_FOUND)
-    )
-    return claims.filter(quote_not_found if not_found else ~quote_not_found)
 
 
 def verdicts_in_review() -> QuerySet[Verdict]:
@@ -74,7 +63,7 @@ def verdicts_in_review() -> QuerySet[Verdict]:
     return Verdict.objects.filter(state=Verdict.State.IN_REVIEW).order_by("submitted_at", "pk")
 
 
-def claims_for_review(claim_ids: Sequence[int]) -> list[Claim]:
+def claims_for_review(claim_ids: Sequence[int]) -> list[ClaimForReview]:
     """These claims in this order, those still in review, with what the queue shows.
 
     Each claim carries `submitted_at`, `review_verdicts` (the verdict in review and the approved
@@ -100,44 +89,14 @@ def claims_for_review(claim_ids: Sequence[int]) -> list[Claim]:
             Prefetch("evidence", queryset=evidence_at_a_glance(), to_attr="review_evidence"),
         )
     )
-    by_id = {claim.pk: claim for claim in claims}
+    by_id = {claim.pk: claim for claim in cast("QuerySet[ClaimForReview]", claims)}
     return [by_id[pk] for pk in claim_ids if pk in by_id]
-
-
-def evidence_at_a_glance() -> QuerySet[Evidence]:
-    """Evidence with its source's fetch state, without the snapshot it was checked against."""
-    return (
-        Evidence.objects.select_related("source")
-        .only(
-            "id", "claim_id", "quote", "stance", "quote_status", "quote_checked_snapshot_id",
-            "source__id", "source__url", "source__status", "source__outcome",
-            "source__outcome_reason",
-        )
-        .order_by("id")
-    )
 
 
 def claim_verdicts(claim: Claim) -> list[Verdict]:
     """Every version of the claim's verdict, newest first, with rating, author and reviewer."""
     return list(
         claim.verdicts.select_related("rating", "author", "reviewer").order_by("-version")
-    )
-
-
-def assignable_users() -> QuerySet[Any]:
-    """Active users who can work on a claim: fact-checkers, by group or directly, and superusers."""
-    app_label, codename = FACT_CHECKER_PERMISSION.split(".")
-    permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename)
-    return (
-        get_user_model()
-        .objects.filter(is_active=True)
-        .filter(
-            Q(is_superuser=True)
-            | Q(user_permissions__in=permission)
-            | Q(groups__permissions__in=permission)
-        )
-        .distinct()
-        .order_by("username")
     )
 
 
@@ -149,7 +108,7 @@ class VerdictChanges:
     proposed: Verdict
     evidence_added: list[Evidence]
     # Entries of the published verdict's evidence fingerprint no longer among the evidence.
-    evidence_removed: list[dict[str, Any]]
+    evidence_removed: list[FingerprintEntry]
 
     @property
     def rating_changed(self) -> bool:
@@ -179,22 +138,22 @@ def verdict_changes(
 ) -> VerdictChanges:
     """The correction `proposed` compared with `published`, whose evidence is the set frozen in its
     fingerprint at approval; `evidence` is the claim's evidence now."""
-    published_ids = {entry["evidence"] for entry in published.evidence_fingerprint}
+    published_ids = published.cited_evidence_ids()
     current_ids = {row.pk for row in evidence}
     return VerdictChanges(
         published=published,
         proposed=proposed,
         evidence_added=[row for row in evidence if row.pk not in published_ids],
         evidence_removed=[
-            entry for entry in published.evidence_fingerprint if entry["evidence"] not in current_ids
+            entry for entry in published.fingerprint() if entry["evidence"] not in current_ids
         ],
     )
 
 
-def claims_for_export(claims: QuerySet[Claim]) -> QuerySet[Claim]:
+def claims_for_export(claims: QuerySet[Claim]) -> QuerySet[ClaimForExport]:
     """Claims with what a CSV row shows: claimant, assignee, tags (`listed_tags`), every verdict
     version newest first (`export_verdicts`) and the evidence sources (`export_evidence`)."""
-    return (
+    loaded = (
         claims.select_related("claimant", "assignee")
         .prefetch_related(
             Prefetch("tags", queryset=Tag.objects.order_by("name"), to_attr="listed_tags"),
@@ -215,9 +174,10 @@ def claims_for_export(claims: QuerySet[Claim]) -> QuerySet[Claim]:
         )
         .order_by("pk")
     )
+    return cast("QuerySet[ClaimForExport]", loaded)
 
 
-def published_claims_for_export() -> QuerySet[Claim]:
+def published_claims_for_export() -> QuerySet[ClaimForExport]:
     """Every published claim, loaded for the CSV export, oldest first."""
     return claims_for_export(Claim.objects.filter(status=Claim.Status.PUBLISHED))
 

@@ -1,4 +1,5 @@
-"""Writes to claims and evidence; every entry point (admin, API, seed) goes through these."""
+"""Creating and changing claims under the workflow's rules: what may change while a verdict is in
+review or published, changes to many claims at once, and the CSV import."""
 
 import datetime
 from collections.abc import Callable, Iterable
@@ -8,47 +9,67 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.utils.text import slugify
+from django.utils import timezone
 
-from claims.models import Claim, Claimant, Evidence, Tag
+from claims.models import Claim
+from claims.services import claimant_get_or_create, tags_get_or_create
 from core.content_version import public_content_changed
 from core.errors import DomainError
 from core.roles import is_fact_checker, require_fact_checker
-from sources.models import Source
-from sources.services import evidence_check_against_latest, source_for_url, source_request_fetch
 from verifier.models import ReviewLogEntry, Verdict
 from verifier.services.review_log import review_log_append
 
 
-def claimant_get_or_create(
-    *, name: str, url: str = "", kind: str = Claimant.Kind.ORGANIZATION
-) -> Claimant:
-    """The claimant with this name (case-insensitive), created if new."""
-    name = " ".join(name.split())
-    if not name:
-        raise DomainError.invalid("A claimant needs a name.", field="claimant")
-    claimant = Claimant.objects.filter(name__iexact=name).first()
-    if claimant is None:
-        claimant, _ = Claimant.objects.get_or_create(name=name, defaults={"url": url, "kind": kind})
-    return claimant
+@dataclass(frozen=True)
+class NewClaim:
+    """The fields of a claim to create, as an import reads them."""
+
+    text: str
+    claimant_name: str
+    claim_date: datetime.date | None = None
+    appearance_url: str = ""
+    tags: tuple[str, ...] = ()
 
 
-def tags_get_or_create(*, names: Iterable[str]) -> list[Tag]:
-    """The tags with these names, created if new."""
-    tags = []
-    for raw in names:
-        name = " ".join(raw.split())
-        if not name:
-            continue
-        # A tag renamed in the admin keeps its slug, so its current name is looked up first.
-        tag = Tag.objects.filter(name__iexact=name).first()
-        if tag is None:
-            slug = slugify(name)
-            if not slug:
-                raise DomainError.invalid(f"Tag {raw!r} has no usable characters.", field="tags")
-            tag, _ = Tag.objects.get_or_create(slug=slug, defaults={"name": name})
-        tags.append(tag)
-    return tags
+def claim_date_in_future(claim_date: datetime.date | None) -> bool:
+    """Whether the claim is dated after today; a claim is recorded once it has been made."""
+    return claim_date is not None and claim_date > timezone.localdate()
+
+
+def claim_duplicate_key(claim: NewClaim) -> tuple[str, str]:
+    """What makes two claims one: the same text by the same claimant, whitespace and case aside."""
+    return (" ".join(claim.text.split()).casefold(), " ".join(claim.claimant_name.split()).casefold())
+
+
+def claims_recorded(
+    *, candidates: Iterable[NewClaim], excluding: int | None = None
+) -> dict[tuple[str, str], int]:
+    """The id of the claim already recorded for each candidate that has one, by claim_duplicate_key;
+    `excluding` leaves a claim itself out when it is being changed."""
+    wanted = {claim_duplicate_key(claim) for claim in candidates}
+    recorded = Claim.objects.filter(text__in={claim.text.strip() for claim in candidates})
+    if excluding is not None:
+        recorded = recorded.exclude(pk=excluding)
+    found: dict[tuple[str, str], int] = {}
+    for pk, text, claimant_name in recorded.values_list("pk", "text", "claimant__name"):
+        key = claim_duplicate_key(NewClaim(text=text, claimant_name=claimant_name))
+        if key in wanted:
+            found.setdefault(key, pk)
+    return found
+
+
+def _require_new_claim(claim: NewClaim, *, excluding: int | None = None) -> None:
+    if claim_date_in_future(claim.claim_date):
+        raise DomainError.invalid(
+            f"The claim date {claim.claim_date} is in the future.", field="claim_date"
+        )
+    recorded = claims_recorded(candidates=[claim], excluding=excluding)
+    if recorded:
+        (pk,) = recorded.values()
+        raise DomainError.invalid(
+            f"{claim.claimant_name} making this claim is already recorded as claim #{pk}.",
+            field="text",
+        )
 
 
 @transaction.atomic
@@ -62,11 +83,13 @@ def claim_create(
     tags: Iterable[str] = (),
     assignee: User | None = None,
 ) -> Claim:
-    """A new draft claim, recorded in the review log."""
+    """A new draft claim, recorded in the review log; never one dated in the future or one already
+    recorded (claims_recorded)."""
     require_fact_checker(actor)
     text = text.strip()
     if not text:
         raise DomainError.invalid("A claim needs its text.", field="text")
+    _require_new_claim(NewClaim(text=text, claimant_name=claimant_name, claim_date=claim_date))
     claim = Claim.objects.create(
         text=text,
         claimant=claimant_get_or_create(name=claimant_name),
@@ -161,6 +184,11 @@ def claim_update(*, actor: User, claim: Claim, **changes: Any) -> Claim:
     for field in ("claim_date", "appearance_url", "assignee"):
         if field in changed:
             setattr(claim, field, changes[field])
+    if changed & {"text", "claimant_name", "claim_date"}:
+        _require_new_claim(
+            NewClaim(text=claim.text, claimant_name=claim.claimant.name, claim_date=claim.claim_date),
+            excluding=claim.pk,
+        )
     # Saved even when only the tags changed: API clients pull changes by updated_at.
     claim._history_user = actor  # type: ignore[attr-defined]
     claim.save()
@@ -169,75 +197,6 @@ def claim_update(*, actor: User, claim: Claim, **changes: Any) -> Claim:
     if claim.status == Claim.Status.PUBLISHED:
         public_content_changed()
     return claim
-
-
-def evidence_change_refusal(claim: Claim) -> str | None:
-    """Why the claim's evidence cannot be added to now, or None if it can."""
-    open_verdict = claim.verdicts.exclude(state=Verdict.State.APPROVED).first()
-    if open_verdict is not None and open_verdict.state == Verdict.State.IN_REVIEW:
-        return "The claim is in review; a reviewer must request changes before evidence changes."
-    if claim.status == Claim.Status.PUBLISHED and open_verdict is None:
-        return "The claim is published; draft a corrected verdict before changing its evidence."
-    return None
-
-
-def evidence_remove_refusal(claim: Claim) -> str | None:
-    """Why evidence cannot be removed from the claim now, or None if it can."""
-    refusal = evidence_change_refusal(claim)
-    if refusal is None and claim.published_at is not None:
-        # The published verdict's fingerprint points at this row; it stays as part of the record.
-        refusal = "Evidence of a published claim cannot be removed."
-    return refusal
-
-
-def _require_evidence_editable(claim: Claim) -> None:
-    refusal = evidence_change_refusal(claim)
-    if refusal is not None:
-        raise DomainError.conflict(refusal)
-
-
-@transaction.atomic
-def evidence_add(
-    *,
-    actor: User,
-    claim: Claim,
-    url: str,
-    quote: str,
-    stance: str,
-    note: str = "",
-) -> Evidence:
-    """Evidence citing `url`; its source is created or reused and fetched after commit."""
-    require_fact_checker(actor)
-    claim = Claim.objects.select_for_update().get(pk=claim.pk)
-    _require_evidence_editable(claim)
-    if stance not in Evidence.Stance.values:
-        raise DomainError.invalid(
-            f"Stance must be one of {', '.join(Evidence.Stance.values)}.", field="stance"
-        )
-    quote = quote.strip()
-    if not quote:
-        raise DomainError.invalid("Evidence needs the exact quote from the source.", field="quote")
-    source = source_for_url(url)
-    evidence = Evidence.objects.create(
-        claim=claim, source=source, quote=quote, stance=stance, note=note, author=actor
-    )
-    if source.status in (Source.Status.PENDING, Source.Status.FETCHING):
-        if source.fetch_token is None:
-            source_request_fetch(source=source)
-    elif not evidence_check_against_latest(evidence=evidence):
-        source_request_fetch(source=source)
-    return evidence
-
-
-@transaction.atomic
-def evidence_remove(*, actor: User, evidence: Evidence) -> None:
-    """Removes evidence from a claim that has never been published."""
-    require_fact_checker(actor)
-    claim = Claim.objects.select_for_update().get(pk=evidence.claim_id)
-    refusal = evidence_remove_refusal(claim)
-    if refusal is not None:
-        raise DomainError.conflict(refusal)
-    evidence.delete()
 
 
 @dataclass
@@ -300,42 +259,6 @@ def claims_tag(*, actor: User, claims: Iterable[Claim], tag_names: Iterable[str]
         return {"tags": [tag.name for tag in current] + [tag.name for tag in tags]}
 
     return _claims_bulk_update(actor, claims, changes_for)
-
-
-def _sources_refetch(sources: Iterable[Source]) -> int:
-    count = 0
-    for source in sources:
-        # One transaction per source: each fetch is queued as soon as its own row commits.
-        with transaction.atomic():
-            source_request_fetch(source=source)
-        count += 1
-    return count
-
-
-def claims_refetch_sources(*, actor: User, claims: Iterable[Claim]) -> int:
-    """Queues a fresh fetch of every source the claims cite; returns how many sources."""
-    require_fact_checker(actor)
-    claim_ids = [claim.pk for claim in claims]
-    sources = Source.objects.filter(evidence__claim__in=claim_ids).distinct().only("pk")
-    return _sources_refetch(sources.order_by("pk"))
-
-
-def evidence_refetch_source(*, actor: User, evidence: Evidence) -> Source:
-    """Queues a fresh fetch of the source the evidence cites; its quote is checked again after."""
-    require_fact_checker(actor)
-    _sources_refetch([evidence.source])
-    return evidence.source
-
-
-@dataclass(frozen=True)
-class NewClaim:
-    """The fields of a claim to create, as an import reads them."""
-
-    text: str
-    claimant_name: str
-    claim_date: datetime.date | None = None
-    appearance_url: str = ""
-    tags: tuple[str, ...] = ()
 
 
 @transaction.atomic

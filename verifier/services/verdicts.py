@@ -11,13 +11,10 @@ from core.content_version import public_content_changed
 from core.errors import DomainError
 from core.roles import require_fact_checker, require_reviewer
 from sources.models import Snapshot
-from verifier.models import Rating, ReviewLogEntry, Verdict, WebhookEndpoint
+from verifier.models import FingerprintEntry, Rating, ReviewLogEntry, Verdict, WebhookEndpoint
+from verifier.selectors.verdicts import claim_open_verdict
 from verifier.services.review_log import review_log_append
 from verifier.services.webhooks import webhook_events_for_claim
-
-
-def _open_verdict(claim: Claim) -> Verdict | None:
-    return claim.verdicts.exclude(state=Verdict.State.APPROVED).first()
 
 
 def _claim_status_for(claim: Claim, verdict_state: str) -> str:
@@ -60,7 +57,7 @@ def verdict_save_draft(
     """The claim's draft verdict with these contents; on a published claim, a new version."""
     require_fact_checker(actor)
     claim = Claim.objects.select_for_update().get(pk=claim.pk)
-    verdict = _open_verdict(claim)
+    verdict = claim_open_verdict(claim)
     if verdict is not None and verdict.state == Verdict.State.IN_REVIEW:
         raise DomainError.conflict(
             "The verdict is in review; a reviewer must request changes before it can be edited."
@@ -103,7 +100,7 @@ def claim_submit(*, actor: User, claim: Claim) -> Verdict:
     """Sends the claim's draft verdict to review."""
     require_fact_checker(actor)
     claim = Claim.objects.select_for_update().get(pk=claim.pk)
-    verdict = _open_verdict(claim)
+    verdict = claim_open_verdict(claim)
     if verdict is None or verdict.state != Verdict.State.DRAFT:
         raise DomainError.conflict("There is no draft verdict to submit.")
     refusal = claim_submit_refusal(claim=claim, verdict=verdict)
@@ -135,7 +132,7 @@ def _set_claim_status(
         public_content_changed()
 
 
-def evidence_fingerprint(claim: Claim) -> list[dict[str, Any]]:
+def evidence_fingerprint(claim: Claim) -> list[FingerprintEntry]:
     """Each cited evidence with the snapshot it was checked against and that snapshot's SHA-256."""
     fingerprint = []
     evidence_rows = Evidence.objects.filter(claim=claim).select_related(
@@ -146,13 +143,13 @@ def evidence_fingerprint(claim: Claim) -> list[dict[str, Any]]:
             evidence.source.snapshots.filter(outcome=Snapshot.Outcome.FETCHED).first()
         )
         fingerprint.append(
-            {
-                "evidence": evidence.pk,
-                "url": evidence.source.url,
-                "quote_status": evidence.quote_status,
-                "snapshot": snapshot.pk if snapshot else None,
-                "content_sha256": snapshot.content_sha256 if snapshot else "",
-            }
+            FingerprintEntry(
+                evidence=evidence.pk,
+                url=evidence.source.url,
+                quote_status=evidence.quote_status,
+                snapshot=snapshot.pk if snapshot else None,
+                content_sha256=snapshot.content_sha256 if snapshot else "",
+            )
         )
     return fingerprint
 
@@ -168,7 +165,7 @@ def verdict_four_eyes_refusal(*, actor: User, verdict: Verdict) -> str | None:
 def verdict_approve(*, actor: User, claim: Claim, comment: str = "") -> Verdict:
     """Approves the verdict in review and publishes it; never by its author (four-eyes)."""
     require_reviewer(actor)
-    verdict = _open_verdict(claim)
+    verdict = claim_open_verdict(claim)
     if verdict is None or verdict.state != Verdict.State.IN_REVIEW:
         raise DomainError.conflict("There is no verdict in review to approve.")
     refusal = verdict_four_eyes_refusal(actor=actor, verdict=verdict)
@@ -211,7 +208,7 @@ def claim_request_changes(*, actor: User, claim: Claim, comment: str) -> Verdict
     comment = comment.strip()
     if not comment:
         raise DomainError.invalid("Say what needs to change.", field="comment")
-    verdict = _open_verdict(claim)
+    verdict = claim_open_verdict(claim)
     if verdict is None or verdict.state != Verdict.State.IN_REVIEW:
         raise DomainError.conflict("There is no verdict in review to send back.")
     _transition(

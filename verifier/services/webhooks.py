@@ -5,15 +5,16 @@ flag), so none is lost; the deliver_webhook task sends it once that transaction 
 transient failures, and folds every attempt's result into the row.
 
 The body is `{"event", "delivery", "created_at", "claim"}`, the claim exactly as
-`GET /api/v1/claims/{id}/` shows it, rendered at the first attempt and sent unchanged on retries.
+`GET /api/v1/claims/{id}/` shows it (verifier.api.webhooks.webhook_body, which the task passes in),
+rendered at the first attempt and sent unchanged on retries.
 The request carries `Verifier-Signature: t=<unix seconds>,v1=<hex>`, the hex being
 HMAC-SHA256(secret, "<t>.<body>") (see README, "Webhooks").
 """
 
 import hashlib
 import hmac
-import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -22,17 +23,15 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from rest_framework.renderers import JSONRenderer
 
 from claims.models import Claim
+from core.queueing import task_queue
 from sources.fetcher import Outcome, post_json
 from sources.services import fetch_limits
-from verifier.api.serializers import ClaimSerializer, serializer_context
 from verifier.models import WebhookDelivery, WebhookEndpoint
-from verifier.selectors.published import published_claims
 
-logger = logging.getLogger(__name__)
-
+# The name verifier.tasks registers its delivery task under (see core.queueing.task_queue).
+DELIVER_TASK = "verifier.tasks.deliver_webhook"
 SIGNATURE_HEADER = "Verifier-Signature"
 USER_AGENT = "VerifierWebhooks/1 (+signed with Verifier-Signature)"
 _REFUSED = frozenset({Outcome.BLOCKED, Outcome.INVALID_URL})
@@ -75,16 +74,7 @@ def webhook_events_for_claim(*, claim: Claim, event: str) -> list[WebhookDeliver
 
 def enqueue_webhook_delivery(delivery_id: int) -> bool:
     """Sends the delivery task; with the broker down the delivery waits for the stale sweep."""
-    from verifier.tasks import deliver_webhook
-
-    try:
-        deliver_webhook.delay(delivery_id)
-    except Exception as error:  # kombu raises a variety of transport errors
-        logger.warning(
-            "Could not queue webhook delivery %s (%s); the sweep will retry it.", delivery_id, error
-        )
-        return False
-    return True
+    return task_queue(name=DELIVER_TASK, args=(delivery_id,), swept_by="the stale-delivery sweep")
 
 
 @dataclass(frozen=True)
@@ -93,9 +83,12 @@ class DeliveryAttempt:
     retry_after: float | None = None
 
 
-def webhook_deliver(*, delivery_id: int, final_attempt: bool) -> DeliveryAttempt | None:
+def webhook_deliver(
+    *, delivery_id: int, final_attempt: bool, render_body: Callable[[WebhookDelivery], bytes]
+) -> DeliveryAttempt | None:
     """Sends the delivery once and records the result; None if it is not due (already delivered,
-    given up, or being sent by another worker)."""
+    given up, or being sent by another worker). `render_body` makes the body at the first attempt
+    (verifier.api.webhooks.webhook_body); retries send the stored one."""
     due = WebhookDelivery.objects.select_related("endpoint").filter(outcome__in=_DUE)
     delivery = due.filter(pk=delivery_id).first()
     if delivery is None:
@@ -107,7 +100,7 @@ def webhook_deliver(*, delivery_id: int, final_attempt: bool) -> DeliveryAttempt
     ).update(attempts=F("attempts") + 1, last_attempt_at=now)
     if not claimed:
         return None
-    body = bytes(delivery.payload) or _record_payload(delivery)
+    body = bytes(delivery.payload) or _record_payload(delivery, render_body(delivery))
     endpoint = delivery.endpoint
     if not endpoint.active:
         return _record(delivery, WebhookDelivery.Outcome.FAILED, error="The endpoint was deactivated.")
@@ -131,16 +124,7 @@ def webhook_deliver(*, delivery_id: int, final_attempt: bool) -> DeliveryAttempt
     return DeliveryAttempt(attempt.outcome, retry_after=result.retry_after)
 
 
-def _record_payload(delivery: WebhookDelivery) -> bytes:
-    claim = published_claims().get(pk=delivery.claim_id)
-    body = JSONRenderer().render(
-        {
-            "event": delivery.event,
-            "delivery": str(delivery.delivery_id),
-            "created_at": delivery.created_at.isoformat(),
-            "claim": ClaimSerializer(claim, context=serializer_context()).data,
-        }
-    )
+def _record_payload(delivery: WebhookDelivery, body: bytes) -> bytes:
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         payload=body, payload_sha256=hashlib.sha256(body).hexdigest()
     )

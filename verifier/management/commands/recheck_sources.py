@@ -10,11 +10,11 @@ from sources.services import (
     HostBusy,
     TransientFailure,
     enqueue_fetch,
-    source_fetch,
     source_request_fetch,
     sources_due_for_recheck,
     sources_recheck_due,
 )
+from verifier.services.sources import source_fetch_and_apply
 
 
 class Command(BaseCommand):
@@ -43,7 +43,7 @@ class Command(BaseCommand):
         for source in due.only("pk", "url"):
             with transaction.atomic():
                 token = source_request_fetch(source=source, queue=False)
-            outcome = source_fetch(source_id=source.pk, token=str(token))
+            outcome = source_fetch_and_apply(source_id=source.pk, token=str(token))
             count += 1
             if isinstance(outcome, HostBusy):
                 # Workers hold every fetch slot for this host; one of them takes it over.

@@ -1,0 +1,110 @@
+"""Reads of claims and evidence that need no verdict, shared by the API, the pages and the admin;
+each declares what it loads."""
+
+import re
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connections
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from claims.models import Claim, Claimant, Evidence
+from core.roles import FACT_CHECKER_PERMISSION
+from sources.selectors import SNAPSHOT_HEAVY_FIELDS, latest_snapshot_per_source
+
+
+def evidence_rows() -> QuerySet[Evidence]:
+    """Evidence with its source and the snapshot its quote was checked against, without that
+    snapshot's text; oldest first."""
+    deferred = (f"quote_checked_snapshot__{field}" for field in SNAPSHOT_HEAVY_FIELDS)
+    return Evidence.objects.select_related("source", "quote_checked_snapshot").defer(*deferred).order_by("id")
+
+
+def evidence_with_sources() -> QuerySet[Evidence]:
+    """Evidence with its source, the snapshot its quote was checked against and the source's latest
+    snapshot (`source.latest_snapshots`), without snapshot text."""
+    return evidence_rows().prefetch_related(
+        Prefetch("source__snapshots", queryset=latest_snapshot_per_source(), to_attr="latest_snapshots")
+    )
+
+
+def evidence_at_a_glance() -> QuerySet[Evidence]:
+    """Evidence with its source's fetch state, without the snapshot it was checked against."""
+    return (
+        Evidence.objects.select_related("source")
+        .only(
+            "id", "claim_id", "quote", "stance", "quote_status", "quote_checked_snapshot_id",
+            "source__id", "source__url", "source__status", "source__outcome",
+            "source__outcome_reason",
+        )
+        .order_by("id")
+    )
+
+
+def claims_with_quote_not_found(claims: QuerySet[Claim], *, not_found: bool) -> QuerySet[Claim]:
+    """The claims with (or without) a piece of evidence whose quote was not found in its source."""
+    quote_not_found = Exists(
+        Evidence.objects.filter(claim=OuterRef("pk"), quote_status=Evidence.QuoteStatus.NOT_FOUND)
+    )
+    return claims.filter(quote_not_found if not_found else ~quote_not_found)
+
+
+def assignable_users() -> QuerySet[Any]:
+    """Active users who can work on a claim: fact-checkers, by group or directly, and superusers."""
+    app_label, codename = FACT_CHECKER_PERMISSION.split(".")
+    permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(
+            Q(is_superuser=True)
+            | Q(user_permissions__in=permission)
+            | Q(groups__permissions__in=permission)
+        )
+        .distinct()
+        .order_by("username")
+    )
+
+
+def claims_tagged(queryset: QuerySet[Claim], tag: str) -> QuerySet[Claim]:
+    """Claims carrying the tag with this slug or name (any case)."""
+    tag = tag.strip()
+    tagged = Claim.tags.through.objects.filter(claim_id=OuterRef("pk")).filter(
+        Q(tag__slug=tag.lower()) | Q(tag__name__iexact=tag)
+    )
+    return queryset.filter(Exists(tagged))
+
+
+# The text search configuration of the indexes in claims/migrations/0002_claim_search.py: the
+# expressions filtered on below must stay the indexed ones, or the planner will not use them.
+SEARCH_CONFIG = "english"
+
+
+def claims_matching_text(queryset: QuerySet[Claim], words: str) -> QuerySet[Claim]:
+    """Claims whose text or claimant's name matches `words`: PostgreSQL full-text search (web search
+    syntax, English stemming), or on other databases every word as a substring of either."""
+    if connections[queryset.db].vendor == "postgresql":
+        return _claims_matching_full_text(queryset, words)
+    terms = re.findall(r"\w+", words)
+    if not terms:
+        return queryset.none()
+    for term in terms:
+        queryset = queryset.filter(Q(text__icontains=term) | Q(claimant__name__icontains=term))
+    return queryset
+
+
+def _claims_matching_full_text(queryset: QuerySet[Claim], words: str) -> QuerySet[Claim]:
+    search = SearchQuery(words, config=SEARCH_CONFIG, search_type="websearch")
+    # Resolved first, into a list: the planner can OR two index scans of the claims table together,
+    # but not an index scan with a subquery, and would then compute every claim's tsvector.
+    claimant_ids = list(
+        Claimant.objects.alias(document=SearchVector("name", config=SEARCH_CONFIG))
+        .filter(document=search)
+        .values_list("pk", flat=True)
+    )
+    matches = Q(text_document=search)
+    if claimant_ids:
+        matches |= Q(claimant_id__in=claimant_ids)
+    return queryset.alias(text_document=SearchVector("text", config=SEARCH_CONFIG)).filter(matches)

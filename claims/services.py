@@ -1,0 +1,83 @@
+"""Writes within claims that need no verdict state: claimants and tags by name, an evidence quote
+checked against a snapshot, and fresh fetches of what claims cite. The workflow's writes, which
+read verdict state or write the review log, are verifier.services'."""
+
+from collections.abc import Iterable
+
+from django.contrib.auth.models import User
+from django.utils import timezone
+from django.utils.text import slugify
+
+from claims.models import Claim, Claimant, Evidence, Tag
+from core.errors import DomainError
+from sources.models import Snapshot, Source
+from sources.quotes import quote_found
+from sources.services import sources_refetch
+
+
+def claimant_get_or_create(
+    *, name: str, url: str = "", kind: str = Claimant.Kind.ORGANIZATION
+) -> Claimant:
+    """The claimant with this name (case-insensitive), created if new."""
+    name = " ".join(name.split())
+    if not name:
+        raise DomainError.invalid("A claimant needs a name.", field="claimant")
+    claimant = Claimant.objects.filter(name__iexact=name).first()
+    if claimant is None:
+        claimant, _ = Claimant.objects.get_or_create(name=name, defaults={"url": url, "kind": kind})
+    return claimant
+
+
+def tags_get_or_create(*, names: Iterable[str]) -> list[Tag]:
+    """The tags with these names, created if new."""
+    tags = []
+    for raw in names:
+        name = " ".join(raw.split())
+        if not name:
+            continue
+        # A tag renamed in the admin keeps its slug, so its current name is looked up first.
+        tag = Tag.objects.filter(name__iexact=name).first()
+        if tag is None:
+            slug = slugify(name)
+            if not slug:
+                raise DomainError.invalid(f"Tag {raw!r} has no usable characters.", field="tags")
+            tag, _ = Tag.objects.get_or_create(slug=slug, defaults={"name": name})
+        tags.append(tag)
+    return tags
+
+
+def evidence_check_quote(*, evidence: Evidence, snapshot: Snapshot) -> str:
+    """Records whether the evidence quote appears in the snapshot's text."""
+    if snapshot.outcome != Snapshot.Outcome.FETCHED or not snapshot.text:
+        status = Evidence.QuoteStatus.NO_TEXT
+    elif quote_found(evidence.quote, snapshot.text):
+        status = Evidence.QuoteStatus.FOUND
+    else:
+        status = Evidence.QuoteStatus.NOT_FOUND
+    Evidence.objects.filter(pk=evidence.pk).update(
+        quote_status=status, quote_checked_snapshot=snapshot, quote_checked_at=timezone.now()
+    )
+    evidence.quote_status, evidence.quote_checked_snapshot = status, snapshot
+    return status
+
+
+def evidence_check_against_latest(*, evidence: Evidence) -> bool:
+    """Checks the quote against the source's latest successful snapshot, if there is one."""
+    snapshot = evidence.source.snapshots.filter(outcome=Snapshot.Outcome.FETCHED).first()
+    if snapshot is None:
+        return False
+    evidence_check_quote(evidence=evidence, snapshot=snapshot)
+    return True
+
+
+def claims_refetch_sources(*, actor: User, claims: Iterable[Claim]) -> int:
+    """Queues a fresh fetch of every source the claims cite; returns how many sources."""
+    claim_ids = [claim.pk for claim in claims]
+    sources = Source.objects.filter(evidence__claim__in=claim_ids).distinct().only("pk")
+    return sources_refetch(actor=actor, sources=sources.order_by("pk"))
+
+
+def evidence_refetch_source(*, actor: User, evidence: Evidence) -> Source:
+    """Queues a fresh fetch of the source the evidence cites; its quote is checked again after."""
+    sources_refetch(actor=actor, sources=[evidence.source])
+    return evidence.source
