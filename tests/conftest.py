@@ -1,5 +1,5 @@
 """Shared fixtures. Django imports stay inside them so the plain-library tests (the fetcher,
-quotes) also run without Django: `pytest tests/sources/test_fetcher.py -p no:django`."""
+quotes) also run without Django: `pytest tests/sources/fetcher -p no:django`."""
 
 import pytest
 

@@ -1,4 +1,5 @@
-"""post_json: one webhook delivery under the fetcher's guard (all on loopback, no Django)."""
+"""post_json (sources/fetcher/post.py): one webhook delivery under the fetcher's guard (all on
+loopback, no Django)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,9 @@ from werkzeug import Request, Response
 
 from sources.fetcher import FetchLimits, Outcome, post_json
 
-pytestmark = pytest.mark.usefixtures("connect_log")
+from .guard import public_limits
 
 BODY = json.dumps({"event": "publish", "claim": {"id": 7}}).encode()
-
-
-def public_limits(*ports: int, **overrides: Any) -> FetchLimits:
-    """Limits that treat only 127.0.0.1 as public; every other private range stays refused."""
-    return FetchLimits(
-        extra_allowed_networks=("127.0.0.1/32",), allowed_ports=frozenset({80, 443, *ports}), **overrides
-    )
 
 
 def url(server: HTTPServer, path: str) -> str:
