@@ -25,6 +25,13 @@ def fresh_cache(request):
     cache.clear()
 
 
+@pytest.fixture(scope="session")
+def httpserver_listen_address():
+    # One local HTTP server serves the whole run, as 127.0.0.1 whichever test starts it: the guard
+    # treats the name "localhost" apart from that address, and per-host fetch limits key on it.
+    return ("127.0.0.1", 0)
+
+
 @pytest.fixture
 def queued():
     """Records the fetches asked of the broker instead of sending them."""
