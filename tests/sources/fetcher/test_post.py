@@ -13,7 +13,7 @@ from werkzeug import Request, Response
 
 from sources.fetcher import FetchLimits, Outcome, post_json
 
-from .guard import public_limits
+from .guard import FakeDNS, local_limits, public_limits
 
 BODY = json.dumps({"event": "publish", "claim": {"id": 7}}).encode()
 
@@ -97,6 +97,24 @@ def test_a_refused_connection_is_transient(httpserver: HTTPServer) -> None:
         httpserver.start()
 
     assert result.failure == Outcome.CONNECTION_ERROR and result.transient
+    assert result.reason == "connection to 127.0.0.1 was refused"
+    assert result.connected_ip is None
+
+
+def test_falls_back_to_the_next_checked_address_when_one_refuses(
+    httpserver: HTTPServer, connect_log: list[Any]
+) -> None:
+    # Nothing listens on 127.0.0.3 at this port, so the first address refuses the connection.
+    httpserver.expect_request("/hook", method="POST").respond_with_data("thanks")
+    dns = FakeDNS({"hooks.test": ["127.0.0.3", "127.0.0.1"]})
+
+    limits = local_limits(httpserver.port)
+
+    result = post_json(f"http://hooks.test:{httpserver.port}/hook", BODY, {}, limits=limits, resolver=dns)
+
+    assert result.ok and result.connected_ip == "127.0.0.1"
+    assert [address[0] for address in connect_log] == ["127.0.0.3", "127.0.0.1"]
+    assert dns.calls == ["hooks.test"]
 
 
 def test_a_slow_receiver_times_out(httpserver: HTTPServer) -> None:
