@@ -572,7 +572,7 @@ def test_claim_page_shows_the_review_log_and_the_field_history(as_user, fact_che
     ]
     assert claim_change.who == fact_checker
     assert claim_change.subject == "claim"
-    assert any(change.subject.startswith("evidence #") and change.kind == "created" for change in changes)
+    assert [change.kind for change in changes if change.subject.startswith("evidence #")] == ["created"]
     assert reverse("admin:claims_claim_history", args=[claim.pk]) in page
 
 

@@ -127,7 +127,7 @@ def test_worker_killed_mid_fetch_is_redone_once_after_restart(origin, settings):
     [snapshot] = snapshots_of(evidence.source_id)
     assert snapshot.outcome == Snapshot.Outcome.FETCHED
     assert Evidence.objects.get(pk=evidence.pk).quote_status == Evidence.QuoteStatus.FOUND
-    assert len(requests) >= 2
+    assert len(requests) == 2
 
 
 def post_json(url: str, token: str, payload: dict) -> tuple[int, dict]:

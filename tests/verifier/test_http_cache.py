@@ -208,14 +208,13 @@ def test_accept_selects_a_different_cached_representation(client, published_clai
 
 
 def test_caching_turned_off_still_answers_conditional_requests(
-    client, published_claim, settings, django_assert_max_num_queries
+    client, published_claim, settings, django_assert_num_queries
 ):
     settings.API_CACHE_SECONDS = 0
     first = client.get("/api/v1/claims/")
 
-    with django_assert_max_num_queries(10) as rendered_again:
+    with django_assert_num_queries(6):  # rendered again, not answered from the cache
         client.get("/api/v1/claims/")
-    assert len(rendered_again.captured_queries) > 0
     assert client.get("/api/v1/claims/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
 
 

@@ -1,4 +1,5 @@
-"""post_json: one webhook delivery under the fetcher's guard (all on loopback, no Django)."""
+"""post_json (sources/fetcher/post.py): one webhook delivery under the fetcher's guard (all on
+loopback, no Django)."""
 
 from __future__ import annotations
 
@@ -12,21 +13,9 @@ from werkzeug import Request, Response
 
 from sources.fetcher import FetchLimits, Outcome, post_json
 
-pytestmark = pytest.mark.usefixtures("connect_log")
+from .guard import FakeDNS, local_limits, public_limits
 
 BODY = json.dumps({"event": "publish", "claim": {"id": 7}}).encode()
-
-
-def public_limits(*ports: int, **overrides: Any) -> FetchLimits:
-    """Limits that treat only 127.0.0.1 as public; every other private range stays refused."""
-    return FetchLimits(
-        extra_allowed_networks=("127.0.0.1/32",), allowed_ports=frozenset({80, 443, *ports}), **overrides
-    )
-
-
-def url(server: HTTPServer, path: str) -> str:
-    # The server may have been started for another test under the name "localhost".
-    return f"http://127.0.0.1:{server.port}{path}"
 
 
 def test_posts_the_body_with_its_headers(httpserver: HTTPServer) -> None:
@@ -34,7 +23,7 @@ def test_posts_the_body_with_its_headers(httpserver: HTTPServer) -> None:
 
     limits = public_limits(httpserver.port)
 
-    result = post_json(url(httpserver, "/hook"), BODY, {"Verifier-Event": "publish"}, limits=limits)
+    result = post_json(httpserver.url_for("/hook"), BODY, {"Verifier-Event": "publish"}, limits=limits)
 
     assert result.ok and result.http_status == 202 and result.failure is None
     assert result.connected_ip == "127.0.0.1"
@@ -50,10 +39,10 @@ def test_a_private_address_is_refused_before_connecting(
 ) -> None:
     limits = FetchLimits(allowed_ports=frozenset({httpserver.port}))
 
-    result = post_json(url(httpserver, "/hook"), BODY, {}, limits=limits)
+    result = post_json(httpserver.url_for("/hook"), BODY, {}, limits=limits)
 
     assert result.failure == Outcome.BLOCKED and not result.transient
-    assert "loopback" in result.reason
+    assert result.reason == "address 127.0.0.1 is loopback"
     assert connect_log == [] and httpserver.log == []
 
 
@@ -75,11 +64,11 @@ def test_an_unsupported_url_is_refused() -> None:
 
 def test_a_redirect_is_refused_not_followed(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/old").respond_with_data(
-        "", status=308, headers={"Location": url(httpserver, "/new")}
+        "", status=308, headers={"Location": httpserver.url_for("/new")}
     )
     httpserver.expect_request("/new").respond_with_data("should never be reached")
 
-    result = post_json(url(httpserver, "/old"), BODY, {}, limits=public_limits(httpserver.port))
+    result = post_json(httpserver.url_for("/old"), BODY, {}, limits=public_limits(httpserver.port))
 
     assert result.failure == Outcome.REDIRECT_ERROR and not result.transient
     assert result.http_status == 308 and "/new" in result.reason
@@ -92,7 +81,7 @@ def test_a_redirect_is_refused_not_followed(httpserver: HTTPServer) -> None:
 def test_error_statuses_are_classified(httpserver: HTTPServer, status: int, transient: bool) -> None:
     httpserver.expect_request("/hook").respond_with_data("no", status=status, headers={"Retry-After": "7"})
 
-    result = post_json(url(httpserver, "/hook"), BODY, {}, limits=public_limits(httpserver.port))
+    result = post_json(httpserver.url_for("/hook"), BODY, {}, limits=public_limits(httpserver.port))
 
     assert result.failure == Outcome.HTTP_ERROR and result.http_status == status
     assert result.transient is transient
@@ -108,6 +97,24 @@ def test_a_refused_connection_is_transient(httpserver: HTTPServer) -> None:
         httpserver.start()
 
     assert result.failure == Outcome.CONNECTION_ERROR and result.transient
+    assert result.reason == "connection to 127.0.0.1 was refused"
+    assert result.connected_ip is None
+
+
+def test_falls_back_to_the_next_checked_address_when_one_refuses(
+    httpserver: HTTPServer, connect_log: list[Any]
+) -> None:
+    # Nothing listens on 127.0.0.3 at this port, so the first address refuses the connection.
+    httpserver.expect_request("/hook", method="POST").respond_with_data("thanks")
+    dns = FakeDNS({"hooks.test": ["127.0.0.3", "127.0.0.1"]})
+
+    limits = local_limits(httpserver.port)
+
+    result = post_json(f"http://hooks.test:{httpserver.port}/hook", BODY, {}, limits=limits, resolver=dns)
+
+    assert result.ok and result.connected_ip == "127.0.0.1"
+    assert [address[0] for address in connect_log] == ["127.0.0.3", "127.0.0.1"]
+    assert dns.calls == ["hooks.test"]
 
 
 def test_a_slow_receiver_times_out(httpserver: HTTPServer) -> None:
@@ -119,7 +126,7 @@ def test_a_slow_receiver_times_out(httpserver: HTTPServer) -> None:
     limits = public_limits(httpserver.port, timeout_read=0.3, timeout_total=1.0)
 
     started = time.monotonic()
-    result = post_json(url(httpserver, "/hook"), BODY, {}, limits=limits)
+    result = post_json(httpserver.url_for("/hook"), BODY, {}, limits=limits)
 
     assert result.failure == Outcome.TIMEOUT and result.transient
     assert time.monotonic() - started < 1.4

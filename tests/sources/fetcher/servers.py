@@ -1,58 +1,14 @@
-"""Local servers for fetcher tests, and a guard that keeps every connection on loopback."""
+"""RawServer, a bare TCP server for fetcher tests, and send(), the bytes its handlers write."""
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import ipaddress
 import socket
 import ssl
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-import pytest
-
-
-@pytest.fixture(scope="session")
-def httpserver_listen_address() -> tuple[str, int]:
-    return ("127.0.0.1", 0)
-
-
-@pytest.fixture
-def connect_log(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Record every outgoing connect; refuse any that would leave loopback.
-
-    A safety net as well as an assertion tool: a broken guard must fail a test, never send a
-    packet to a private or public address. Fetcher test modules use it for every test.
-    """
-    attempts: list[Any] = []
-    real_connect = socket.socket.connect
-    real_connect_ex = socket.socket.connect_ex
-
-    def check(address: Any) -> None:
-        attempts.append(address)
-        host = address[0] if isinstance(address, tuple) else ""
-        try:
-            loopback = ipaddress.ip_address(host.split("%")[0]).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
-            raise OSError(errno.ENETUNREACH, f"test guard: {host!r} is not loopback")
-
-    def guarded_connect(self: socket.socket, address: Any) -> None:
-        check(address)
-        real_connect(self, address)
-
-    def guarded_connect_ex(self: socket.socket, address: Any) -> int:
-        check(address)
-        return real_connect_ex(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
-    return attempts
-
 
 Handler = Callable[[socket.socket, bytes, "RawServer"], None]
 
@@ -113,32 +69,22 @@ class RawServer:
         scheme = "https" if self.tls else "http"
         return f"{scheme}://{name}:{self.port}{path}"
 
+    def wait_for_events(self, count: int, timeout: float = 10.0) -> list[str]:
+        """The events once the handlers have recorded `count` of them, or those there are at timeout."""
+        deadline = time.monotonic() + timeout
+        while len(self.events) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.events
+
     def close(self) -> None:
         self._stopped.set()
         self._thread.join(timeout=2)
         self._listener.close()
 
 
-@pytest.fixture
-def raw_server() -> Iterator[Callable[..., RawServer]]:
-    """Start RawServers for the test; all are closed at the end."""
-    servers: list[RawServer] = []
-
-    def start(handler: Handler, **kwargs: Any) -> RawServer:
-        server = RawServer(handler, **kwargs)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.close()
+RawServerFactory = Callable[..., RawServer]
 
 
-def _record_only(conn: socket.socket, head: bytes, server: RawServer) -> None:
-    server.events.append("tripwire hit")
-
-
-@pytest.fixture
-def tripwire(raw_server: Callable[..., RawServer]) -> RawServer:
-    """A server on 127.0.0.2 that stands for a refused internal target: it must never be hit."""
-    return raw_server(_record_only, host="127.0.0.2")
+def send(conn: socket.socket, status: str, headers: dict[str, str], body: bytes = b"") -> None:
+    head = f"HTTP/1.1 {status}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    conn.sendall(head.encode("latin-1") + b"\r\n" + body)
