@@ -31,6 +31,8 @@ SECRET_KEY = _secret_key()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# How many reverse proxies in front of the site append to X-Forwarded-For; 0 ignores the header.
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 VERIFIER_ORG_NAME = env_str("VERIFIER_ORG_NAME", "Verifier")
 VERIFIER_ORG_URL = env_str("VERIFIER_ORG_URL", PUBLIC_BASE_URL)
@@ -176,6 +178,8 @@ REST_FRAMEWORK = {
         "verifier.throttling.ClientThrottle",
     ],
     "EXCEPTION_HANDLER": "verifier.api_errors.exception_handler",
+    # verifier.client_address applies the same rule to the throttles, the login lockout and logs.
+    "NUM_PROXIES": TRUSTED_PROXIES,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 

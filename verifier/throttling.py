@@ -1,4 +1,5 @@
-"""Request rates of the API (SPEC §5): anonymous clients by address, token holders by account.
+"""Request rates of the API (SPEC §5): anonymous clients by address (verifier.client_address),
+token holders by account.
 
 The rates are the settings API_THROTTLE_ANON and API_THROTTLE_USER ("120/minute", "none" for no
 limit), read at every request. The counts live in the default cache, which every web process
@@ -17,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from config.env import parse_rate
+from verifier.client_address import client_address
 
 
 class _WindowThrottle(SimpleRateThrottle):
@@ -28,6 +30,9 @@ class _WindowThrottle(SimpleRateThrottle):
 
     def get_rate(self) -> str | None:
         return getattr(settings, self.setting_name)
+
+    def get_ident(self, request: Any) -> str:
+        return client_address(request)
 
     def allow_request(self, request: Any, view: Any) -> bool:
         limit = parse_rate(self.get_rate())
