@@ -60,6 +60,7 @@ MIDDLEWARE = [
     # Outermost: a cached public response is served before any other middleware runs.
     "verifier.http_cache.PublicCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "verifier.middleware.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

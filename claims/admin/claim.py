@@ -31,7 +31,7 @@ from django.utils.text import Truncator
 
 from claims.admin import bulk
 from claims.admin.badges import badge
-from claims.admin.common import actor, rule, safe_next
+from claims.admin.common import actor, record_id, rule, safe_next
 from claims.admin.filters import (
     AssigneeFilter,
     CitesSourceFilter,
@@ -554,10 +554,10 @@ class ClaimAdmin(HistoryAdmin):
         """The re-fetch button of one evidence row (posted with the claim form, via formaction)."""
 
         def refetch(claim: Claim) -> str:
-            evidence_id = request.POST.get("evidence", "")
+            evidence_id = record_id(request.POST.get("evidence"))
             evidence = (
                 Evidence.objects.select_related("source").filter(claim=claim, pk=evidence_id).first()
-                if evidence_id.isdigit()
+                if evidence_id is not None
                 else None
             )
             if evidence is None:
