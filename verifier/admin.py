@@ -156,4 +156,4 @@ class ReviewLogEntryAdmin(admin.ModelAdmin):
     def transition(self, entry: ReviewLogEntry) -> str:
         return f"{entry.from_state or '—'} → {entry.to_state or '—'}"
 
-from verifier import webhook_admin  # noqa: E402, F401  (registers the webhook admin)
+from verifier import login_admin, webhook_admin  # noqa: E402, F401  (register their admins)

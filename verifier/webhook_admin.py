@@ -5,14 +5,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.options import IncorrectLookupParameters
-from django.contrib.admin.views.main import ChangeList
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
 from sources.fetcher import UrlRefused, check_url
 from sources.services import fetch_limits
+from verifier.admin_changelist import DateBoundedAdmin
 from verifier.models import WebhookDelivery, WebhookEndpoint
 
 
@@ -54,19 +53,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         return ", ".join(endpoint.events) or "—"
 
 
-class _DateBoundedChangeList(ChangeList):
-    """Django's date drill-down turns ?created_at__year=9999 or a 20-digit year into an
-    OverflowError or ValueError it does not catch: treated here as any other bad filter."""
-
-    def get_filters(self, request: HttpRequest) -> Any:
-        try:
-            return super().get_filters(request)
-        except (OverflowError, ValueError) as error:
-            raise IncorrectLookupParameters(error) from error
-
-
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(DateBoundedAdmin):
     list_display = (
         "created_at", "event", "claim_link", "endpoint", "outcome", "status_code", "attempts",
         "last_attempt_at",
@@ -80,9 +68,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "error", "payload_sha256", "created_at", "last_attempt_at", "delivered_at",
     )
     readonly_fields = fields
-
-    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
-        return _DateBoundedChangeList
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
