@@ -8,18 +8,44 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_float, env_int, env_int_set, env_list, env_rate, env_str
+from config.env import (
+    env_bool,
+    env_float,
+    env_header,
+    env_int,
+    env_int_set,
+    env_list,
+    env_rate,
+    env_str,
+    secret_key_weakness,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VERIFIER_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
+# A production deployment (README "Production"): SECRET_KEY must be set and DEBUG off.
+VERIFIER_PRODUCTION = env_bool("VERIFIER_PRODUCTION", False)
+DEBUG = env_bool("DEBUG", False)
+if VERIFIER_PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off when VERIFIER_PRODUCTION is on.")
+
+
 def _secret_key() -> str:
-    """The configured key, or one generated once per checkout so web, worker and beat agree."""
+    """The configured key, or, outside production, one generated once per checkout so web, worker
+    and beat agree. With DEBUG off a configured key must be a real secret, not a placeholder."""
     configured = env_str("SECRET_KEY", "")
     if configured:
+        weakness = secret_key_weakness(configured)
+        if weakness and not DEBUG:
+            raise ImproperlyConfigured(
+                f"SECRET_KEY cannot sign anything with DEBUG off: {weakness}. Generate one with "
+                "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+            )
         return configured
+    if VERIFIER_PRODUCTION:
+        raise ImproperlyConfigured("SECRET_KEY is required when VERIFIER_PRODUCTION is on.")
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
         key_file.write_text(secrets.token_urlsafe(50))
@@ -28,11 +54,20 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # How many reverse proxies in front of the site append to X-Forwarded-For; 0 ignores the header.
 TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+# HTTPS (README "Production"); off by default so `make run` serves plain HTTP on 127.0.0.1.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# Health probes of a container or load balancer speak plain HTTP to the process itself.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_PROXY_SSL_HEADER = env_header("SECURE_PROXY_SSL_HEADER")
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 VERIFIER_ORG_NAME = env_str("VERIFIER_ORG_NAME", "Verifier")
 VERIFIER_ORG_URL = env_str("VERIFIER_ORG_URL", PUBLIC_BASE_URL)
