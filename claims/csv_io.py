@@ -82,6 +82,11 @@ def _tag_names(cell: str) -> list[str]:
 
 def _check_row(line: int, cells: dict[str, str]) -> ImportRow:
     row = ImportRow(line=line, cells=cells)
+    # PostgreSQL cannot store or even compare a NUL: nothing of such a row reaches a query.
+    with_nul = [column for column, value in cells.items() if "\x00" in value]
+    if with_nul:
+        row.errors.extend(f"{column}: contains a NUL character." for column in with_nul)
+        return row
     text = cells.get("text", "").strip()
     claimant = _one_line(cells.get("claimant", ""))
     if not text:
