@@ -3,25 +3,30 @@
 Reading writes nothing: it parses and checks every row so a fact-checker sees a preview with
 each row's errors; the rows that pass travel to the confirm step signed (django.core.signing), so
 what is created is exactly what was previewed, and claims.services.claims_import creates them.
+A token confirms once: import_confirm records its digest with the claims it creates.
 """
 
 import csv
 import datetime
+import hashlib
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
-from claims.models import Claim, Claimant, Evidence, Tag
-from claims.services import NewClaim
+from claims.models import Claim, Claimant, Evidence, ImportConfirmation, Tag
+from claims.services import NewClaim, claims_import
+from verifier.errors import DomainError
 from verifier.models import Verdict
 
 IMPORT_COLUMNS = ("claimant", "text", "date", "appearance_url", "tags")
@@ -265,6 +270,21 @@ def import_token_claims(token: str, *, user_id: int) -> list[NewClaim]:
         )
         for item in payload["claims"]
     ]
+
+
+@transaction.atomic
+def import_confirm(*, actor: User, token: str) -> list[Claim]:
+    """Creates the claims a preview token signed for this user, once: a replayed token (a second
+    click, a resent form) raises a conflict and creates nothing. Raises signing.BadSignature as
+    import_token_claims does."""
+    claims = import_token_claims(token, user_id=actor.pk)
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    try:
+        with transaction.atomic():
+            ImportConfirmation.objects.create(token_sha256=digest, confirmed_by=actor)
+    except IntegrityError:
+        raise DomainError.conflict("this preview was already imported.") from None
+    return claims_import(actor=actor, claims=claims)
 
 
 EXPORT_COLUMNS = (

@@ -19,12 +19,11 @@ from claims.csv_io import (
     MAX_IMPORT_ROWS,
     ImportPreview,
     claims_csv_lines,
+    import_confirm,
     import_token,
-    import_token_claims,
     read_claims_csv,
 )
 from claims.selectors import published_claims_for_export
-from claims.services import claims_import
 from verifier.errors import DomainError
 from verifier.roles import is_fact_checker
 
@@ -51,8 +50,7 @@ def import_view(model_admin: "ClaimAdmin", request: HttpRequest) -> HttpResponse
     here = reverse("admin:claims_claim_import", current_app=model_admin.admin_site.name)
     if request.method == "POST" and "confirm" in request.POST:
         try:
-            claims = import_token_claims(request.POST.get("token", ""), user_id=actor(request).pk)
-            created = claims_import(actor=actor(request), claims=claims)
+            created = import_confirm(actor=actor(request), token=request.POST.get("token", ""))
         except signing.BadSignature:
             model_admin.message_user(
                 request, "The preview has expired or was altered; upload the file again.", messages.ERROR
