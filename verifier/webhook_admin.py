@@ -75,6 +75,10 @@ class WebhookDeliveryAdmin(DateBoundedAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # The record of what was sent where: superusers included, nobody erases it.
+        return False
+
     @admin.display(description="claim", ordering="claim")
     def claim_link(self, delivery: WebhookDelivery) -> str:
         url = reverse("admin:claims_claim_change", args=[delivery.claim_id])
