@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "verifier.http_cache.PublicCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "verifier.middleware.RefuseNulMiddleware",
+    "verifier.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -164,7 +165,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     # Django's Redis backend, keeping one client per connection pool (see verifier.cache).
-    CACHES = {"default": {"BACKEND": "verifier.cache.ReusedClientRedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "verifier.cache.ReusedClientRedisCache",
+            "LOCATION": REDIS_URL,
+            # Every use of the cache fails open (verifier.cache_outage): a Redis that stopped
+            # answering costs a request at most these seconds, never a hang.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -18,9 +18,9 @@ from the body and are never cached.
 Where the version lives: in the cache when every process shares it with an atomic increment (Redis,
 memcached), read in the same round trip as the entry; otherwise (the local-memory default) in a file
 under VAR_DIR, which all the processes of a single-machine setup share, as the filesystem broker is.
+When the cache is down, responses are rendered and validated from their bodies (verifier.cache_outage).
 """
 
-import contextlib
 import fcntl
 import hashlib
 import logging
@@ -44,6 +44,7 @@ from django.views.decorators.http import conditional_page
 from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 
+from verifier.cache_outage import cache_outages
 from verifier.throttling import AnonThrottle
 
 logger = logging.getLogger(__name__)
@@ -161,17 +162,18 @@ def public_content_changed() -> None:
 def _bump() -> None:
     try:
         _versions().bump()
-    except Exception:
+    except Exception as error:
         # The change itself goes ahead; cached copies then live until API_CACHE_SECONDS.
         logger.exception("Could not move the public content version forward")
+        cache_outages.record(what="a change was saved", error=error)
 
 
 def public_content_version() -> int | None:
     """The current version; None when the store cannot be read (nothing is cached or validated then)."""
     try:
         return _versions().read()
-    except Exception:
-        logger.exception("Could not read the public content version")
+    except Exception as error:
+        cache_outages.record(what="a response was rendered without the response cache", error=error)
         return None
 
 
@@ -284,8 +286,8 @@ class PublicCacheMiddleware:
         key = entry_key(request)
         try:
             version, entry = _versions().read_with_entry(key)
-        except Exception:
-            logger.exception("The response cache cannot be read; rendering")
+        except Exception as error:
+            cache_outages.record(what="a response was rendered without the response cache", error=error)
             return self.get_response(request)
         setattr(request, _VERSION_ATTR, version)
         setattr(request, _LOOKED_UP_ATTR, True)
@@ -306,8 +308,8 @@ class PublicCacheMiddleware:
         if entry is not None and _caching_enabled():
             try:
                 cache.set(key, entry, timeout=settings.API_CACHE_SECONDS)
-            except Exception:
-                logger.exception("Could not store a rendered response in the cache")
+            except Exception as error:
+                cache_outages.record(what="a rendered response was not stored", error=error)
         # If-Modified-Since and "If-None-Match: *" are answered once the response is known to exist.
         return Validators.of(version, key).conditional(request, response)
 
@@ -372,11 +374,12 @@ def _request_version(request: HttpRequest | Request) -> int | None:
 def _cached_entry(key: str, version: int) -> Entry | None:
     if not _caching_enabled():
         return None
-    with contextlib.suppress(Exception):
+    try:
         entry = cache.get(key)
-        if entry is not None and entry.version == version:
-            return entry
-    return None
+    except Exception as error:
+        cache_outages.record(what="a response was rendered without the response cache", error=error)
+        return None
+    return entry if entry is not None and entry.version == version else None
 
 
 def watch_reference_data() -> None:

@@ -1,11 +1,20 @@
-"""Refusals every page, admin view and API endpoint shares, answered before a view can fail on them."""
+"""Refusals every page, admin view and API endpoint shares: answered before a view can fail on
+them, or in place of the 500 a database outage would be."""
 
+import logging
 from collections.abc import Callable
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.html import escape
 
+from verifier.client_address import client_address
+
+logger = logging.getLogger(__name__)
+
 API_PREFIX = "/api/"
+# How long a client should wait before trying again while the database does not answer.
+DATABASE_RETRY_AFTER_SECONDS = 10
 
 
 def error_response(
@@ -38,3 +47,27 @@ class RefuseNulMiddleware:
                     request, status=400, detail="Contains a NUL character.", field=name.replace("\x00", "")
                 )
         return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """A database that cannot be reached (down, restarting, a connection dropped, SQLite's write
+    lock held too long) is a 503 with Retry-After, JSON under /api/, never a 500 traceback."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logger.warning(
+            "Database unavailable for %s %s from %s: %s: %s",
+            request.method, request.path, client_address(request), type(exception).__name__, exception,
+        )
+        response = error_response(
+            request, status=503, detail="The database is unavailable; try again shortly."
+        )
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response

@@ -8,7 +8,8 @@ shares when it is Redis.
 DRF's own throttles keep a list of every request time per client and rewrite it on each request,
 so their cost grows with the rate; these count requests in fixed windows instead: one counter per
 client and window, at most two cache operations per request whatever the rate (a client may burst to
-twice its rate across a window boundary).
+twice its rate across a window boundary). When the cache is down the throttles let requests through
+(verifier.cache_outage): a Redis outage must not take the API down with it.
 """
 
 from typing import Any
@@ -18,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from config.env import parse_rate
+from verifier.cache_outage import cache_outages
 from verifier.client_address import client_address
 
 
@@ -47,11 +49,18 @@ class _WindowThrottle(SimpleRateThrottle):
         self.window_end = (window + 1) * seconds
         key = f"{client_key}:{window}"
         try:
-            count = self.cache.incr(key)
+            count = self._count(key, seconds)
+        except Exception as error:  # the cache is down: serve the request rather than fail it
+            cache_outages.record(what="a request was let through the throttle", error=error)
+            return True
+        return count <= allowed
+
+    def _count(self, key: str, seconds: int) -> int:
+        try:
+            return int(self.cache.incr(key))
         except ValueError:
             # First request of the window; the counter expires with it.
-            count = 1 if self.cache.add(key, 1, timeout=seconds + 1) else self.cache.incr(key)
-        return count <= allowed
+            return 1 if self.cache.add(key, 1, timeout=seconds + 1) else int(self.cache.incr(key))
 
     def wait(self) -> float:
         return max(0.0, self.window_end - self.timer())
