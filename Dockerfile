@@ -24,8 +24,9 @@ COPY verifier ./verifier
 RUN pip install .
 
 # Static files are part of the image; whitenoise serves them from STATIC_ROOT (VERIFIER_VAR_DIR/static).
-# The key is a throwaway: settings need one to load, and no key file is left in the image.
-RUN SECRET_KEY=collectstatic-only-not-a-secret python manage.py collectstatic --noinput --verbosity 0 \
+# The key is a throwaway (accepted with DEBUG on only): settings need one to load, and no key file
+# is left in the image.
+RUN DEBUG=true SECRET_KEY=collectstatic-only-not-a-secret python manage.py collectstatic --noinput --verbosity 0 \
     && rm -rf /var/lib/verifier/celery-broker \
     && chown -R verifier:verifier /var/lib/verifier
 

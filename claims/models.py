@@ -143,3 +143,16 @@ class Evidence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_stance_display()}: {self.source.url}"
+
+
+class ImportConfirmation(models.Model):
+    """A confirmed CSV import, by the digest of its signed preview token: a token confirms once."""
+
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"import {self.token_sha256[:12]} by {self.confirmed_by_id}"

@@ -1,7 +1,13 @@
 """Small, strict readers of environment variables: a bad value stops start-up with a clear message."""
 
 import os
+import re
 
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -92,3 +98,40 @@ def env_rate(name: str, default: str) -> str:
     except ImproperlyConfigured as error:
         raise ImproperlyConfigured(f"{name}: {error}") from None
     return raw
+
+
+_HEADER = re.compile(r"^\s*([A-Za-z0-9-]+)\s*:\s*(\S+)\s*$")
+
+
+def env_header(name: str) -> tuple[str, str] | None:
+    """A request header and the value that marks a request, written as HTTP writes it
+    ("X-Forwarded-Proto: https"), as Django's (META key, value); None when unset."""
+    raw = os.environ.get(name, "")
+    if not raw.strip():
+        return None
+    match = _HEADER.match(raw)
+    if not match:
+        raise ImproperlyConfigured(
+            f"{name} must be a header and its value, such as 'X-Forwarded-Proto: https'; got {raw!r}"
+        )
+    header, value = match.groups()
+    return "HTTP_" + header.upper().replace("-", "_"), value
+
+
+# Words of the placeholders that example files and tutorials ship as keys.
+_PLACEHOLDER_WORDS = (
+    "change-me", "changeme", "change_me", "placeholder", "not-a-secret", "insecure", "example",
+)
+
+
+def secret_key_weakness(key: str) -> str:
+    """Why a key must not sign anything in production (Django's own criteria, and placeholder
+    words), or ''."""
+    if key.startswith(SECRET_KEY_INSECURE_PREFIX):
+        return f"it starts with {SECRET_KEY_INSECURE_PREFIX!r}, the mark of a generated development key"
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        return f"it is shorter than {SECRET_KEY_MIN_LENGTH} characters"
+    if len(set(key)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS:
+        return f"it has fewer than {SECRET_KEY_MIN_UNIQUE_CHARACTERS} different characters"
+    word = next((word for word in _PLACEHOLDER_WORDS if word in key.lower()), "")
+    return f"it contains {word!r}: a placeholder, not a secret" if word else ""

@@ -8,18 +8,44 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_float, env_int, env_int_set, env_list, env_rate, env_str
+from config.env import (
+    env_bool,
+    env_float,
+    env_header,
+    env_int,
+    env_int_set,
+    env_list,
+    env_rate,
+    env_str,
+    secret_key_weakness,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VERIFIER_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
+# A production deployment (README "Production"): SECRET_KEY must be set and DEBUG off.
+VERIFIER_PRODUCTION = env_bool("VERIFIER_PRODUCTION", False)
+DEBUG = env_bool("DEBUG", False)
+if VERIFIER_PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off when VERIFIER_PRODUCTION is on.")
+
+
 def _secret_key() -> str:
-    """The configured key, or one generated once per checkout so web, worker and beat agree."""
+    """The configured key, or, outside production, one generated once per checkout so web, worker
+    and beat agree. With DEBUG off a configured key must be a real secret, not a placeholder."""
     configured = env_str("SECRET_KEY", "")
     if configured:
+        weakness = secret_key_weakness(configured)
+        if weakness and not DEBUG:
+            raise ImproperlyConfigured(
+                f"SECRET_KEY cannot sign anything with DEBUG off: {weakness}. Generate one with "
+                "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+            )
         return configured
+    if VERIFIER_PRODUCTION:
+        raise ImproperlyConfigured("SECRET_KEY is required when VERIFIER_PRODUCTION is on.")
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
         key_file.write_text(secrets.token_urlsafe(50))
@@ -28,9 +54,20 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# How many reverse proxies in front of the site append to X-Forwarded-For; 0 ignores the header.
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+# HTTPS (README "Production"); off by default so `make run` serves plain HTTP on 127.0.0.1.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# Health probes of a container or load balancer speak plain HTTP to the process itself.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_PROXY_SSL_HEADER = env_header("SECURE_PROXY_SSL_HEADER")
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 VERIFIER_ORG_NAME = env_str("VERIFIER_ORG_NAME", "Verifier")
 VERIFIER_ORG_URL = env_str("VERIFIER_ORG_URL", PUBLIC_BASE_URL)
@@ -38,6 +75,7 @@ VERIFIER_ORG_URL = env_str("VERIFIER_ORG_URL", PUBLIC_BASE_URL)
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
+    "axes",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -58,6 +96,8 @@ MIDDLEWARE = [
     # Outermost: a cached public response is served before any other middleware runs.
     "verifier.api.http_cache.PublicCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "verifier.api.middleware.RefuseNulMiddleware",
+    "verifier.api.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -66,6 +106,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -123,9 +165,35 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     # Django's Redis backend, keeping one client per connection pool (see config.cache).
-    CACHES = {"default": {"BACKEND": "config.cache.ReusedClientRedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "config.cache.ReusedClientRedisCache",
+            "LOCATION": REDIS_URL,
+            # Every use of the cache fails open (core.cache_outage): a Redis that stopped
+            # answering costs a request at most these seconds, never a hang.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# django-axes first: it refuses a locked-out login before a password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Logins (django-axes): after LOGIN_FAILURE_LIMIT failed attempts for one username, from any
+# address, or from one address, for any username, logins are refused for LOGIN_COOLOFF_MINUTES
+# (each failure while locked out starts it again). Staff unlock earlier in the admin (delete the
+# "Access attempts" rows) or with `manage.py axes_reset` (axes_reset_username, axes_reset_ip).
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "verifier.api.client_address.client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/login_locked_out.html"
+# verifier.admin.login registers the attempts with the admin (bounded date filters).
+AXES_ENABLE_ADMIN = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -168,6 +236,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "verifier.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Rates from API_THROTTLE_ANON and API_THROTTLE_USER below, read at each request.
@@ -176,6 +249,8 @@ REST_FRAMEWORK = {
         "verifier.api.throttling.ClientThrottle",
     ],
     "EXCEPTION_HANDLER": "verifier.api.errors.exception_handler",
+    # verifier.api.client_address applies the same rule to the throttles, the login lockout and logs.
+    "NUM_PROXIES": TRUSTED_PROXIES,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 

@@ -24,6 +24,8 @@ from django.core.cache import cache, caches
 from django.core.signals import setting_changed
 from django.db import transaction
 
+from core.cache_outage import cache_outages
+
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "verifier:public-content-version"
@@ -131,17 +133,18 @@ def public_content_changed() -> None:
 def _bump() -> None:
     try:
         _versions().bump()
-    except Exception:
+    except Exception as error:
         # The change itself goes ahead; cached copies then live until API_CACHE_SECONDS.
         logger.exception("Could not move the public content version forward")
+        cache_outages.record(what="a change was saved", error=error)
 
 
 def public_content_version() -> int | None:
     """The current version; None when the store cannot be read (nothing is cached or validated then)."""
     try:
         return _versions().read()
-    except Exception:
-        logger.exception("Could not read the public content version")
+    except Exception as error:
+        cache_outages.record(what="a response was rendered without the response cache", error=error)
         return None
 
 

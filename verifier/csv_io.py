@@ -4,26 +4,37 @@ Reading writes nothing: it parses and checks every row so a fact-checker sees a 
 each row's errors; the rows that pass travel to the confirm step signed (django.core.signing), so
 what is created is exactly what was previewed; verifier.services.claims.claims_import creates them,
 applying again the rules the preview shows (no claim dated in the future, none recorded twice).
+A token confirms once: import_confirm records its digest with the claims it creates.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime
+import hashlib
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth.models import User
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils.text import slugify
 
-from claims.models import Claim, Claimant, Evidence, Tag
+from claims.models import Claim, Claimant, Evidence, ImportConfirmation, Tag
+from core.errors import DomainError
 from verifier.models import Verdict
-from verifier.services.claims import NewClaim, claim_date_in_future, claim_duplicate_key, claims_recorded
+from verifier.services.claims import (
+    NewClaim,
+    claim_date_in_future,
+    claim_duplicate_key,
+    claims_import,
+    claims_recorded,
+)
 
 if TYPE_CHECKING:
     from verifier.selectors.workflow import ClaimForExport
@@ -86,6 +97,11 @@ def _tag_names(cell: str) -> list[str]:
 
 def _check_row(line: int, cells: dict[str, str]) -> ImportRow:
     row = ImportRow(line=line, cells=cells)
+    # PostgreSQL cannot store or even compare a NUL: nothing of such a row reaches a query.
+    with_nul = [column for column, value in cells.items() if "\x00" in value]
+    if with_nul:
+        row.errors.extend(f"{column}: contains a NUL character." for column in with_nul)
+        return row
     text = cells.get("text", "").strip()
     claimant = _one_line(cells.get("claimant", ""))
     if not text:
@@ -255,6 +271,21 @@ def import_token_claims(token: str, *, user_id: int) -> list[NewClaim]:
         )
         for item in payload["claims"]
     ]
+
+
+@transaction.atomic
+def import_confirm(*, actor: User, token: str) -> list[Claim]:
+    """Creates the claims a preview token signed for this user, once: a replayed token (a second
+    click, a resent form) raises a conflict and creates nothing. Raises signing.BadSignature as
+    import_token_claims does."""
+    claims = import_token_claims(token, user_id=actor.pk)
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    try:
+        with transaction.atomic():
+            ImportConfirmation.objects.create(token_sha256=digest, confirmed_by=actor)
+    except IntegrityError:
+        raise DomainError.conflict("this preview was already imported.") from None
+    return claims_import(actor=actor, claims=claims)
 
 
 EXPORT_COLUMNS = (

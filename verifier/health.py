@@ -1,4 +1,7 @@
-"""GET /healthz: is the database answering and the broker reachable? 503 when either is not."""
+"""GET /healthz: is the database answering and the broker reachable? 503 when either is not.
+
+The cache is reported too, with how many requests this process served without it, but does not
+make the service unavailable: everything that uses it fails open (core.cache_outage)."""
 
 import logging
 
@@ -7,6 +10,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 
 from config.celery import app as celery_app
+from core.cache_outage import cache_available, cache_outages
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +43,8 @@ def broker_ok() -> bool:
 def healthz(request: HttpRequest) -> JsonResponse:
     checks = {"database": database_ok(), "broker": broker_ok()}
     healthy = all(checks.values())
-    body = {"status": "ok" if healthy else "unavailable"}
+    body: dict[str, str | int] = {"status": "ok" if healthy else "unavailable"}
     body.update({name: "ok" if ok else "down" for name, ok in checks.items()})
+    body["cache"] = "ok" if cache_available() else "down"
+    body["cache_failures"] = cache_outages.count()
     return JsonResponse(body, status=200 if healthy else 503)

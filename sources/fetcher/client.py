@@ -13,6 +13,7 @@ import logging
 import socket
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +33,7 @@ from .content import (
     extract_plain,
     parse_content_type,
     sniff_media_type,
+    without_nul,
 )
 from .http import (
     Deadline,
@@ -379,8 +381,13 @@ class _FetchRun:
         decoded = decode_text(body, header_charset=charset, markup=media_type in HTML_TYPES)
         self.fields.update(charset=decoded.charset, charset_source=decoded.source)
         if media_type == PLAIN_TYPE:
-            return extract_plain(decoded.text)
-        return extract_html(decoded.text, target.url)
+            extracted = extract_plain(decoded.text)
+        else:
+            extracted = extract_html(decoded.text, target.url)
+        if not decoded.removed_nul:
+            return extracted
+        removed = f"removed {decoded.removed_nul} NUL character{'s' if decoded.removed_nul > 1 else ''}"
+        return replace(extracted, note="; ".join(note for note in (extracted.note, removed) if note))
 
     def _close_exchange(self) -> None:
         if self.exchange is not None:
@@ -404,7 +411,11 @@ class _FetchRun:
             logger.debug("closing the connection failed", exc_info=True)
 
     def result(self) -> FetchResult:
-        fields = self.fields
+        # No string leaves the fetcher with a NUL, whatever produced it: PDF metadata, a header, a
+        # server's reason phrase. The raw body keeps its bytes.
+        fields = {
+            name: value if name == "body" else _without_nul(value) for name, value in self.fields.items()
+        }
         body: bytes = fields.get("body", b"")
         text: str = fields.get("text", "")
         fields["redirect_chain"] = tuple(fields["redirect_chain"])
@@ -414,6 +425,17 @@ class _FetchRun:
             text_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest() if text else "",
             elapsed=round(time.monotonic() - self.started, 4),
         )
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        # Only a string holding a NUL is rebuilt: an Outcome stays an Outcome.
+        return without_nul(value) if "\x00" in value else value
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_without_nul(item) for item in value)
+    return value
 
 
 def _content_length(value: str | None) -> int | None:

@@ -48,9 +48,23 @@ logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 @dataclass(frozen=True)
 class DecodedText:
+    """The body as text, without NUL characters (PostgreSQL cannot store them): `removed_nul` says
+    how many the decoded text had."""
+
     text: str
     charset: str
     source: str
+    removed_nul: int = 0
+
+
+def without_nul(text: str) -> str:
+    return text.replace("\x00", "")
+
+
+def _decoded(body: bytes, name: str, source: str) -> DecodedText:
+    text = str(body, name)
+    count = text.count("\x00")
+    return DecodedText(without_nul(text) if count else text, name, source, count)
 
 
 @dataclass(frozen=True)
@@ -126,12 +140,16 @@ def _declared_in_markup(body: bytes) -> str | None:
 
 
 def decode_text(body: bytes, *, header_charset: str, markup: bool) -> DecodedText:
-    """Decode body: BOM, then the header charset, then <meta>/XML declaration, then detection."""
+    """Decode body: BOM, then the header charset, then <meta>/XML declaration, then detection.
+
+    The whole decoded text is checked for NUL, whatever the encoding (UTF-16 and UTF-32 carry it
+    as more than one byte); a body no encoding decodes is a DECODING_ERROR outcome.
+    """
     bom = _bom(body)
     if bom:
         name, length = bom
         try:
-            return DecodedText(str(body[length:], name), name, "bom")
+            return _decoded(body[length:], name, "bom")
         except UnicodeDecodeError:
             raise FetchError(
                 Outcome.DECODING_ERROR, f"the body starts with a {name} BOM but is not {name}"
@@ -143,20 +161,21 @@ def decode_text(body: bytes, *, header_charset: str, markup: bool) -> DecodedTex
     markup_codec = _declared_in_markup(body) if markup else None
     if markup_codec:
         declared.append((markup_codec, "meta"))
+    # A declared codec that is not a text encoding ("base64", "rot13") is no declaration.
     for name, source in declared:
         try:
-            return DecodedText(str(body, name), name, source)
-        except UnicodeDecodeError:
+            return _decoded(body, name, source)
+        except (UnicodeDecodeError, LookupError):
             continue
     try:
-        return DecodedText(str(body, "utf-8"), "utf-8", "detected")
+        return _decoded(body, "utf-8", "detected")
     except UnicodeDecodeError:
         pass
     guess = charset_normalizer.from_bytes(body).best()
     if guess is not None:
         name = _codec(guess.encoding) or guess.encoding
         try:
-            return DecodedText(str(body, name), name, "detected")
+            return _decoded(body, name, "detected")
         except (UnicodeDecodeError, LookupError):
             pass
     raise FetchError(

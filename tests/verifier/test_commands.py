@@ -67,7 +67,12 @@ def test_seed_demo_publishes_a_claim_through_the_workflow_by_both_demo_users():
     assert review_log_problems() == []
 
 
-def test_seed_demo_users_are_staff_in_their_groups_and_the_printed_passwords_work():
+def log_in(rf, username, password):
+    # Logins go through django-axes, which counts failures per request.
+    return authenticate(rf.post("/admin/login/"), username=username, password=password)
+
+
+def test_seed_demo_users_are_staff_in_their_groups_and_the_printed_passwords_work(rf):
     output = seed()
 
     assert "for local use only" in output
@@ -75,10 +80,10 @@ def test_seed_demo_users_are_staff_in_their_groups_and_the_printed_passwords_wor
         user = User.objects.get(username=username)
         assert user.is_staff
         assert list(user.groups.values_list("name", flat=True)) == [group]
-        assert authenticate(username=username, password=printed_password(output, username)) == user
+        assert log_in(rf, username, printed_password(output, username)) == user
 
 
-def test_seed_demo_twice_creates_nothing_new_and_prints_working_passwords_again():
+def test_seed_demo_twice_creates_nothing_new_and_prints_working_passwords_again(rf):
     seed()
     before = counts()
 
@@ -87,7 +92,7 @@ def test_seed_demo_twice_creates_nothing_new_and_prints_working_passwords_again(
     assert counts() == before
     assert "0 claims created" in output
     password = printed_password(output, "reviewer")
-    assert authenticate(username="reviewer", password=password) is not None
+    assert log_in(rf, "reviewer", password) is not None
 
 
 def verify_review_log() -> tuple[str, str]:

@@ -4,6 +4,12 @@ import pytest
 from django.db.utils import OperationalError
 
 from config.celery import app as celery_app
+from core.cache_outage import CacheOutages
+
+
+@pytest.fixture(autouse=True)
+def fresh_outage_count(monkeypatch):
+    monkeypatch.setattr("verifier.health.cache_outages", CacheOutages())
 
 
 @pytest.mark.django_db
@@ -11,7 +17,9 @@ def test_healthy_when_database_and_broker_answer(client):
     response = client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert response.json() == {
+        "status": "ok", "database": "ok", "broker": "ok", "cache": "ok", "cache_failures": 0
+    }
     assert "no-cache" in response["Cache-Control"]
 
 
@@ -23,7 +31,9 @@ def test_unavailable_when_the_broker_is_down(client, monkeypatch):
     response = client.get("/healthz")
 
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "ok", "broker": "down"}
+    assert response.json() == {
+        "status": "unavailable", "database": "ok", "broker": "down", "cache": "ok", "cache_failures": 0
+    }
 
 
 @pytest.mark.django_db
@@ -36,4 +46,6 @@ def test_unavailable_when_the_database_is_down(client, monkeypatch):
     response = client.get("/healthz")
 
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "down", "broker": "ok"}
+    assert response.json() == {
+        "status": "unavailable", "database": "down", "broker": "ok", "cache": "ok", "cache_failures": 0
+    }

@@ -10,6 +10,7 @@ through verifier.services or sources.services, so the admin cannot do anything t
 """
 
 from verifier.admin.claim import ClaimAdmin
+from verifier.admin.login import LoginAttemptAdmin, LoginFailureLogAdmin, LoginLogAdmin
 from verifier.admin.related import ClaimantAdmin, EvidenceAdmin, TagAdmin
 from verifier.admin.sources import SnapshotAdmin, SourceAdmin
 from verifier.admin.verdicts import RatingAdmin, ReviewLogEntryAdmin, VerdictAdmin
@@ -19,6 +20,9 @@ __all__ = [
     "ClaimAdmin",
     "ClaimantAdmin",
     "EvidenceAdmin",
+    "LoginAttemptAdmin",
+    "LoginFailureLogAdmin",
+    "LoginLogAdmin",
     "RatingAdmin",
     "ReviewLogEntryAdmin",
     "SnapshotAdmin",

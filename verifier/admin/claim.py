@@ -36,7 +36,7 @@ from core.errors import DomainError
 from core.roles import is_fact_checker, is_reviewer
 from verifier.admin import bulk
 from verifier.admin.badges import badge
-from verifier.admin.common import actor, rule, safe_next
+from verifier.admin.common import actor, record_id, rule, safe_next
 from verifier.admin.filters import (
     AssigneeFilter,
     CitesSourceFilter,
@@ -545,10 +545,10 @@ class ClaimAdmin(HistoryAdmin):
         """The re-fetch button of one evidence row (posted with the claim form, via formaction)."""
 
         def refetch(claim: Claim) -> str:
-            evidence_id = request.POST.get("evidence", "")
+            evidence_id = record_id(request.POST.get("evidence"))
             evidence = (
                 Evidence.objects.select_related("source").filter(claim=claim, pk=evidence_id).first()
-                if evidence_id.isdigit()
+                if evidence_id is not None
                 else None
             )
             if evidence is None:

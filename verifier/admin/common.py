@@ -34,3 +34,16 @@ def safe_next(request: HttpRequest, default: str) -> str:
     ):
         return target
     return default
+
+
+# The largest value of a BigAutoField id.
+MAX_RECORD_ID = 2**63 - 1
+
+
+def record_id(value: str | None) -> int | None:
+    """The id a query or form parameter names, or None unless it is plain ASCII digits within the
+    range of an id column: str.isdigit() also accepts "²", and SQLite refuses integers past 64 bits."""
+    if not value or not (value.isascii() and value.isdigit()):
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_RECORD_ID else None

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 
 from claims.models import Claim
 from claims.selectors import assignable_users, claims_with_quote_not_found
+from verifier.admin.common import record_id
 from verifier.models import Rating
 from verifier.selectors.verdicts import claims_with_current_rating, ratings_matching
 
@@ -97,9 +98,8 @@ class AssigneeFilter(admin.SimpleListFilter):
             return queryset.filter(assignee=request.user.pk)
         if value == self.NOBODY:
             return queryset.filter(assignee__isnull=True)
-        if value and value.isdigit():
-            return queryset.filter(assignee=int(value))
-        return queryset
+        assignee = record_id(value)
+        return queryset if assignee is None else queryset.filter(assignee=assignee)
 
 
 class SourceChangedFilter(admin.SimpleListFilter):
@@ -139,12 +139,12 @@ class CitesSourceFilter(admin.SimpleListFilter):
     parameter_name = "source"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        value = self.value()
-        return [(value, f"Source #{value}")] if value and value.isdigit() else []
+        source = record_id(self.value())
+        return [(str(source), f"Source #{source}")] if source is not None else []
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Claim]) -> QuerySet[Claim]:
-        value = self.value()
-        if value and value.isdigit():
-            # A claim citing the source twice must be listed once: filter by ids, not a join.
-            return queryset.filter(pk__in=Claim.objects.filter(evidence__source=int(value)).values("pk"))
-        return queryset
+        source = record_id(self.value())
+        if source is None:
+            return queryset
+        # A claim citing the source twice must be listed once: filter by ids, not a join.
+        return queryset.filter(pk__in=Claim.objects.filter(evidence__source=source).values("pk"))

@@ -1,6 +1,7 @@
 """CSV in and out of the claim list: an import with a preview and a confirm step, and the export
 of every published claim with its verdict."""
 
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import admin, messages
@@ -20,12 +21,14 @@ from verifier.csv_io import (
     MAX_IMPORT_ROWS,
     ImportPreview,
     claims_csv_lines,
+    import_confirm,
     import_token,
-    import_token_claims,
     read_claims_csv,
 )
 from verifier.selectors.workflow import published_claims_for_export
-from verifier.services.claims import claims_import
+
+if TYPE_CHECKING:
+    pass
 
 
 class ImportUploadForm(forms.Form):
@@ -47,8 +50,7 @@ def import_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResp
     here = reverse("admin:claims_claim_import", current_app=model_admin.admin_site.name)
     if request.method == "POST" and "confirm" in request.POST:
         try:
-            claims = import_token_claims(request.POST.get("token", ""), user_id=actor(request).pk)
-            created = claims_import(actor=actor(request), claims=claims)
+            created = import_confirm(actor=actor(request), token=request.POST.get("token", ""))
         except signing.BadSignature:
             model_admin.message_user(
                 request, "The preview has expired or was altered; upload the file again.", messages.ERROR

@@ -11,6 +11,7 @@ from django.utils.html import format_html
 
 from sources.fetcher import UrlRefused, check_url
 from sources.services import fetch_limits
+from verifier.admin.changelist import DateBoundedAdmin
 from verifier.models import WebhookDelivery, WebhookEndpoint
 
 
@@ -53,7 +54,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(DateBoundedAdmin):
     list_display = (
         "created_at", "event", "claim_link", "endpoint", "outcome", "status_code", "attempts",
         "last_attempt_at",
@@ -72,6 +73,10 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # The record of what was sent where: superusers included, nobody erases it.
         return False
 
     @admin.display(description="claim", ordering="claim")

@@ -1,11 +1,14 @@
 """API errors as JSON: every body has a "detail" message; a 400 also names the fields at fault.
 
 Services raise DomainError; this handler turns its kind into 400/403/404/409, so no view has to
-catch it.
+catch it. Django's refusals of a request body (larger than DATA_UPLOAD_MAX_MEMORY_SIZE, too many
+fields) become a JSON 413 or 400 instead of Django's HTML error page.
 """
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -29,6 +32,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if exc.kind == ErrorKind.INVALID and exc.field:
             body[exc.field] = [exc.message]
         return Response(body, status=DOMAIN_ERROR_STATUS[exc.kind])
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response(
+            {"detail": f"The request body is larger than {limit} bytes."},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, SuspiciousOperation):
+        return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, ValidationError):
         response.data = _validation_body(response.data)

@@ -15,7 +15,6 @@ Staff can read drafts, whose changes do not move the version: their responses ge
 from the body and are never cached.
 """
 
-import contextlib
 import hashlib
 import logging
 import time
@@ -33,6 +32,7 @@ from django.views.decorators.http import conditional_page
 from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 
+from core.cache_outage import cache_outages
 from core.content_version import public_content_version, public_content_version_and_entry
 from verifier.api.throttling import AnonThrottle
 
@@ -157,8 +157,8 @@ class PublicCacheMiddleware:
         key = entry_key(request)
         try:
             version, entry = public_content_version_and_entry(key)
-        except Exception:
-            logger.exception("The response cache cannot be read; rendering")
+        except Exception as error:
+            cache_outages.record(what="a response was rendered without the response cache", error=error)
             return self.get_response(request)
         setattr(request, _VERSION_ATTR, version)
         setattr(request, _LOOKED_UP_ATTR, True)
@@ -179,8 +179,8 @@ class PublicCacheMiddleware:
         if entry is not None and _caching_enabled():
             try:
                 cache.set(key, entry, timeout=settings.API_CACHE_SECONDS)
-            except Exception:
-                logger.exception("Could not store a rendered response in the cache")
+            except Exception as error:
+                cache_outages.record(what="a rendered response was not stored", error=error)
         # If-Modified-Since and "If-None-Match: *" are answered once the response is known to exist.
         return Validators.of(version, key).conditional(request, response)
 
@@ -245,8 +245,9 @@ def _request_version(request: HttpRequest | Request) -> int | None:
 def _cached_entry(key: str, version: int) -> Entry | None:
     if not _caching_enabled():
         return None
-    with contextlib.suppress(Exception):
+    try:
         entry = cache.get(key)
-        if entry is not None and entry.version == version:
-            return entry
-    return None
+    except Exception as error:
+        cache_outages.record(what="a response was rendered without the response cache", error=error)
+        return None
+    return entry if entry is not None and entry.version == version else None

@@ -11,7 +11,7 @@ import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Model, Q, QuerySet
@@ -21,6 +21,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
+
+# The largest value of the BigAutoField ids the lists page on.
+MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -40,17 +43,27 @@ class Position:
 
     @classmethod
     def decode(cls, cursor: str, *, field: str) -> "Position":
+        """The position a cursor names; a 400 for anything encode() cannot have written."""
+        invalid = ValidationError({"cursor": ["Invalid cursor; use the next or previous link."]})
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
             cursor_field, moment, pk, backwards, inclusive = json.loads(raw)
-            position = cls(
-                cursor_field, datetime.fromisoformat(moment), int(pk), bool(backwards), bool(inclusive)
-            )
-        except (binascii.Error, UnicodeDecodeError, TypeError, ValueError):
-            raise ValidationError({"cursor": ["Invalid cursor; use the next or previous link."]}) from None
+            if not _is_id(pk) or not all(isinstance(flag, bool) for flag in (backwards, inclusive)):
+                raise invalid
+            position = cls(cursor_field, datetime.fromisoformat(moment), pk, backwards, inclusive)
+            if position.moment.tzinfo is not None:
+                # Python allows offsets that move a moment out of the years a database stores.
+                position.moment.astimezone(UTC)
+        except (binascii.Error, UnicodeDecodeError, TypeError, ValueError, OverflowError):
+            raise invalid from None
         if position.field != field or position.moment.tzinfo is None:
             raise ValidationError({"cursor": ["This cursor belongs to another listing."]})
         return position
+
+
+def _is_id(value: object) -> bool:
+    """A primary key as encode() writes it: a JSON integer in the range of a 64-bit id column."""
+    return type(value) is int and 0 < value <= MAX_ID
 
 
 class KeysetCursorPagination(BasePagination):

@@ -1,4 +1,5 @@
-"""Request rates of the API (SPEC §5): anonymous clients by address, token holders by account.
+"""Request rates of the API (SPEC §5): anonymous clients by address (verifier.api.client_address),
+token holders by account.
 
 The rates are the settings API_THROTTLE_ANON and API_THROTTLE_USER ("120/minute", "none" for no
 limit), read at every request. The counts live in the default cache, which every web process
@@ -7,7 +8,8 @@ shares when it is Redis.
 DRF's own throttles keep a list of every request time per client and rewrite it on each request,
 so their cost grows with the rate; these count requests in fixed windows instead: one counter per
 client and window, at most two cache operations per request whatever the rate (a client may burst to
-twice its rate across a window boundary).
+twice its rate across a window boundary). When the cache is down the throttles let requests through
+(core.cache_outage): a Redis outage must not take the API down with it.
 """
 
 from typing import Any
@@ -17,6 +19,8 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from config.env import parse_rate
+from core.cache_outage import cache_outages
+from verifier.api.client_address import client_address
 
 
 class _WindowThrottle(SimpleRateThrottle):
@@ -28,6 +32,9 @@ class _WindowThrottle(SimpleRateThrottle):
 
     def get_rate(self) -> str | None:
         return getattr(settings, self.setting_name)
+
+    def get_ident(self, request: Any) -> str:
+        return client_address(request)
 
     def allow_request(self, request: Any, view: Any) -> bool:
         limit = parse_rate(self.get_rate())
@@ -42,11 +49,18 @@ class _WindowThrottle(SimpleRateThrottle):
         self.window_end = (window + 1) * seconds
         key = f"{client_key}:{window}"
         try:
-            count = self.cache.incr(key)
+            count = self._count(key, seconds)
+        except Exception as error:  # the cache is down: serve the request rather than fail it
+            cache_outages.record(what="a request was let through the throttle", error=error)
+            return True
+        return count <= allowed
+
+    def _count(self, key: str, seconds: int) -> int:
+        try:
+            return int(self.cache.incr(key))
         except ValueError:
             # First request of the window; the counter expires with it.
-            count = 1 if self.cache.add(key, 1, timeout=seconds + 1) else self.cache.incr(key)
-        return count <= allowed
+            return 1 if self.cache.add(key, 1, timeout=seconds + 1) else int(self.cache.incr(key))
 
     def wait(self) -> float:
         return max(0.0, self.window_end - self.timer())
