@@ -8,11 +8,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connections
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from claims.models import Claim, Claimant, Evidence
 from core.roles import FACT_CHECKER_PERMISSION
-from sources.selectors import SNAPSHOT_HEAVY_FIELDS, latest_snapshot_per_source
+from sources.selectors import SNAPSHOT_HEAVY_FIELDS
 
 
 def evidence_rows() -> QuerySet[Evidence]:
@@ -20,14 +20,6 @@ def evidence_rows() -> QuerySet[Evidence]:
     snapshot's text; oldest first."""
     deferred = (f"quote_checked_snapshot__{field}" for field in SNAPSHOT_HEAVY_FIELDS)
     return Evidence.objects.select_related("source", "quote_checked_snapshot").defer(*deferred).order_by("id")
-
-
-def evidence_with_sources() -> QuerySet[Evidence]:
-    """Evidence with its source, the snapshot its quote was checked against and the source's latest
-    snapshot (`source.latest_snapshots`), without snapshot text."""
-    return evidence_rows().prefetch_related(
-        Prefetch("source__snapshots", queryset=latest_snapshot_per_source(), to_attr="latest_snapshots")
-    )
 
 
 def evidence_at_a_glance() -> QuerySet[Evidence]:

@@ -10,10 +10,11 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.urls import reverse
 
-from claims.models import Claim
 from verifier.models import Rating, Verdict
 from verifier.selectors.published import RatingScale, claim_current_verdict
+from verifier.selectors.records import ReviewedClaim
 
 if TYPE_CHECKING:
     from verifier.selectors.published import ClaimWithVerdicts
@@ -31,25 +32,49 @@ def claim_review(
     verdict = claim_current_verdict(claim)
     if verdict is None or verdict.state != Verdict.State.APPROVED or claim.published_at is None:
         raise ValueError(f"Claim {claim.pk} has no published verdict to review.")
+    rating: Rating | None = verdict.rating
+    reviewed = ReviewedClaim(
+        id=claim.pk,
+        text=claim.text,
+        published_at=claim.published_at,
+        updated_at=claim.updated_at,
+        claim_date=claim.claim_date,
+        appearance_url=claim.appearance_url,
+        claimant__name=claim.claimant.name,
+        claimant__kind=claim.claimant.kind,
+        claimant__url=claim.claimant.url,
+        version=verdict.version,
+        approved_at=verdict.approved_at,
+        summary=verdict.summary,
+        rating__label=rating.label if rating else None,
+        rating__value=rating.value if rating else None,
+    )
+    return claim_review_of(reviewed, rating_scale=rating_scale, context=context)
+
+
+def claim_review_of(
+    claim: ReviewedClaim, *, rating_scale: RatingScale, context: bool = True
+) -> dict[str, Any]:
+    """The ClaimReview of a published claim given as its columns (see claim_review)."""
     review: dict[str, Any] = {"@context": SCHEMA_ORG} if context else {}
     review |= {
         "@type": "ClaimReview",
-        "url": claim.public_url(),
-        "claimReviewed": claim.text,
-        "datePublished": _datetime(claim.published_at),
+        "url": settings.PUBLIC_BASE_URL + reverse("claim-page", args=[claim["id"]]),
+        "claimReviewed": claim["text"],
+        "datePublished": _datetime(claim["published_at"]),
     }
-    if verdict.version > 1 and verdict.approved_at is not None:
-        review["dateModified"] = _datetime(verdict.approved_at)
+    if claim["version"] > 1 and claim["approved_at"] is not None:
+        review["dateModified"] = _datetime(claim["approved_at"])
     review |= {
         "author": organization(),
         "itemReviewed": _item_reviewed(claim),
-        "reviewRating": _review_rating(verdict, rating_scale),
+        "reviewRating": _review_rating(claim, rating_scale),
     }
     return review
 
 
 def claim_review_feed(
-    claims: Iterable["ClaimWithVerdicts"],
+    claims: Iterable[ReviewedClaim],
     *,
     rating_scale: RatingScale,
     url: str,
@@ -59,13 +84,13 @@ def claim_review_feed(
     previous) are added as top-level fields for paging clients."""
     elements = []
     for claim in claims:
-        review = claim_review(claim, rating_scale=rating_scale, context=False)
+        review = claim_review_of(claim, rating_scale=rating_scale, context=False)
         elements.append(
             {
                 "@type": "DataFeedItem",
                 "dateCreated": review["datePublished"],
                 # Claim.updated_at, which `updated_since` filters on, so a client can resume from it.
-                "dateModified": _datetime(claim.updated_at),
+                "dateModified": _datetime(claim["updated_at"]),
                 "item": review,
             }
         )
@@ -85,16 +110,18 @@ def organization() -> dict[str, Any]:
     return {"@type": "Organization", "name": settings.VERIFIER_ORG_NAME, "url": settings.VERIFIER_ORG_URL}
 
 
-def _item_reviewed(claim: Claim) -> dict[str, Any]:
-    claimant = claim.claimant
-    author: dict[str, Any] = {"@type": _claimant_type(claimant.kind), "name": claimant.name}
-    if claimant.url:
-        author["sameAs"] = claimant.url
+def _item_reviewed(claim: ReviewedClaim) -> dict[str, Any]:
+    author: dict[str, Any] = {
+        "@type": _claimant_type(claim["claimant__kind"]),
+        "name": claim["claimant__name"],
+    }
+    if claim["claimant__url"]:
+        author["sameAs"] = claim["claimant__url"]
     item: dict[str, Any] = {"@type": "Claim", "author": author}
-    if claim.claim_date is not None:
-        item["datePublished"] = _date(claim.claim_date)
-    if claim.appearance_url:
-        item["appearance"] = {"@type": "CreativeWork", "url": claim.appearance_url}
+    if claim["claim_date"] is not None:
+        item["datePublished"] = _date(claim["claim_date"])
+    if claim["appearance_url"]:
+        item["appearance"] = {"@type": "CreativeWork", "url": claim["appearance_url"]}
     return item
 
 
@@ -102,16 +129,16 @@ def _claimant_type(kind: str) -> str:
     return {"person": "Person", "organization": "Organization"}[kind]
 
 
-def _review_rating(verdict: Verdict, scale: RatingScale) -> dict[str, Any]:
-    rating: Rating | None = verdict.rating
-    if rating is None:
-        raise ValueError(f"Verdict {verdict.pk} was approved without a rating.")
-    review_rating: dict[str, Any] = {"@type": "Rating", "alternateName": rating.label}
+def _review_rating(claim: ReviewedClaim, scale: RatingScale) -> dict[str, Any]:
+    label, value = claim["rating__label"], claim["rating__value"]
+    if label is None:
+        raise ValueError(f"The published verdict of claim {claim['id']} has no rating.")
+    review_rating: dict[str, Any] = {"@type": "Rating", "alternateName": label}
     # Google reads the label; numbers only mean something on the numeric part of the scale.
-    if rating.value is not None and scale.best is not None and scale.worst is not None:
-        review_rating |= {"ratingValue": rating.value, "bestRating": scale.best, "worstRating": scale.worst}
-    if verdict.summary:
-        review_rating["ratingExplanation"] = verdict.summary
+    if value is not None and scale.best is not None and scale.worst is not None:
+        review_rating |= {"ratingValue": value, "bestRating": scale.best, "worstRating": scale.worst}
+    if claim["summary"]:
+        review_rating["ratingExplanation"] = claim["summary"]
     return review_rating
 
 

@@ -8,7 +8,6 @@ from django.utils.http import http_date
 from core import content_version
 from tests.verifier.conftest import record_fetch
 from verifier.api import http_cache
-from verifier.api.serializers import ClaimSerializer
 from verifier.models import Rating
 from verifier.services.claims import claim_create, claim_update
 
@@ -29,9 +28,9 @@ def refuse_rendering(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("rendered a response that the validators should have answered")
 
-    monkeypatch.setattr(ClaimSerializer, "to_representation", refuse)
+    monkeypatch.setattr("verifier.api.claims_read.claim_records", refuse)
     monkeypatch.setattr("verifier.views.render", refuse)
-    monkeypatch.setattr("verifier.api.claims_read.claim_review", refuse)
+    monkeypatch.setattr("verifier.api.claims_read.claim_review_of", refuse)
     monkeypatch.setattr("verifier.api.claims_read.claim_review_feed", refuse)
 
 

@@ -5,13 +5,11 @@ ClaimViewSet is routed at /api/v1/claims/ and takes its write actions (create, e
 submit, approve, request-changes) from claims_write.ClaimWriteActions.
 """
 
-from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 from django.utils.decorators import method_decorator
 from django.utils.encoding import force_str
 from django.utils.http import http_date
@@ -21,8 +19,7 @@ from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
-from rest_framework.renderers import JSONRenderer
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -31,6 +28,7 @@ from claims.selectors import claims_matching_text, claims_tagged
 from verifier.api.claims_write import ClaimWriteActions
 from verifier.api.http_cache import public_read
 from verifier.api.pagination import KeysetCursorPagination
+from verifier.api.renderers import FastJSONRenderer, JSONLDRenderer
 from verifier.api.schema import (
     CLAIM_REVIEW,
     CLAIM_REVIEW_FEED,
@@ -39,31 +37,18 @@ from verifier.api.schema import (
     error_responses,
 )
 from verifier.api.serializers import ClaimSerializer, serializer_context
-from verifier.claimreview import claim_review, claim_review_feed
-from verifier.selectors.published import (
-    RatingScale,
-    claim_last_modified,
-    claims_for_staff,
-    published_claim_reviews,
-    published_claims,
-)
+from verifier.claimreview import claim_review_feed, claim_review_of
+from verifier.selectors.published import RatingScale, published_only, reviewable_claims
+from verifier.selectors.records import claim_records, claim_rows, review_rows, reviewed_claims
 from verifier.selectors.verdicts import claims_with_current_rating, ratings_matching
-
-if TYPE_CHECKING:
-    from verifier.selectors.published import ClaimRecord, ClaimWithVerdicts
 
 PUBLISHED_ORDERING = ("-published_at", "-id")
 # Unpublished claims have no published_at to page on.
 WORK_IN_PROGRESS_ORDERING = ("-created_at", "-id")
 
 
-class JSONLDRenderer(JSONRenderer):
-    media_type = "application/ld+json"
-    format = "jsonld"
-
-
 # JSON-LD unless the client asks for plain JSON.
-CLAIM_REVIEW_RENDERERS = [JSONLDRenderer, JSONRenderer]
+CLAIM_REVIEW_RENDERERS = [JSONLDRenderer, FastJSONRenderer]
 
 
 class IsoDateTimeParameter(IsoDateTimeField):
@@ -149,13 +134,14 @@ class ClaimFilter(filters.FilterSet):
 @method_decorator(public_read, name="claimreview")
 class ClaimViewSet(ClaimWriteActions):
     serializer_class = ClaimSerializer
+    renderer_classes = [FastJSONRenderer]
     pagination_class = KeysetCursorPagination
     filterset_class = ClaimFilter
     lookup_value_converter = "int"
     list_ordering: tuple[str, ...] = PUBLISHED_ORDERING
 
-    def get_queryset(self) -> QuerySet["ClaimRecord"]:
-        return claims_for_staff() if self._is_staff() else published_claims()
+    def get_queryset(self) -> QuerySet[Claim]:
+        return Claim.objects.all() if self._is_staff() else published_only()
 
     def get_serializer_context(self) -> dict[str, Any]:
         return serializer_context(**super().get_serializer_context())
@@ -163,19 +149,22 @@ class ClaimViewSet(ClaimWriteActions):
     def list(self, request: Request) -> Response:
         statuses = self._requested_statuses()
         if statuses is None:
-            queryset = published_claims()
+            claims = published_only()
         else:
-            queryset = claims_for_staff().filter(status__in=statuses)
+            claims = Claim.objects.filter(status__in=statuses)
             if set(statuses) != {Claim.Status.PUBLISHED}:
                 self.list_ordering = WORK_IN_PROGRESS_ORDERING
-        page = cast("list[ClaimRecord] | None", self.paginate_queryset(self.filter_queryset(queryset)))
-        assert page is not None
-        response = self.get_paginated_response(self.get_serializer(page, many=True).data)
-        return _with_last_modified(response, page)
+        rows = self.paginate_queryset(claim_rows(self.filter_queryset(claims)))
+        assert rows is not None
+        built = claim_records(rows, published_only=statuses is None)
+        return _with_last_modified(self.get_paginated_response(built.records), built.last_modified)
 
     def retrieve(self, request: Request, pk: int) -> Response:
-        claim = get_object_or_404(self.get_queryset(), pk=pk)
-        return _with_last_modified(Response(self.get_serializer(claim).data), [claim])
+        rows = list(claim_rows(self.get_queryset().filter(pk=pk)))
+        if not rows:
+            raise NotFound()
+        built = claim_records(rows, published_only=not self._is_staff())
+        return _with_last_modified(Response(built.records[0]), built.last_modified)
 
     @extend_schema(
         summary="The published claim as schema.org ClaimReview (JSON-LD)",
@@ -185,9 +174,12 @@ class ClaimViewSet(ClaimWriteActions):
     )
     @action(detail=True, methods=["get"], renderer_classes=CLAIM_REVIEW_RENDERERS)
     def claimreview(self, request: Request, pk: int) -> Response:
-        claim = get_object_or_404(published_claim_reviews(), pk=pk)
-        body = claim_review(claim, rating_scale=RatingScale())
-        return _with_last_modified_at(Response(body), [claim.updated_at])
+        rows = list(review_rows(reviewable_claims().filter(pk=pk)))
+        if not rows:
+            raise NotFound()
+        claim = reviewed_claims(rows)[0]
+        body = claim_review_of(claim, rating_scale=RatingScale())
+        return _with_last_modified(Response(body), claim["updated_at"])
 
     def _is_staff(self) -> bool:
         return bool(self.request.user and self.request.user.is_staff)
@@ -223,30 +215,23 @@ class ClaimReviewFeedViewSet(viewsets.GenericViewSet):
     filterset_class = ClaimFilter
     list_ordering: tuple[str, ...] = PUBLISHED_ORDERING
 
-    def get_queryset(self) -> QuerySet["ClaimWithVerdicts"]:
-        return published_claim_reviews()
+    def get_queryset(self) -> QuerySet[Claim]:
+        return reviewable_claims()
 
     def list(self, request: Request) -> Response:
-        rows = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        page = cast("list[ClaimWithVerdicts] | None", rows)
-        assert page is not None and isinstance(self.paginator, KeysetCursorPagination)
+        rows = self.paginate_queryset(review_rows(self.filter_queryset(self.get_queryset())))
+        assert rows is not None and isinstance(self.paginator, KeysetCursorPagination)
+        claims = reviewed_claims(rows)
         links = {"next": self.paginator.get_next_link(), "previous": self.paginator.get_previous_link()}
         body = claim_review_feed(
-            page, rating_scale=RatingScale(), url=request.build_absolute_uri(), links=links
+            claims, rating_scale=RatingScale(), url=request.build_absolute_uri(), links=links
         )
         response = self.paginator.with_link_header(Response(body))
-        return _with_last_modified_at(response, [claim.updated_at for claim in page])
+        # A ClaimReview shows no evidence: its claims' own update times are when it last changed.
+        return _with_last_modified(response, max((claim["updated_at"] for claim in claims), default=None))
 
 
-def _with_last_modified(response: Response, claims: Sequence["ClaimRecord"]) -> Response:
-    if claims:
-        response["Last-Modified"] = http_date(max(claim_last_modified(claim) for claim in claims).timestamp())
-    return response
-
-
-def _with_last_modified_at(response: Response, moments: Iterable[datetime]) -> Response:
-    # A ClaimReview shows no evidence: its claims' own update times are when it last changed.
-    latest = max(moments, default=None)
-    if latest is not None:
-        response["Last-Modified"] = http_date(latest.timestamp())
+def _with_last_modified(response: Response, moment: datetime | None) -> Response:
+    if moment is not None:
+        response["Last-Modified"] = http_date(moment.timestamp())
     return response

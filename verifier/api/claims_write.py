@@ -24,7 +24,6 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from claims.models import Claim
-from claims.selectors import evidence_with_sources
 from core.errors import DomainError
 from core.roles import require_fact_checker, require_reviewer
 from verifier.api.schema import error_responses
@@ -38,7 +37,7 @@ from verifier.api.serializers import (
     RequestChangesSerializer,
     VerdictDraftSerializer,
 )
-from verifier.selectors.published import claims_for_staff
+from verifier.selectors.records import claim_records, claim_rows, evidence_record
 from verifier.services.claims import claim_create
 from verifier.services.evidence import evidence_add
 from verifier.services.verdicts import (
@@ -114,9 +113,7 @@ class ClaimWriteActions(viewsets.GenericViewSet):
         claim = self._claim_for_write(pk)
         data = _parsed(EvidenceCreateSerializer, request)
         evidence = evidence_add(actor=_actor(request), claim=claim, **data)
-        shown = evidence_with_sources().get(pk=evidence.pk)
-        body = EvidenceSerializer(shown, context=self.get_serializer_context()).data
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(evidence_record(evidence.pk), status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Save the draft verdict; on a published claim, starts a correction (fact-checkers)",
@@ -175,8 +172,8 @@ class ClaimWriteActions(viewsets.GenericViewSet):
         return get_object_or_404(Claim.objects.all(), pk=pk)
 
     def _claim_response(self, pk: int, code: int = status.HTTP_200_OK, **kwargs: Any) -> Response:
-        claim = claims_for_staff().get(pk=pk)
-        return Response(self.get_serializer(claim).data, status=code, **kwargs)
+        row = claim_rows(Claim.objects.filter(pk=pk)).get()
+        return Response(claim_records([row], published_only=False).records[0], status=code, **kwargs)
 
 
 def _actor(request: Request) -> User:

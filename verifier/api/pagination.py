@@ -9,12 +9,12 @@ skipped or repeated.
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Q, QuerySet
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
@@ -67,7 +67,8 @@ def _is_id(value: object) -> bool:
 
 
 class KeysetCursorPagination(BasePagination):
-    """Pages ordered by `view.list_ordering` == ("-<timestamp field>", "-id"), read by index seeks.
+    """Pages ordered by `view.list_ordering` == ("-<timestamp field>", "-id"), read by index seeks
+    from a queryset of rows (`values()`) that include the timestamp and the id.
 
     Besides the `next` and `previous` links in the body, every page sends them as an RFC 8288 `Link`
     header (rel="next", rel="prev").
@@ -187,8 +188,8 @@ class KeysetCursorPagination(BasePagination):
             )
         return page
 
-    def _position(self, row: Model, *, backwards: bool = False) -> Position:
-        return Position(self.field, getattr(row, self.field), row.pk, backwards)
+    def _position(self, row: Mapping[str, Any], *, backwards: bool = False) -> Position:
+        return Position(self.field, row[self.field], row["id"], backwards)
 
     def _link(self, position: Position | None) -> str | None:
         if position is None:

@@ -1,28 +1,20 @@
 """The claim as the API shows it (SPEC §5), and the parsing of write requests.
 
-Output serializers read claims loaded by verifier.selectors.published; input serializers only parse and
-validate the shape of a request: every write is done by a service.
+The claim's output serializers are declarations for the OpenAPI schema only: verifier.selectors.records
+builds the bodies (tests/verifier/test_api_schema.py validates them against it). DraftVerdictSerializer
+renders the verdict a write saved. Input serializers only parse and validate the shape of a request:
+every write is done by a service.
 """
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from claims.models import Claim, Evidence
 from sources.models import Source
 from verifier.models import Rating, Verdict
-from verifier.selectors.published import (
-    RatingScale,
-    claim_corrections,
-    claim_current_verdict,
-    claim_shown_evidence,
-    evidence_snapshot,
-)
+from verifier.selectors.published import RatingScale
 from verifier.selectors.verdicts import ratings_matching
-
-if TYPE_CHECKING:
-    from verifier.selectors.published import ClaimRecord, ClaimWithVerdicts
 
 
 def serializer_context(**extra: Any) -> dict[str, Any]:
@@ -60,15 +52,9 @@ class VerdictVersionSerializer(serializers.Serializer):
 
 
 class VerdictSerializer(VerdictVersionSerializer):
-    corrections = serializers.SerializerMethodField(
-        help_text="Earlier published versions, newest first (empty if never corrected)."
+    corrections = VerdictVersionSerializer(
+        many=True, help_text="Earlier published versions, newest first (empty if never corrected)."
     )
-
-    @extend_schema_field(VerdictVersionSerializer(many=True))
-    def get_corrections(self, verdict: Verdict) -> list[dict[str, Any]]:
-        # The prefetch that loaded the verdict points it back at the claim it was loaded with.
-        earlier = claim_corrections(cast("ClaimWithVerdicts", verdict.claim), verdict)
-        return VerdictVersionSerializer(earlier, many=True, context=self.context).data  # type: ignore[return-value]
 
 
 class DraftVerdictSerializer(VerdictVersionSerializer):
@@ -92,24 +78,10 @@ class EvidenceSerializer(serializers.Serializer):
     quote = serializers.CharField()
     quote_status = serializers.ChoiceField(choices=Evidence.QuoteStatus.choices)
     note = serializers.CharField()
-    source = serializers.SerializerMethodField(  # type: ignore[assignment]  # not Field.source
+    source = CitedSourceSerializer(  # type: ignore[assignment]  # not Field.source
         help_text="The cited source as seen in the snapshot the quote was checked against "
         "(else its latest snapshot); the snapshot fields are null before the first fetch."
     )
-
-    @extend_schema_field(CitedSourceSerializer)
-    def get_source(self, evidence: Evidence) -> dict[str, Any]:
-        snapshot = evidence_snapshot(evidence)
-        cited = {
-            "url": evidence.source.url,
-            "status": evidence.source.status,
-            "final_url": snapshot.final_url if snapshot else None,
-            "title": snapshot.title if snapshot else None,
-            "http_status": snapshot.http_status if snapshot else None,
-            "fetched_at": snapshot.fetched_at if snapshot else None,
-            "content_sha256": snapshot.content_sha256 if snapshot else None,
-        }
-        return CitedSourceSerializer(cited).data  # type: ignore[return-value]
 
 
 class ClaimantSerializer(serializers.Serializer):
@@ -119,47 +91,28 @@ class ClaimantSerializer(serializers.Serializer):
 
 class ClaimSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    url = serializers.SerializerMethodField(help_text="The public fact-check page.")
+    url = serializers.CharField(help_text="The public fact-check page.")
     text = serializers.CharField()
     claimant = ClaimantSerializer()
     claim_date = serializers.DateField(allow_null=True)
     appearance_url = serializers.CharField()
-    tags = serializers.SerializerMethodField(help_text="Tag names.")
+    tags = serializers.ListField(child=serializers.CharField(), help_text="Tag names.")
     status = serializers.ChoiceField(choices=Claim.Status.choices)
     published_at = serializers.DateTimeField(allow_null=True)
     updated_at = serializers.DateTimeField()
-    flag = serializers.SerializerMethodField(
+    flag = serializers.CharField(
+        allow_null=True,
         help_text="Why the claim is flagged for the fact-checkers (a cited source changed or "
-        "disappeared), or null."
+        "disappeared), or null.",
     )
-    verdict = serializers.SerializerMethodField(
+    verdict = VerdictSerializer(
+        allow_null=True,
         help_text="The latest published verdict. For a claim never published (staff only), the "
-        "verdict being worked on, with a null published_at; null if there is none."
+        "verdict being worked on, with a null published_at; null if there is none.",
     )
-    evidence = serializers.SerializerMethodField(
-        help_text="For a published claim, exactly the evidence its published verdict cites."
+    evidence = EvidenceSerializer(
+        many=True, help_text="For a published claim, exactly the evidence its published verdict cites."
     )
-
-    def get_url(self, claim: Claim) -> str:
-        return claim.public_url()
-
-    def get_tags(self, claim: Claim) -> list[str]:
-        return [tag.name for tag in claim.tags.all()]
-
-    def get_flag(self, claim: Claim) -> str | None:
-        return claim.source_flag or None
-
-    @extend_schema_field(VerdictSerializer(allow_null=True))
-    def get_verdict(self, claim: "ClaimWithVerdicts") -> dict[str, Any] | None:
-        verdict = claim_current_verdict(claim)
-        if verdict is None:
-            return None
-        return VerdictSerializer(verdict, context=self.context).data  # type: ignore[return-value]
-
-    @extend_schema_field(EvidenceSerializer(many=True))
-    def get_evidence(self, claim: "ClaimRecord") -> list[dict[str, Any]]:
-        shown = claim_shown_evidence(claim)
-        return EvidenceSerializer(shown, many=True, context=self.context).data  # type: ignore[return-value]
 
 
 # Input: parsing only.

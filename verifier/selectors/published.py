@@ -1,5 +1,6 @@
 """Reads of claims as the API and the public pages show them: what is loaded, and which verdict and
-evidence make up a claim's public record.
+evidence make up a claim's public record. The public page reads the loaded models below; the API
+reads the same record as plain rows (verifier.selectors.records).
 
 A claim that has been published is shown as its published record: the latest approved verdict,
 the earlier approved versions as corrections, and only the evidence that verdict's fingerprint
@@ -10,7 +11,6 @@ of its evidence.
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeAlias, TypedDict, cast
 
@@ -25,15 +25,14 @@ from verifier.selectors.verdicts import current_verdict_among
 
 
 class LoadedVerdicts(TypedDict):
-    """What published_claim_reviews loads with each claim: its verdicts (approved ones only for the
-    public), rating loaded."""
+    """The verdicts published_claims loads with each claim (approved ones only), rating loaded."""
 
     loaded_verdicts: list[Verdict]
 
 
 class LoadedRecord(LoadedVerdicts):
-    """What published_claims and claims_for_staff load with each claim: its verdicts and its
-    evidence, each source with its latest snapshot (see evidence_snapshot)."""
+    """What published_claims loads with each claim: its verdicts and its evidence, each source with
+    its latest snapshot (see evidence_snapshot)."""
 
     loaded_evidence: list[Evidence]
 
@@ -62,35 +61,26 @@ def _with_claim_relations(
     return cast("QuerySet[ClaimRecord]", loaded)
 
 
+def published_only() -> QuerySet[Claim]:
+    """The claims anyone may read: the published ones; unordered, nothing loaded."""
+    return Claim.objects.filter(status=Claim.Status.PUBLISHED)
+
+
 def published_claims() -> QuerySet[ClaimRecord]:
     """Published claims with everything their public record shows; unordered."""
     return _with_claim_relations(
-        Claim.objects.filter(status=Claim.Status.PUBLISHED),
+        published_only(),
         # Only approved verdicts are loaded, so a correction in progress cannot leak.
         verdicts=Verdict.objects.filter(state=Verdict.State.APPROVED),
     )
 
 
-def published_claim_reviews() -> QuerySet[ClaimWithVerdicts]:
-    """Published claims with what their ClaimReview shows (claimant, approved verdicts and their
-    ratings), without the evidence; unordered."""
-    approved = Verdict.objects.filter(state=Verdict.State.APPROVED)
-    loaded = (
-        Claim.objects.filter(status=Claim.Status.PUBLISHED)
-        # The workflow never publishes without an approved verdict; a row that somehow lacks one
-        # has no review to show rather than breaking the feed.
-        .filter(Exists(approved.filter(claim=OuterRef("pk"))))
-        .select_related("claimant")
-        .prefetch_related(
-            Prefetch("verdicts", queryset=approved.select_related("rating"), to_attr="loaded_verdicts")
-        )
-    )
-    return cast("QuerySet[ClaimWithVerdicts]", loaded)
-
-
-def claims_for_staff() -> QuerySet[ClaimRecord]:
-    """Every claim, whatever its status, with its open verdict loaded as well; unordered."""
-    return _with_claim_relations(Claim.objects.all(), verdicts=Verdict.objects.all())
+def reviewable_claims() -> QuerySet[Claim]:
+    """Published claims that have a ClaimReview; unordered, nothing loaded."""
+    approved = Verdict.objects.filter(state=Verdict.State.APPROVED, claim=OuterRef("pk"))
+    # The workflow never publishes without an approved verdict; a row that somehow lacks one has
+    # no review to show rather than breaking the feed.
+    return published_only().filter(Exists(approved))
 
 
 def claim_current_verdict(claim: ClaimWithVerdicts) -> Verdict | None:
@@ -127,15 +117,6 @@ def evidence_snapshot(evidence: Evidence) -> Snapshot | None:
         return evidence.quote_checked_snapshot
     latest = getattr(evidence.source, "latest_snapshots", None)
     return latest[0] if latest else None
-
-
-def claim_last_modified(claim: ClaimRecord) -> datetime:
-    """When anything shown in the claim's record last changed (for Last-Modified)."""
-    moments = [claim.updated_at, claim.source_flagged_at]
-    for evidence in claim_shown_evidence(claim):
-        source = evidence.source
-        moments += [evidence.quote_checked_at, source.fetch_requested_at, source.last_fetched_at]
-    return max(moment for moment in moments if moment is not None)
 
 
 class RatingScale:
