@@ -7,6 +7,7 @@ import errno
 import json
 import multiprocessing
 import os
+import re
 import subprocess
 import threading
 import uuid
@@ -230,9 +231,8 @@ def test_bindings_made_at_once_by_many_processes_are_all_kept_and_always_readabl
 
 
 @pytest.fixture
-def full_disk(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """The broker's folders on a real 256 kB disk (tmpfs) filled to the last byte. Mounting needs
-    root; where it is refused the test is skipped."""
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 256 kB disk (tmpfs). Mounting needs root; where it is refused the test is skipped."""
     mount_point = tmp_path / "disk"
     mount_point.mkdir()
     mounted = subprocess.run(
@@ -242,18 +242,24 @@ def full_disk(tmp_path: Path) -> Iterator[dict[str, str]]:
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
     try:
-        options = folder_options(mount_point / "broker")
-        filler = os.open(mount_point / "filler", os.O_WRONLY | os.O_CREAT)
-        try:
-            while True:
-                os.write(filler, b"\0" * 4096)
-        except OSError as error:
-            assert error.errno == errno.ENOSPC
-        finally:
-            os.close(filler)
-        yield options
+        yield mount_point
     finally:
         subprocess.run(["umount", str(mount_point)], check=True)
+
+
+@pytest.fixture
+def full_disk(small_disk: Path) -> dict[str, str]:
+    """The broker's folders on the small disk, filled to the last byte."""
+    options = folder_options(small_disk / "broker")
+    filler = os.open(small_disk / "filler", os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(filler, b"\0" * 4096)
+    except OSError as error:
+        assert error.errno == errno.ENOSPC
+    finally:
+        os.close(filler)
+    return options
 
 
 def test_publishing_to_a_full_disk_fails_and_leaves_no_empty_message(full_disk):
@@ -301,6 +307,18 @@ def test_healthz_is_unavailable_when_the_queue_disk_is_full(client, use_broker, 
     assert body["broker"] == "down"
     assert body["broker_problem"] == (
         "cannot write and claim a message in the queue folder: No space left on device (ENOSPC)"
+    )
+
+
+@pytest.mark.django_db
+def test_healthz_is_unavailable_when_the_queue_disk_is_nearly_full(client, use_broker, small_disk):
+    use_broker(folder_options(small_disk / "broker"))
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert re.fullmatch(
+        r"the queue folder's disk is nearly full: \d+ kB free", response.json()["broker_problem"]
     )
 
 
