@@ -118,9 +118,15 @@ class Service:
     def workers_ready(self) -> int:
         return self.log().count("ready.")
 
-    def worker_ready(self) -> bool:
-        """Whether the worker supervisord last started has said it is ready."""
-        return self.workers_ready() >= len(re.findall(r"spawned: 'worker'", self.log()))
+    def ready_worker(self) -> int | None:
+        """The pid of the worker supervisord last started, if it is alive and has said it is ready."""
+        log = self.log()
+        spawned = re.findall(r"spawned: 'worker' with pid (\d+)", log)
+        # Between a worker's exit and its successor's spawn, the last pid logged is the dead one.
+        if log.count("ready.") < len(spawned) or log.rfind("exited: worker") > log.rfind("spawned: 'worker'"):
+            return None
+        pid = int(spawned[-1])
+        return pid if Path(f"/proc/{pid}").exists() else None
 
     def stop(self) -> None:
         """Ctrl-C: supervisord stops its processes, then exits; killed if it does not."""
@@ -290,6 +296,8 @@ def soak(args: argparse.Namespace) -> str:
 
 def drive(args: argparse.Namespace, *, service: Service, token: str, port: int, stop: threading.Event,
           threads: list[threading.Thread]) -> str:
+    from django.utils import timezone
+
     from sources.models import Source
 
     service.start()
@@ -317,6 +325,8 @@ def drive(args: argparse.Namespace, *, service: Service, token: str, port: int, 
     kills: list[Kill] = []
     unfinished = Source.objects.exclude(status__in=[Source.Status.FETCHED, Source.Status.FAILED])
     fetching = Source.objects.filter(status=Source.Status.FETCHING)
+    # Fetches a killed worker left "fetching" stay so: only those started since count as work.
+    ready_since = timezone.now()
     while True:
         now = time.monotonic()
         if now >= next_sample:
@@ -327,16 +337,18 @@ def drive(args: argparse.Namespace, *, service: Service, token: str, port: int, 
                 f"{rss_mb(pids['beat']):9.1f} {proc_status_kb(service.process.pid, 'VmRSS') / 1024:11.1f}"
             )
             next_sample += sample_every
-        if kill_times and now >= kill_times[0] and service.worker_ready() and fetching.exists():
+        worker = service.ready_worker()
+        if (kill_times and now >= kill_times[0] and worker is not None
+                and fetching.filter(fetch_started_at__gte=ready_since).exists()):
             kill_times.pop(0)
-            kill = Kill(at=time.time(), pid=service.pid("worker"),
-                        unfinished=set(unfinished.values_list("pk", flat=True)),
+            kill = Kill(at=time.time(), pid=worker, unfinished=set(unfinished.values_list("pk", flat=True)),
                         ready_before=service.workers_ready())
             os.kill(kill.pid, signal.SIGKILL)
             kills.append(kill)
         for kill in kills:
             if kill.restarted_at is None and service.workers_ready() > kill.ready_before:
                 kill.restarted_at = time.time()
+                ready_since = timezone.now()
         intake_done = not threads[0].is_alive()
         everything_done = intake_done and not kill_times and not unfinished.exists()
         if now - started >= args.duration or everything_done:
