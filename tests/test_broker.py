@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from django.db import close_old_connections
 from kombu import Exchange, Queue
+from kombu.exceptions import ConnectionError as BrokerConnectionError
 
 from config.celery import app as celery_app
 from config.filesystem_broker import folder_options
@@ -228,6 +229,24 @@ def test_bindings_made_at_once_by_many_processes_are_all_kept_and_always_readabl
             for exchange in EXCHANGES
         }
     assert tables == {exchange.name: set(queue_names) for exchange in EXCHANGES}
+
+
+def test_a_missing_queue_folder_is_a_connection_error_that_a_worker_recovers_from(broker_options):
+    os.rmdir(broker_options["data_folder_in"])
+
+    with connect(broker_options) as connection, pytest.raises(BrokerConnectionError):
+        connection.default_channel.basic_get("fetch")
+
+
+def test_a_message_that_cannot_be_claimed_stays_in_the_queue(broker_options):
+    with connect(broker_options) as connection:
+        celery_app.send_task("sources.tasks.requeue_stale_fetches", connection=connection)
+        os.rmdir(broker_options["processed_folder"])
+
+        with pytest.raises(BrokerConnectionError):
+            connection.default_channel.basic_get("default")
+
+    assert len(message_files(broker_options["data_folder_in"])) == 1
 
 
 @pytest.fixture
