@@ -69,9 +69,10 @@ static: install
 seed: migrate
 	$(MANAGE) seed_demo
 
-# honcho runs the Procfile's web, worker and beat together; Ctrl-C stops all three.
+# supervisord runs the Procfile's web, worker and beat (config/supervisor.py): a process that dies
+# is restarted and the restart logged, the others keep serving; Ctrl-C stops all three.
 run: migrate static seed
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start --procfile Procfile
+	$(BIN)/python -m config.supervisor
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -3,6 +3,7 @@
 Every page is a generated news article of 30-100 KB (deterministic for a seed), answered after a
 fixed latency, gzip-compressed when the client accepts it, one request per connection.
 Run on its own: python benchmarks/origin.py --pages 1000 (prints "READY <port>" when listening).
+With --hits-file it writes the number of requests per article, {"<index>": hits}, when it stops.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import gzip
+import json
 import os
 import random
 import re
@@ -19,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -252,7 +255,7 @@ def _bind_all(port: int) -> list[socket.socket]:
     raise OSError("no port is free on all 50 origin addresses")
 
 
-async def _serve(sockets: list[socket.socket], pages: _Pages, latency: float) -> None:
+async def _serve(sockets: list[socket.socket], pages: _Pages, latency: float, hits: Counter[int]) -> None:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
@@ -261,6 +264,7 @@ async def _serve(sockets: list[socket.socket], pages: _Pages, latency: float) ->
             if match is None:
                 writer.write(_NOT_FOUND)
             else:
+                hits[int(match.group(1))] += 1
                 accepts_gzip = b"gzip" in head.lower().partition(b"accept-encoding:")[2][:80]
                 writer.write(pages.get(int(match.group(1)), gzipped=accepts_gzip))
             await writer.drain()
@@ -283,8 +287,13 @@ async def _serve(sockets: list[socket.socket], pages: _Pages, latency: float) ->
 class Origin:
     """Runs the origin in its own process for the duration of a `with` block."""
 
-    def __init__(self, *, pages: int, seed: int = DEFAULT_SEED, latency: float = DEFAULT_LATENCY):
+    def __init__(
+        self, *, pages: int, seed: int = DEFAULT_SEED, latency: float = DEFAULT_LATENCY,
+        hits_file: Path | None = None,
+    ):
         self.args = ["--pages", str(pages), "--seed", str(seed), "--latency", str(latency)]
+        if hits_file is not None:
+            self.args += ["--hits-file", str(hits_file)]
         self.process: subprocess.Popen[str] | None = None
         self.port = 0
 
@@ -416,9 +425,13 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=1000, help="articles rendered ahead of time")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--latency", type=float, default=DEFAULT_LATENCY)
+    parser.add_argument("--hits-file", type=Path, help="where to write the requests per article on exit")
     args = parser.parse_args()
     pages = _Pages(args.pages, args.seed)
-    asyncio.run(_serve(_bind_all(args.port), pages, args.latency))
+    hits: Counter[int] = Counter()
+    asyncio.run(_serve(_bind_all(args.port), pages, args.latency, hits))
+    if args.hits_file is not None:
+        args.hits_file.write_text(json.dumps({str(index): count for index, count in hits.items()}))
 
 
 if __name__ == "__main__":

@@ -5,8 +5,12 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
+from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# filesystem:// is the embedded broker with atomic writes (see config.filesystem_broker), not kombu's
+# own transport of that name, in every process that loads the settings: web, worker, beat, tests.
+TRANSPORT_ALIASES["filesystem"] = "config.filesystem_broker:Transport"
 
 app = Celery("verifier")
 app.config_from_object("django.conf:settings", namespace="CELERY")

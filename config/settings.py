@@ -8,6 +8,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from config import filesystem_broker
 from config.env import (
     env_bool,
     env_float,
@@ -313,14 +314,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)
 }
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for folder in ("queue", "processed", "control"):
-        (FILESYSTEM_BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(FILESYSTEM_BROKER_DIR / "queue"),
-        "data_folder_out": str(FILESYSTEM_BROKER_DIR / "queue"),
-        "processed_folder": str(FILESYSTEM_BROKER_DIR / "processed"),
-        # Exchange bindings; kombu's default is "control" in the current directory.
-        "control_folder": str(FILESYSTEM_BROKER_DIR / "control"),
+        **filesystem_broker.folder_options(FILESYSTEM_BROKER_DIR),
         "store_processed": False,
         # kombu sleeps this long whenever a worker's prefetch is full or the queue is empty; its
         # default of 1 s would leave finished fetch threads idle for most of each second.

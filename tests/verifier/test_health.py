@@ -17,9 +17,9 @@ def test_healthy_when_database_and_broker_answer(client):
     response = client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.json() == {
-        "status": "ok", "database": "ok", "broker": "ok", "cache": "ok", "cache_failures": 0
-    }
+    body = response.json()
+    assert (body["status"], body["database"], body["broker"]) == ("ok", "ok", "ok")
+    assert (body["cache"], body["cache_failures"]) == ("ok", 0)
     assert "no-cache" in response["Cache-Control"]
 
 
@@ -32,7 +32,12 @@ def test_unavailable_when_the_broker_is_down(client, monkeypatch):
 
     assert response.status_code == 503
     assert response.json() == {
-        "status": "unavailable", "database": "ok", "broker": "down", "cache": "ok", "cache_failures": 0
+        "status": "unavailable",
+        "database": "ok",
+        "broker": "down",
+        "broker_problem": "unreachable (OperationalError)",
+        "cache": "ok",
+        "cache_failures": 0,
     }
 
 
@@ -46,6 +51,6 @@ def test_unavailable_when_the_database_is_down(client, monkeypatch):
     response = client.get("/healthz")
 
     assert response.status_code == 503
-    assert response.json() == {
-        "status": "unavailable", "database": "down", "broker": "ok", "cache": "ok", "cache_failures": 0
-    }
+    body = response.json()
+    assert (body["status"], body["database"], body["broker"]) == ("unavailable", "down", "ok")
+    assert (body["cache"], body["cache_failures"]) == ("ok", 0)
