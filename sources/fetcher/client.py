@@ -14,6 +14,13 @@ from typing import Any
 from urllib3.exceptions import ConnectTimeoutError
 
 from .addresses import IPAddress, Resolver, address_refusal, parse_address, resolve_host
+from .capture import (
+    TRUNCATED_DISCONNECT,
+    TRUNCATED_LENGTH,
+    TRUNCATED_TIME,
+    TRUNCATED_UNSPECIFIED,
+    CaptureRecorder,
+)
 from .content import (
     HTML_TYPES,
     PDF_TYPE,
@@ -59,6 +66,12 @@ _PERMANENT_DNS_ERRORS = frozenset(
     for code in (getattr(socket, "EAI_NONAME", None), getattr(socket, "EAI_NODATA", None))
     if code is not None
 )
+CAPTURE_HEADER_ROOM = 256 * 1024
+_TRUNCATED_BY_OUTCOME = {
+    Outcome.TOO_LARGE: TRUNCATED_LENGTH,
+    Outcome.TIMEOUT: TRUNCATED_TIME,
+    Outcome.CONNECTION_ERROR: TRUNCATED_DISCONNECT,
+}
 # Where an unexpected exception lands, by the step that raised it.
 _PHASE_OUTCOMES = {
     "url": Outcome.INVALID_URL,
@@ -113,6 +126,10 @@ class _FetchRun:
         self.phase = "url"
         self.exchange: Exchange | None = None
         self.resolved: dict[str, list[IPAddress]] = {}
+        # Room for the status line and headers besides the largest body the fetch may read.
+        self.capture = CaptureRecorder(
+            max_bytes=limits.max_bytes + CAPTURE_HEADER_ROOM, user_agent=limits.user_agent
+        )
         self.fields: dict[str, Any] = {
             "requested_url": "",
             "final_url": "",
@@ -230,8 +247,11 @@ class _FetchRun:
         self.fields["final_url"] = target.url
         for index, address in enumerate(addresses):
             ip = str(address).split("%", 1)[0] if address.version == 6 else str(address)
+            recording = self.capture.hop(url=target.url, ip=ip)
             try:
-                exchange = open_exchange(target, ip, self.limits, self.deadline)
+                exchange = open_exchange(
+                    target, ip, self.limits, self.deadline, recording=recording
+                )
             except ConnectTimeoutError as exc:
                 if index + 1 < len(addresses) and not self.deadline.expired:
                     logger.debug(
@@ -295,6 +315,7 @@ class _FetchRun:
         self.fields.update(
             body=body.data, bytes_received=body.bytes_received, truncated=body.truncated
         )
+        self._finish_hop(TRUNCATED_LENGTH if body.truncated else "")
         if body.truncated:
             raise FetchError(
                 Outcome.TOO_LARGE,
@@ -343,9 +364,20 @@ class _FetchRun:
     def _close_exchange(self) -> None:
         if self.exchange is not None:
             exchange, self.exchange = self.exchange, None
+            if exchange.response.length_remaining == 0:
+                # Nothing of the body was left to read (a redirect's empty body, say).
+                self._finish_hop("")
             exchange.close()
 
+    def _finish_hop(self, truncated: str) -> None:
+        hop = self.capture.current
+        if hop is not None and not hop.complete:
+            hop.finish(truncated=truncated)
+
     def fail(self, failure: FetchError) -> None:
+        # A response cut short says why; one the fetch chose not to read (a redirect, an error
+        # status, a refused type) stays marked as not read in full.
+        self._finish_hop(_TRUNCATED_BY_OUTCOME.get(failure.outcome, TRUNCATED_UNSPECIFIED))
         self.fields.update(
             outcome=failure.outcome,
             reason=failure.reason,
@@ -366,8 +398,11 @@ class _FetchRun:
         body: bytes = fields.get("body", b"")
         text: str = fields.get("text", "")
         fields["redirect_chain"] = tuple(fields["redirect_chain"])
+        capture = self.capture.build()
         return FetchResult(
             **fields,
+            warc=capture.warc if capture else b"",
+            warc_sha256=capture.sha256 if capture else "",
             content_sha256=hashlib.sha256(body).hexdigest() if body else "",
             text_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest() if text else "",
             elapsed=round(time.monotonic() - self.started, 4),
