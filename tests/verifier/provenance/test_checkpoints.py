@@ -27,7 +27,9 @@ def delete_entries(*sequences: int) -> None:
 
 def saved_checkpoint(tmp_path) -> str:
     path = tmp_path / "checkpoint.json"
-    path.write_text(json.dumps(checkpoint_document(review_log_checkpoint_store())))
+    checkpoint = review_log_checkpoint_store()
+    assert checkpoint is not None
+    path.write_text(json.dumps(checkpoint_document(checkpoint)))
     return str(path)
 
 
