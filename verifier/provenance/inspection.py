@@ -353,7 +353,7 @@ def timestamp_problems(
     try:
         builder.build().verify(response, bytes.fromhex(digest_hex))
     except VerificationError as error:
-        return [f"the token does not verify against the authority's certificate ({error})"]
+        return [f"the token does not verify against the authority's certificate ({str(error)[:200]})"]
     return []
 
 

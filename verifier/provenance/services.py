@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
+from sources.models import Snapshot
 from verifier.errors import DomainError
 from verifier.provenance.keys import signing_key_load, signing_key_record
 from verifier.provenance.merkle import checkpoint_message, leaf_hash, tree_head
-from verifier.provenance.models import ReviewLogCheckpoint
+from verifier.provenance.models import ReviewLogCheckpoint, TrustedTimestamp
 from verifier.provenance.selectors import review_log_checkpoint_latest, review_log_hashes
 from verifier.provenance.signing import sign_text
+from verifier.provenance.tsa import TimestampUnavailable, timestamp_request
+
+logger = logging.getLogger(__name__)
+
+# A token that could not be had is asked for again after this long, not on every sweep.
+TIMESTAMP_RETRY_AFTER = timedelta(minutes=10)
 
 
 def review_log_checkpoint_store() -> ReviewLogCheckpoint | None:
@@ -44,3 +56,66 @@ def review_log_checkpoint_store() -> ReviewLogCheckpoint | None:
     except IntegrityError:
         # Another process checkpointed the same log at the same moment.
         return ReviewLogCheckpoint.objects.get(size=len(hashes))
+
+
+def trusted_timestamp_request(*, digest: str, kind: str) -> TrustedTimestamp | None:
+    """Gets and stores an RFC 3161 token for the SHA-256 `digest` (hex) from VERIFIER_TSA_URL.
+
+    Never raises for the authority's sake: an outage is recorded on the row (attempts, error)
+    and the token is asked for again later. None when no authority is configured."""
+    if not settings.VERIFIER_TSA_URL:
+        return None
+    stamp, _ = TrustedTimestamp.objects.get_or_create(digest=digest, defaults={"kind": kind})
+    if stamp.token:
+        return stamp
+    # No transaction is open here: the authority may take up to VERIFIER_TSA_TIMEOUT to answer.
+    now = timezone.now()
+    try:
+        token = timestamp_request(
+            url=settings.VERIFIER_TSA_URL,
+            digest=bytes.fromhex(digest),
+            timeout=settings.VERIFIER_TSA_TIMEOUT,
+        )
+    except TimestampUnavailable as unavailable:
+        logger.warning("No timestamp for %s %s yet: %s", kind, digest, unavailable)
+        TrustedTimestamp.objects.filter(pk=stamp.pk).update(
+            attempts=F("attempts") + 1, last_error=str(unavailable)[:500], last_attempt_at=now
+        )
+    else:
+        TrustedTimestamp.objects.filter(pk=stamp.pk).update(
+            token=token.der,
+            stamped_at=token.stamped_at,
+            attempts=F("attempts") + 1,
+            last_error="",
+            last_attempt_at=now,
+        )
+    stamp.refresh_from_db()
+    return stamp
+
+
+def trusted_timestamps_request_missing(*, limit: int = 100) -> int:
+    """Asks for the tokens still missing (new captures, earlier outages); stops at the first
+    failure, since the authority is then most likely down. Returns how many were stamped."""
+    if not settings.VERIFIER_TSA_URL:
+        return 0
+    retry_before = timezone.now() - TIMESTAMP_RETRY_AFTER
+    waiting = list(
+        TrustedTimestamp.objects.filter(token=b"", last_attempt_at__lt=retry_before)
+        .order_by("last_attempt_at")
+        .values_list("digest", "kind")[:limit]
+    )
+    unasked = (
+        Snapshot.objects.exclude(warc_sha256="")
+        .exclude(warc_sha256__in=TrustedTimestamp.objects.values("digest"))
+        .order_by("id")
+        .values_list("warc_sha256", flat=True)
+        .distinct()[: max(limit - len(waiting), 0)]
+    )
+    waiting += [(digest, TrustedTimestamp.Kind.CAPTURE) for digest in unasked]
+    stamped = 0
+    for digest, kind in waiting:
+        stamp = trusted_timestamp_request(digest=digest, kind=kind)
+        if stamp is None or not stamp.token:
+            break
+        stamped += 1
+    return stamped
