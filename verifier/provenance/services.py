@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import logging
+import tempfile
+from dataclasses import dataclass
 from datetime import timedelta
+from importlib.metadata import version
 
 from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -15,12 +20,14 @@ from verifier.errors import DomainError
 from verifier.provenance.keys import signing_key_load, signing_key_record
 from verifier.provenance.merkle import checkpoint_message, leaf_hash, tree_head
 from verifier.provenance.models import ReviewLogCheckpoint, TrustedTimestamp
+from verifier.provenance.package import PackageSpec, package_key, package_write
 from verifier.provenance.selectors import review_log_checkpoint_latest, review_log_hashes
-from verifier.provenance.signing import sign_text
+from verifier.provenance.signing import public_key_b64, sign_text
 from verifier.provenance.tsa import TimestampUnavailable, timestamp_request
 
 logger = logging.getLogger(__name__)
 
+PACKAGE_SOFTWARE = f"Verifier {version('verifier')}"
 # A token that could not be had is asked for again after this long, not on every sweep.
 TIMESTAMP_RETRY_AFTER = timedelta(minutes=10)
 
@@ -119,3 +126,38 @@ def trusted_timestamps_request_missing(*, limit: int = 100) -> int:
             break
         stamped += 1
     return stamped
+
+
+@dataclass(frozen=True)
+class StoredPackage:
+    """A package in storage: `name` to open it, `key` the content hash of its inputs, `built`
+    whether this call built it (else an earlier build was found and no WARC was read)."""
+
+    name: str
+    key: str
+    built: bool
+
+
+def evidence_package_store(*, spec: PackageSpec) -> StoredPackage:
+    """The signed package of `spec` in storage, found by the content hash of its inputs or built,
+    stored and its signed hash timestamped (when an authority is configured)."""
+    key = signing_key_load()
+    signing_key_record(key)
+    content_key = package_key(
+        spec, public_key=public_key_b64(key.public_key()), software=PACKAGE_SOFTWARE
+    )
+    name = f"packages/{content_key[:2]}/{content_key}.wacz"
+    if default_storage.exists(name):
+        return StoredPackage(name=name, key=content_key, built=False)
+    with tempfile.TemporaryFile() as scratch:
+        written = package_write(spec, scratch, key=key, software=PACKAGE_SOFTWARE)
+        scratch.seek(0)
+        stored = default_storage.save(name, File(scratch))
+    if stored != name:
+        # Another worker built the same package at the same moment; keep a single copy.
+        default_storage.delete(stored)
+    trusted_timestamp_request(
+        digest=written.datapackage_hash.removeprefix("sha256:"),
+        kind=TrustedTimestamp.Kind.PACKAGE,
+    )
+    return StoredPackage(name=name, key=content_key, built=True)

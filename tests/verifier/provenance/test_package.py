@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 
 from tests.verifier.provenance.packages import QUOTE, SOFTWARE, build, rewrite
 from verifier.provenance.keys import signing_key_load
+from verifier.provenance.models import TrustedTimestamp
 from verifier.provenance.package import (
     FACT_CHECK_PATH,
     PackageCapture,
@@ -24,6 +26,7 @@ from verifier.provenance.package import (
     package_key,
     package_write,
 )
+from verifier.provenance.services import evidence_package_store
 from verifier.provenance.signing import public_key_b64, signing_key_generate
 
 pytestmark = pytest.mark.django_db
@@ -201,3 +204,31 @@ def test_a_package_verifies_after_the_key_is_rotated(spec, tmp_path):
 
     assert "OK:" in verify(package)[0]
     assert public_key_b64(signing_key_load().public_key()) not in package.read_bytes().decode("latin-1")
+
+
+def test_a_stored_package_is_found_by_its_inputs_without_reading_a_warc(spec, tsa):
+    first = evidence_package_store(spec=spec)
+
+    def unreadable():
+        raise AssertionError("a stored package must be served without reading its captures")
+
+    captures = [
+        PackageCapture(**{**capture.__dict__, "open_warc": unreadable}) for capture in spec.captures
+    ]
+    again = evidence_package_store(spec=PackageSpec(**{**spec.__dict__, "captures": captures}))
+
+    assert first.built and not again.built
+    assert again.name == first.name
+    with default_storage.open(first.name, "rb") as stored, zipfile.ZipFile(stored) as package:
+        signed_hash = json.loads(package.read("datapackage-digest.json"))["hash"]
+    stamp = TrustedTimestamp.objects.get(digest=signed_hash.removeprefix("sha256:"))
+    assert stamp.kind == TrustedTimestamp.Kind.PACKAGE and stamp.token
+
+
+def test_a_corrected_version_is_a_new_package(spec):
+    first = evidence_package_store(spec=spec)
+    corrected = PackageSpec(**{**spec.__dict__, "verdict": {**spec.verdict, "version": 2}})
+
+    second = evidence_package_store(spec=corrected)
+
+    assert second.built and second.name != first.name
