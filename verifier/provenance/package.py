@@ -20,8 +20,8 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any, BinaryIO
@@ -47,15 +47,17 @@ COPY_CHUNK = 1024 * 1024
 
 @dataclass(frozen=True)
 class PackageCapture:
-    """One cited snapshot: its WARC capture (opened on demand) and the text quotes are found in."""
+    """One cited snapshot: its WARC capture and its extracted text (the text quotes are found in),
+    both loaded only when the package is built; their hashes identify them before that."""
 
     snapshot: int
     url: str
     fetched_at: datetime
     title: str
-    text: str
+    text_sha256: str
     warc_sha256: str
     warc_bytes: int
+    load_text: Callable[[], str] = field(repr=False, compare=False)
     open_warc: Callable[[], AbstractContextManager[IO[bytes]]] = field(repr=False, compare=False)
 
     @property
@@ -111,8 +113,11 @@ def _timestamp_path(digest: str) -> str:
     return f"verifier/{digest}.tsr"
 
 
-def fact_check_document(spec: PackageSpec) -> dict[str, Any]:
-    """The content of verifier/fact-check.json."""
+def fact_check_document(
+    spec: PackageSpec, quote_offsets: Mapping[int, Sequence[tuple[int, int]]]
+) -> dict[str, Any]:
+    """The content of verifier/fact-check.json; `quote_offsets` are the spans of each evidence's
+    quote in its snapshot's text, by evidence id."""
     captures = {capture.snapshot: capture for capture in spec.captures}
     evidence = []
     for item in spec.evidence:
@@ -129,8 +134,8 @@ def fact_check_document(spec: PackageSpec) -> dict[str, Any]:
             "page": capture.page_id if capture else None,
         }
         if capture is not None:
-            entry["text_sha256"] = hashlib.sha256(capture.text.encode("utf-8")).hexdigest()
-            entry["quote_offsets"] = [list(span) for span in quote_spans(item.quote, capture.text)]
+            entry["text_sha256"] = capture.text_sha256
+            entry["quote_offsets"] = [list(span) for span in quote_offsets[item.evidence]]
         evidence.append(entry)
     return {
         "format": FACT_CHECK_FORMAT,
@@ -157,22 +162,33 @@ def fact_check_document(spec: PackageSpec) -> dict[str, Any]:
 
 
 def package_key(spec: PackageSpec, *, public_key: str, software: str) -> str:
-    """A content hash of everything the package is built from (the WARCs by their hashes, never
-    read), so a stored package can be found without building it again."""
+    """A content hash of everything the package is built from, the captures and texts by their
+    hashes (never loaded), so a stored package is found without building it again."""
     inputs = {
-        "fact_check": fact_check_document(spec),
+        "format": [WACZ_VERSION, FACT_CHECK_FORMAT],
         "title": spec.title,
+        "created": rfc3339(spec.created),
+        "claim": spec.claim,
+        "verdict": spec.verdict,
+        "claim_review": spec.claim_review,
+        "fingerprint": list(spec.fingerprint),
+        "evidence": [
+            [item.evidence, item.url, item.stance, item.quote, item.note, item.quote_status,
+             item.snapshot]
+            for item in spec.evidence
+        ],
         "captures": [
             [capture.snapshot, capture.url, rfc3339(capture.fetched_at), capture.title,
-             capture.warc_sha256, capture.warc_bytes]
+             capture.text_sha256, capture.warc_sha256, capture.warc_bytes]
             for capture in _by_snapshot(spec.captures)
         ],
+        "review_log": list(spec.review_log),
+        "checkpoint": spec.checkpoint,
         "timestamps": {
             digest: hashlib.sha256(token).hexdigest() for digest, token in spec.timestamps.items()
         },
         "public_key": public_key,
         "software": software,
-        "wacz": WACZ_VERSION,
     }
     canonical = json.dumps(inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
@@ -201,8 +217,8 @@ def _write_entries(
     for capture in _by_snapshot(spec.captures):
         index_lines += writer.copy_capture(capture)
     writer.add(INDEX_PATH, "".join(sorted(index_lines)).encode("utf-8"))
-    writer.add(PAGES_PATH, _pages_jsonl(spec))
-    writer.add(FACT_CHECK_PATH, _json(fact_check_document(spec)))
+    quote_offsets = _write_pages(spec, writer)
+    writer.add(FACT_CHECK_PATH, _json(fact_check_document(spec, quote_offsets)))
     for capture in _by_snapshot(spec.captures):
         token = spec.timestamps.get(capture.warc_sha256)
         if token is not None:
@@ -245,41 +261,70 @@ def _json(document: Mapping[str, Any]) -> bytes:
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8")
 
 
-def _pages_jsonl(spec: PackageSpec) -> bytes:
-    lines = [{"format": "json-pages-1.0", "id": "pages", "title": spec.title, "hasText": True}]
-    for capture in _by_snapshot(spec.captures):
-        lines.append(
-            {
-                "id": capture.page_id,
-                "url": capture.url,
-                "ts": rfc3339(capture.fetched_at),
-                "title": capture.title,
-                "text": capture.text,
-            }
+def _jsonl(line: Mapping[str, Any]) -> bytes:
+    return (json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def _write_pages(spec: PackageSpec, writer: _PackageWriter) -> dict[int, list[tuple[int, int]]]:
+    """Writes pages/pages.jsonl one snapshot's text at a time and returns, by evidence id, where
+    each quote was found in the text of the snapshot it was checked in."""
+    quote_offsets: dict[int, list[tuple[int, int]]] = {}
+    with writer.stream(PAGES_PATH) as pages:
+        pages.write(
+            _jsonl({"format": "json-pages-1.0", "id": "pages", "title": spec.title, "hasText": True})
         )
-    return "".join(
-        json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n" for line in lines
-    ).encode("utf-8")
+        for capture in _by_snapshot(spec.captures):
+            text = capture.load_text()
+            if hashlib.sha256(text.encode("utf-8")).hexdigest() != capture.text_sha256:
+                raise ValueError(
+                    f"the text of snapshot {capture.snapshot} does not match its SHA-256 "
+                    f"{capture.text_sha256}"
+                )
+            pages.write(
+                _jsonl(
+                    {
+                        "id": capture.page_id,
+                        "url": capture.url,
+                        "ts": rfc3339(capture.fetched_at),
+                        "title": capture.title,
+                        "text": text,
+                    }
+                )
+            )
+            for item in spec.evidence:
+                if item.snapshot == capture.snapshot:
+                    quote_offsets[item.evidence] = quote_spans(item.quote, text)
+    return quote_offsets
 
 
-class _HashingCopy(io.RawIOBase):
-    """Reads a stream for the indexer while copying every byte it reads into the zip and its
-    hash, so each WARC is read exactly once."""
+class _Listed:
+    """A zip entry being written: every byte also goes to its hash and size."""
 
-    def __init__(self, source: IO[bytes], target: IO[bytes]) -> None:
-        self._source = source
+    def __init__(self, target: IO[bytes]) -> None:
         self._target = target
         self.hasher = hashlib.sha256()
         self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self._target.write(data)
+        self.hasher.update(data)
+        self.size += len(data)
+
+
+class _CopyingReader(io.RawIOBase):
+    """Reads a stream for the indexer while every byte read also goes into the zip entry (and
+    its hash), so each WARC is read exactly once."""
+
+    def __init__(self, source: IO[bytes], sink: _Listed) -> None:
+        self._source = source
+        self._sink = sink
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int | None = -1) -> bytes:
         data = self._source.read(COPY_CHUNK if size is None or size < 0 else size)
-        self._target.write(data)
-        self.hasher.update(data)
-        self.size += len(data)
+        self._sink.write(data)
         return data
 
     def readinto(self, buffer: Any) -> int:
@@ -344,22 +389,28 @@ class _PackageWriter:
         if listed:
             self._list(path, hashlib.sha256(data).hexdigest(), len(data))
 
+    @contextmanager
+    def stream(self, path: str, *, size: int = 0) -> Iterator[_Listed]:
+        """A listed entry written piece by piece; `size`, when known, is its final size."""
+        info = self._info(path, size)
+        with self._zip.open(info, "w", force_zip64=size >= zipfile.ZIP64_LIMIT) as target:
+            listed = _Listed(target)
+            yield listed
+        self._list(path, listed.hasher.hexdigest(), listed.size)
+
     def copy_capture(self, capture: PackageCapture) -> list[str]:
         """Copies the capture's WARC into archive/ and returns its CDXJ lines."""
-        info = self._info(capture.archive_path, capture.warc_bytes)
-        with capture.open_warc() as source, self._zip.open(
-            info, "w", force_zip64=capture.warc_bytes >= zipfile.ZIP64_LIMIT
-        ) as target:
-            copy = _HashingCopy(source, target)
+        with capture.open_warc() as source, self.stream(
+            capture.archive_path, size=capture.warc_bytes
+        ) as sink:
+            copy = _CopyingReader(source, sink)
             lines = cdxj_lines(io.BufferedReader(copy, COPY_CHUNK), capture.archive_name)
             copy.drain()
-        sha256 = copy.hasher.hexdigest()
-        if sha256 != capture.warc_sha256 or copy.size != capture.warc_bytes:
+        if sink.hasher.hexdigest() != capture.warc_sha256 or sink.size != capture.warc_bytes:
             raise ValueError(
                 f"the stored capture of snapshot {capture.snapshot} does not match its "
                 f"SHA-256 {capture.warc_sha256}"
             )
-        self._list(capture.archive_path, sha256, copy.size)
         return lines
 
     def __enter__(self) -> _PackageWriter:

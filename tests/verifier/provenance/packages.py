@@ -66,8 +66,9 @@ def published_spec(site, fact_checker, reviewer):
         captures=[
             PackageCapture(
                 snapshot=snapshot.pk, url=snapshot.requested_url, fetched_at=snapshot.fetched_at,
-                title=snapshot.title, text=snapshot.text, warc_sha256=snapshot.warc_sha256,
-                warc_bytes=snapshot.warc_bytes,
+                title=snapshot.title, text_sha256=snapshot.text_sha256,
+                warc_sha256=snapshot.warc_sha256, warc_bytes=snapshot.warc_bytes,
+                load_text=lambda: snapshot.text,
                 open_warc=lambda: default_storage.open(snapshot.warc.name, "rb"),
             )
         ],

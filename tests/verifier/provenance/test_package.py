@@ -101,10 +101,11 @@ def test_the_package_holds_the_quote_offsets_in_the_archived_text(spec, tmp_path
 
 def test_the_cache_key_needs_no_warc_and_changes_with_the_inputs(spec):
     def unreadable():
-        raise AssertionError("the key must not read the capture")
+        raise AssertionError("the key must not read the capture or its text")
 
     captures = [
-        PackageCapture(**{**capture.__dict__, "open_warc": unreadable}) for capture in spec.captures
+        PackageCapture(**{**capture.__dict__, "open_warc": unreadable, "load_text": unreadable})
+        for capture in spec.captures
     ]
     offline = PackageSpec(**{**spec.__dict__, "captures": captures})
     key = package_key(offline, public_key="k", software=SOFTWARE)
@@ -119,6 +120,13 @@ def test_a_stored_capture_that_does_not_match_its_hash_is_refused(spec, tmp_path
     wrong = [PackageCapture(**{**spec.captures[0].__dict__, "warc_sha256": "0" * 64})]
 
     with pytest.raises(ValueError, match="does not match"):
+        build(PackageSpec(**{**spec.__dict__, "captures": wrong}), tmp_path / "package.wacz")
+
+
+def test_a_text_that_does_not_match_its_hash_is_refused(spec, tmp_path):
+    wrong = [PackageCapture(**{**spec.captures[0].__dict__, "load_text": lambda: "Something else."})]
+
+    with pytest.raises(ValueError, match="text of snapshot"):
         build(PackageSpec(**{**spec.__dict__, "captures": wrong}), tmp_path / "package.wacz")
 
 
@@ -213,7 +221,8 @@ def test_a_stored_package_is_found_by_its_inputs_without_reading_a_warc(spec, ts
         raise AssertionError("a stored package must be served without reading its captures")
 
     captures = [
-        PackageCapture(**{**capture.__dict__, "open_warc": unreadable}) for capture in spec.captures
+        PackageCapture(**{**capture.__dict__, "open_warc": unreadable, "load_text": unreadable})
+        for capture in spec.captures
     ]
     again = evidence_package_store(spec=PackageSpec(**{**spec.__dict__, "captures": captures}))
 
