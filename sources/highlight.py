@@ -17,7 +17,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 # Shared with quote_found so that a highlight and a recorded check never disagree.
-from sources.quotes import _ELLIPSIS, _WRAPPING, normalize_for_match
+from sources.quotes import normalize_for_match, quote_matches
 
 Span = tuple[int, int]
 
@@ -72,22 +72,8 @@ class FoldedText:
     def spans(self, quote: str) -> list[Span]:
         """The spans of the original text (start, end) that quote_found(quote, text) matched, one
         per part of the quote between ellipses; empty when the quote is not found."""
-        needle = normalize_for_match(quote).strip(_WRAPPING)
-        if not needle.strip(". "):
-            return []
-        spans: list[Span] = []
-        position = 0
-        for segment in needle.split(_ELLIPSIS):
-            segment = segment.strip(_WRAPPING)
-            if not segment:
-                continue
-            found = self.folded.find(segment, position)
-            if found < 0:
-                return []
-            last = found + len(segment) - 1
-            spans.append((self._origins[found][0], self._origins[last][1]))
-            position = found + len(segment)
-        return spans
+        matches = quote_matches(quote, self.folded) or []
+        return [(self._origins[start][0], self._origins[end - 1][1]) for start, end in matches]
 
 
 # Characters per piece when folding a long text piece by piece (each piece ends at whitespace).
@@ -116,26 +102,15 @@ def quote_spans(quote: str, text: str) -> list[Span]:
     megabytes for a long article. Here the text is folded piece by piece with
     normalize_for_match (fast), the quote found in the whole, and only the pieces a match falls
     in are folded character by character to place it."""
-    needle = normalize_for_match(quote).strip(_WRAPPING)
-    if not needle.strip(". "):
-        return []
     pieces = [(start, end, normalize_for_match(text[start:end])) for start, end in _pieces(text)]
     pieces = [piece for piece in pieces if piece[2]]
     # Where each piece starts in the folded text: pieces are joined by one space.
     starts = list(itertools.accumulate((len(folded) + 1 for _, _, folded in pieces), initial=0))
     whole = " ".join(folded for _, _, folded in pieces)
     spans: list[Span] = []
-    position = 0
-    for segment in needle.split(_ELLIPSIS):
-        segment = segment.strip(_WRAPPING)
-        if not segment:
-            continue
-        found = whole.find(segment, position)
-        if found < 0:
-            return []
-        last = found + len(segment) - 1
+    for found, end in quote_matches(quote, whole) or []:
         first_piece = bisect.bisect_right(starts, found) - 1
-        last_piece = bisect.bisect_right(starts, last) - 1
+        last_piece = bisect.bisect_right(starts, end - 1) - 1
         window_start, window_end = pieces[first_piece][0], pieces[last_piece][1]
         window = FoldedText(text[window_start:window_end])
         offset = starts[first_piece]
@@ -145,12 +120,10 @@ def quote_spans(quote: str, text: str) -> list[Span]:
         spans.append(
             (
                 window_start + window._origins[found - offset][0],
-                window_start + window._origins[last - offset][1],
+                window_start + window._origins[end - 1 - offset][1],
             )
         )
-        position = found + len(segment)
     return spans
-
 
 @dataclass(frozen=True)
 class QuoteMark:

@@ -38,19 +38,26 @@ def normalize_for_match(text: str) -> str:
     return " ".join(folded.split())
 
 
-def quote_found(quote: str, text: str) -> bool:
-    """Tell whether quote occurs in text; an ellipsis in the quote stands for omitted words."""
+def quote_matches(quote: str, folded_text: str) -> list[tuple[int, int]] | None:
+    """Where each part of the quote between ellipses occurs, in order, in a text already folded
+    by normalize_for_match: (start, end) positions in the folded text; None when not found."""
     needle = normalize_for_match(quote).strip(_WRAPPING)
     if not needle.strip(". "):
-        return False
-    haystack = normalize_for_match(text)
+        return None
+    matches = []
     position = 0
     for segment in needle.split(_ELLIPSIS):
         segment = segment.strip(_WRAPPING)
         if not segment:
             continue
-        found = haystack.find(segment, position)
+        found = folded_text.find(segment, position)
         if found < 0:
-            return False
+            return None
         position = found + len(segment)
-    return True
+        matches.append((found, position))
+    return matches
+
+
+def quote_found(quote: str, text: str) -> bool:
+    """Tell whether quote occurs in text; an ellipsis in the quote stands for omitted words."""
+    return quote_matches(quote, normalize_for_match(text)) is not None
