@@ -76,22 +76,62 @@ class FoldedText:
         return [(self._origins[start][0], self._origins[end - 1][1]) for start, end in matches]
 
 
-# Characters per piece when folding a long text piece by piece (each piece ends at whitespace).
-_PIECE = 4096
+# Piece sizes, coarse to fine, for placing a match in a long text (see quote_spans); a window of
+# at most about the last size is folded character by character.
+_PIECE_SIZES = (4096, 256)
 
 
-def _pieces(text: str) -> list[Span]:
-    """The text cut into pieces that each end just before a whitespace character (or at the end):
-    folding never joins characters across whitespace, so the pieces fold independently."""
+def _pieces(text: str, start: int, end: int, size: int) -> list[Span]:
+    """text[start:end] cut into pieces of about `size` that each end just before a whitespace
+    character (or at `end`): folding never joins characters across whitespace, so the pieces
+    fold independently and the folded text is their foldings joined by single spaces."""
     pieces: list[Span] = []
-    start = 0
-    while start < len(text):
-        end = min(start + _PIECE, len(text))
-        while end < len(text) and not text[end].isspace():
-            end += 1
-        pieces.append((start, end))
-        start = end
+    while start < end:
+        stop = min(start + size, end)
+        while stop < end and not text[stop].isspace():
+            stop += 1
+        pieces.append((start, stop))
+        start = stop
     return pieces
+
+
+class _Window:
+    """Part of a text (whole pieces) and its folding, each piece folded on its own."""
+
+    def __init__(self, text: str, start: int, end: int, size: int) -> None:
+        folded = [(a, b, normalize_for_match(text[a:b])) for a, b in _pieces(text, start, end, size)]
+        self.pieces = [(a, b) for a, b, piece in folded if piece]
+        # Where each piece starts in the folding, and one past the end of the last.
+        self.starts = list(itertools.accumulate((len(p) + 1 for _, _, p in folded if p), initial=0))
+        self.folded = " ".join(piece for _, _, piece in folded if piece)
+
+    def region(self, found: int, end: int) -> tuple[Span, Span]:
+        """The whole pieces holding folded[found:end]: their span of the text and the span of
+        their folding within this window's folding."""
+        first = bisect.bisect_right(self.starts, found) - 1
+        last = bisect.bisect_right(self.starts, end - 1) - 1
+        return (
+            (self.pieces[first][0], self.pieces[last][1]),
+            (self.starts[first], self.starts[last + 1] - 1),
+        )
+
+
+def _place(text: str, window: _Window, found: int, end: int) -> Span | None:
+    """The span of `text` that folds to window.folded[found:end]; None where folding a part of
+    the text alone differs from folding it within the whole."""
+    finer = list(_PIECE_SIZES[1:])
+    while True:
+        (start, stop), (folded_start, folded_stop) = window.region(found, end)
+        expected = window.folded[folded_start:folded_stop]
+        found, end = found - folded_start, end - folded_start
+        if not finer:
+            exact = FoldedText(text[start:stop])
+            if exact.folded != expected:
+                return None
+            return start + exact._origins[found][0], start + exact._origins[end - 1][1]
+        window = _Window(text, start, stop, finer.pop(0))
+        if window.folded != expected:
+            return None
 
 
 def quote_spans(quote: str, text: str) -> list[Span]:
@@ -100,30 +140,18 @@ def quote_spans(quote: str, text: str) -> list[Span]:
 
     FoldedText remembers an origin for every character, which costs seconds and a hundred
     megabytes for a long article. Here the text is folded piece by piece with
-    normalize_for_match (fast), the quote found in the whole, and only the pieces a match falls
-    in are folded character by character to place it."""
-    pieces = [(start, end, normalize_for_match(text[start:end])) for start, end in _pieces(text)]
-    pieces = [piece for piece in pieces if piece[2]]
-    # Where each piece starts in the folded text: pieces are joined by one space.
-    starts = list(itertools.accumulate((len(folded) + 1 for _, _, folded in pieces), initial=0))
-    whole = " ".join(folded for _, _, folded in pieces)
+    normalize_for_match (fast), the quote found in the whole, and the pieces a match falls in
+    cut finer and finer until a small window is folded character by character to place it."""
+    window = _Window(text, 0, len(text), _PIECE_SIZES[0])
     spans: list[Span] = []
-    for found, end in quote_matches(quote, whole) or []:
-        first_piece = bisect.bisect_right(starts, found) - 1
-        last_piece = bisect.bisect_right(starts, end - 1) - 1
-        window_start, window_end = pieces[first_piece][0], pieces[last_piece][1]
-        window = FoldedText(text[window_start:window_end])
-        offset = starts[first_piece]
-        if window.folded != whole[offset : starts[last_piece + 1] - 1]:
+    for found, end in quote_matches(quote, window.folded) or []:
+        span = _place(text, window, found, end)
+        if span is None:
             # A folding this shortcut did not foresee: place the quote the slow, exact way.
             return FoldedText(text).spans(quote)
-        spans.append(
-            (
-                window_start + window._origins[found - offset][0],
-                window_start + window._origins[end - 1 - offset][1],
-            )
-        )
+        spans.append(span)
     return spans
+
 
 @dataclass(frozen=True)
 class QuoteMark:

@@ -115,11 +115,11 @@ ALPHABET = [
 ]
 
 
-@pytest.mark.parametrize("piece", [1, 3, 8, 64])
-def test_spans_found_piece_by_piece_are_the_spans_of_the_whole_text(monkeypatch, piece):
+@pytest.mark.parametrize("sizes", [(1,), (3, 1), (8, 2), (64, 8)])
+def test_spans_found_piece_by_piece_are_the_spans_of_the_whole_text(monkeypatch, sizes):
     # Pieces as small as one character meet every kind of character at a piece boundary.
-    monkeypatch.setattr(highlight_module, "_PIECE", piece)
-    generator = random.Random(piece)
+    monkeypatch.setattr(highlight_module, "_PIECE_SIZES", sizes)
+    generator = random.Random(sizes[0])
     for _ in range(300):
         text = "".join(generator.choice(ALPHABET) for _ in range(generator.randint(0, 80)))
         start = generator.randint(0, len(text))
