@@ -241,3 +241,13 @@ def test_a_corrected_version_is_a_new_package(spec):
     second = evidence_package_store(spec=corrected)
 
     assert second.built and second.name != first.name
+
+
+def test_a_snapshot_taken_before_captures_existed_is_packaged_and_says_so(spec, tmp_path):
+    without = PackageSpec(**{**spec.__dict__, "captures": []})
+
+    out, _ = verify(build(without, tmp_path / "uncaptured.wacz"))
+
+    evidence = spec.evidence[0].evidence
+    assert f"note: evidence {evidence}: its snapshot has no WARC capture to check" in out
+    assert "OK:" in out
