@@ -3,6 +3,13 @@
 import pytest
 
 
+@pytest.fixture(scope="session")
+def httpserver_listen_address() -> tuple[str, int]:
+    # pytest-httpserver starts one server per session, at the address asked for by whichever
+    # test needs it first; tests/sources expects 127.0.0.1, so the same is asked for here.
+    return ("127.0.0.1", 0)
+
+
 @pytest.fixture(autouse=True)
 def signing_key_file(settings, tmp_path):
     path = tmp_path / "keys" / "signing-key.pem"
