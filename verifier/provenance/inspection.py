@@ -114,9 +114,13 @@ class _PackageCheck:
         fact_check = _json_object(self.read(FACT_CHECK_PATH), FACT_CHECK_PATH, self.report)
         if fact_check is None:
             return
-        self.check_evidence(fact_check, self.pages())
-        self.check_review_log(fact_check)
-        self.check_timestamps(fact_check)
+        try:
+            self.check_evidence(fact_check, self.pages())
+            self.check_review_log(fact_check)
+            self.check_timestamps(fact_check)
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            # A package is untrusted input: a field of the wrong shape is a failure to report.
+            self.problem(f"{FACT_CHECK_PATH} is malformed ({type(error).__name__}: {error})")
 
     def read(self, name: str) -> bytes | None:
         try:

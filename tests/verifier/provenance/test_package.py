@@ -251,3 +251,17 @@ def test_a_snapshot_taken_before_captures_existed_is_packaged_and_says_so(spec, 
     evidence = spec.evidence[0].evidence
     assert f"note: evidence {evidence}: its snapshot has no WARC capture to check" in out
     assert "OK:" in out
+
+
+def test_a_malformed_fact_check_is_a_named_failure_not_a_crash(spec, tmp_path):
+    package = build(spec, tmp_path / "package.wacz")
+
+    def malformed(data: bytes) -> bytes:
+        document = json.loads(data)
+        document["evidence"] = ["not an object"]
+        document["reviewLog"]["entries"] = [{"content": {"sequence": "x"}}]
+        return json.dumps(document).encode()
+
+    errors = verify_fails(rewrite(package, FACT_CHECK_PATH, malformed))
+
+    assert f"{FACT_CHECK_PATH} is malformed" in errors
