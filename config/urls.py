@@ -9,7 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/v1/", include("verifier.urls")),
+    path("api/v1/", include("verifier.api.urls")),
     path("claims/<int:pk>/", claim_page, name="claim-page"),
     path("healthz", healthz, name="healthz"),
 ]

@@ -1,18 +1,21 @@
-"""Celery entry points for verifier: thin adapters over verifier.webhooks."""
+"""Celery entry points for verifier: thin adapters over verifier.services.webhooks."""
 
 from celery import Task, shared_task
 from django.conf import settings
 
-from sources.tasks import retry_delay
-from verifier import webhooks
+from core.queueing import retry_delay
+from verifier.api.webhooks import webhook_body
 from verifier.models import WebhookDelivery
+from verifier.services import webhooks
 
 
-@shared_task(bind=True, acks_late=True, max_retries=settings.WEBHOOK_MAX_RETRIES)
+@shared_task(bind=True, name=webhooks.DELIVER_TASK, acks_late=True, max_retries=settings.WEBHOOK_MAX_RETRIES)
 def deliver_webhook(self: Task, delivery_id: int) -> str:
     """Sends one webhook delivery, retrying transient failures with backoff and jitter."""
     final_attempt = self.request.retries >= (self.max_retries or 0)
-    attempt = webhooks.webhook_deliver(delivery_id=delivery_id, final_attempt=final_attempt)
+    attempt = webhooks.webhook_deliver(
+        delivery_id=delivery_id, final_attempt=final_attempt, render_body=webhook_body
+    )
     if attempt is None:
         return "skipped"
     if attempt.outcome == WebhookDelivery.Outcome.RETRYING:

@@ -9,10 +9,10 @@ from django.urls import reverse
 
 from claims.models import Evidence
 from sources.models import Snapshot
-from verifier.claimreview import claim_public_url, claim_review
-from verifier.http_cache import public_read
+from verifier.api.http_cache import public_read
+from verifier.claimreview import claim_review
 from verifier.models import Rating
-from verifier.selectors import (
+from verifier.selectors.published import (
     RatingScale,
     claim_corrections,
     claim_current_verdict,
@@ -41,7 +41,7 @@ def claim_page(request: HttpRequest, pk: int) -> HttpResponse:
         "corrections": claim_corrections(claim, verdict) if verdict else [],
         "evidence": [CitedEvidence(item, evidence_snapshot(item)) for item in claim_shown_evidence(claim)],
         "claim_review": claim_review(claim, rating_scale=rating_scale) if verdict else None,
-        "public_url": claim_public_url(claim),
+        "public_url": claim.public_url(),
         "claim_review_url": reverse("api:claim-claimreview", args=[claim.pk]),
         "org_name": settings.VERIFIER_ORG_NAME,
         "org_url": settings.VERIFIER_ORG_URL,

@@ -1,4 +1,4 @@
-"""Full-text search indexes for the read API's `q` (verifier.selectors.claims_matching_text).
+"""Full-text search indexes for the read API's `q` (claims.selectors.claims_matching_text).
 
 Expression indexes on PostgreSQL only: SQLite has no full-text search of this kind, and the API falls
 back to a plain substring match there. They stay out of the model state on purpose: SQLite rebuilds a
@@ -9,7 +9,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db import migrations
 
-# Must stay the expressions verifier.selectors.claims_matching_text filters on, or the planner will
+# Must stay the expressions claims.selectors.claims_matching_text filters on, or the planner will
 # not use the indexes.
 SEARCH_CONFIG = "english"
 INDEXES = {

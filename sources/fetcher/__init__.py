@@ -9,7 +9,7 @@ response (sources.fetcher.capture); ``check_url`` validates a URL up front witho
 from .addresses import Resolver
 from .client import fetch
 from .post import PostResult, post_json
-from .result import FetchLimits, FetchResult, Outcome, UrlRefused
+from .result import FetchLimits, FetchResult, Outcome, UrlRefused, transient_failure
 from .urls import check_url, normalize_url
 
 __all__ = [
@@ -23,4 +23,5 @@ __all__ = [
     "fetch",
     "normalize_url",
     "post_json",
+    "transient_failure",
 ]

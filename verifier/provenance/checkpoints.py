@@ -12,9 +12,7 @@ from verifier.provenance.selectors import review_log_hashes, signing_keys_known
 def review_log_checkpoint_problems(checkpoint: Mapping[str, Any]) -> list[str]:
     """Every way the log differs from what the checkpoint covered: a bad signature, entries
     deleted (the newest included), edited or reordered among the first `size` entries."""
-    problems = checkpoint_problems(
-        checkpoint, trusted_keys=[key.public_key for key in signing_keys_known()]
-    )
+    problems = checkpoint_problems(checkpoint, trusted_keys=[key.public_key for key in signing_keys_known()])
     if problems and "size" not in checkpoint:
         return problems
     size = int(checkpoint["size"])

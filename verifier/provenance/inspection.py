@@ -20,8 +20,9 @@ from rfc3161_client import VerificationError, VerifierBuilder, decode_timestamp_
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
+from core.hash_chain import entry_chain_hash
 from sources.highlight import quote_spans
-from verifier.provenance.merkle import checkpoint_problems, entry_chain_hash, inclusion_valid
+from verifier.provenance.merkle import checkpoint_problems, inclusion_valid
 from verifier.provenance.package import (
     COPY_CHUNK,
     DATAPACKAGE_PATH,
@@ -241,9 +242,7 @@ class _PackageCheck:
                 pages[str(page["id"])] = page
         return pages
 
-    def check_evidence(
-        self, fact_check: Mapping[str, Any], pages: Mapping[str, Mapping[str, Any]]
-    ) -> None:
+    def check_evidence(self, fact_check: Mapping[str, Any], pages: Mapping[str, Mapping[str, Any]]) -> None:
         fingerprint = {
             entry.get("evidence"): entry
             for entry in fact_check.get("fingerprint") or []
@@ -275,9 +274,7 @@ class _PackageCheck:
                 self.problem(f"evidence {evidence}: in the fingerprint but not in fact-check.json")
         self.report.checked.append(f"{len(evidence_ids)} evidence items against the fingerprint")
 
-    def check_quote(
-        self, label: str, item: Mapping[str, Any], page: Mapping[str, Any] | None
-    ) -> None:
+    def check_quote(self, label: str, item: Mapping[str, Any], page: Mapping[str, Any] | None) -> None:
         if page is None:
             self.problem(f"{label}: its page {item.get('page')} is not in {PAGES_PATH}")
             return
@@ -332,14 +329,11 @@ class _PackageCheck:
                 self.problem(f"{label}: {problem}")
         if stamps and not self.tsa_certificates:
             self.report.notes.append(
-                "the timestamp tokens were not checked against an authority's certificate "
-                "(--tsa-cert)"
+                "the timestamp tokens were not checked against an authority's certificate (--tsa-cert)"
             )
 
 
-def timestamp_problems(
-    token: bytes, digest_hex: str, certificates: Sequence[x509.Certificate]
-) -> list[str]:
+def timestamp_problems(token: bytes, digest_hex: str, certificates: Sequence[x509.Certificate]) -> list[str]:
     """What is wrong with an RFC 3161 token for the SHA-256 digest; with the authority's
     certificates, its signature and certificate chain are checked too."""
     try:

@@ -58,9 +58,7 @@ def signing_key_load() -> ec.EllipticCurvePrivateKey:
 def signing_key_record(key: ec.EllipticCurvePrivateKey) -> SigningKey:
     """The database record of this key's public half, created on first use."""
     public = public_key_b64(key.public_key())
-    record, _ = SigningKey.objects.get_or_create(
-        key_id=key_id(public), defaults={"public_key": public}
-    )
+    record, _ = SigningKey.objects.get_or_create(key_id=key_id(public), defaults={"public_key": public})
     return record
 
 
@@ -71,9 +69,7 @@ def signing_key_rotate() -> tuple[SigningKey, SigningKey]:
     old = signing_key_record(signing_key_load())
     new_key = signing_key_generate()
     with transaction.atomic():
-        SigningKey.objects.filter(pk=old.pk, retired_at__isnull=True).update(
-            retired_at=timezone.now()
-        )
+        SigningKey.objects.filter(pk=old.pk, retired_at__isnull=True).update(retired_at=timezone.now())
         new = signing_key_record(new_key)
         # Written last, inside the transaction: if it fails, no key is marked retired.
         _write_key_file(Path(settings.VERIFIER_SIGNING_KEY), new_key, replace=True)

@@ -19,12 +19,6 @@ _LEAF = b"\x00"
 _NODE = b"\x01"
 
 
-def entry_chain_hash(previous_hash: str, content: Mapping[str, Any]) -> str:
-    """An entry's hash: SHA-256 of the previous entry's hash and the entry's canonical JSON."""
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256((previous_hash + canonical).encode()).hexdigest()
-
-
 def leaf_hash(entry_hash: str) -> bytes:
     return hashlib.sha256(_LEAF + bytes.fromhex(entry_hash)).digest()
 
@@ -71,9 +65,7 @@ def inclusion_proofs(leaves: Sequence[bytes], indexes: Sequence[int]) -> dict[in
     return proofs
 
 
-def inclusion_valid(
-    *, entry_hash: str, index: int, size: int, proof: Sequence[str], head: str
-) -> bool:
+def inclusion_valid(*, entry_hash: str, index: int, size: int, proof: Sequence[str], head: str) -> bool:
     """RFC 9162 section 2.1.3.2: whether the proof leads from the entry to the tree head."""
     if not 0 <= index < size:
         return False
@@ -100,9 +92,7 @@ def inclusion_valid(
 
 def checkpoint_message(*, size: int, head: str, created: str) -> str:
     """The text a checkpoint's signature covers: its fields as canonical JSON."""
-    return json.dumps(
-        {"created": created, "head": head, "size": size}, sort_keys=True, separators=(",", ":")
-    )
+    return json.dumps({"created": created, "head": head, "size": size}, sort_keys=True, separators=(",", ":"))
 
 
 def checkpoint_problems(checkpoint: Mapping[str, Any], *, trusted_keys: Iterable[str]) -> list[str]:

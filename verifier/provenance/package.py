@@ -173,13 +173,19 @@ def package_key(spec: PackageSpec, *, public_key: str, software: str) -> str:
         "claim_review": spec.claim_review,
         "fingerprint": list(spec.fingerprint),
         "evidence": [
-            [item.evidence, item.url, item.stance, item.quote, item.note, item.quote_status,
-             item.snapshot]
+            [item.evidence, item.url, item.stance, item.quote, item.note, item.quote_status, item.snapshot]
             for item in spec.evidence
         ],
         "captures": [
-            [capture.snapshot, capture.url, rfc3339(capture.fetched_at), capture.title,
-             capture.text_sha256, capture.warc_sha256, capture.warc_bytes]
+            [
+                capture.snapshot,
+                capture.url,
+                rfc3339(capture.fetched_at),
+                capture.title,
+                capture.text_sha256,
+                capture.warc_sha256,
+                capture.warc_bytes,
+            ]
             for capture in _by_snapshot(spec.captures)
         ],
         "review_log": list(spec.review_log),
@@ -270,9 +276,7 @@ def _write_pages(spec: PackageSpec, writer: _PackageWriter) -> dict[int, list[tu
     each quote was found in the text of the snapshot it was checked in."""
     quote_offsets: dict[int, list[tuple[int, int]]] = {}
     with writer.stream(PAGES_PATH) as pages:
-        pages.write(
-            _jsonl({"format": "json-pages-1.0", "id": "pages", "title": spec.title, "hasText": True})
-        )
+        pages.write(_jsonl({"format": "json-pages-1.0", "id": "pages", "title": spec.title, "hasText": True}))
         for capture in _by_snapshot(spec.captures):
             text = capture.load_text()
             if hashlib.sha256(text.encode("utf-8")).hexdigest() != capture.text_sha256:
@@ -400,9 +404,10 @@ class _PackageWriter:
 
     def copy_capture(self, capture: PackageCapture) -> list[str]:
         """Copies the capture's WARC into archive/ and returns its CDXJ lines."""
-        with capture.open_warc() as source, self.stream(
-            capture.archive_path, size=capture.warc_bytes
-        ) as sink:
+        with (
+            capture.open_warc() as source,
+            self.stream(capture.archive_path, size=capture.warc_bytes) as sink,
+        ):
             copy = _CopyingReader(source, sink)
             lines = cdxj_lines(io.BufferedReader(copy, COPY_CHUNK), capture.archive_name)
             copy.drain()
@@ -418,4 +423,3 @@ class _PackageWriter:
 
     def __exit__(self, *exc_info: object) -> None:
         self._zip.close()
-

@@ -22,10 +22,7 @@ def review_log_checkpoint_latest() -> ReviewLogCheckpoint | None:
 def review_log_checkpoint_covering(sequence: int) -> ReviewLogCheckpoint | None:
     """The smallest checkpoint that covers the entry with this sequence number."""
     return (
-        ReviewLogCheckpoint.objects.select_related("key")
-        .filter(size__gte=sequence)
-        .order_by("size")
-        .first()
+        ReviewLogCheckpoint.objects.select_related("key").filter(size__gte=sequence).order_by("size").first()
     )
 
 
@@ -57,9 +54,7 @@ def review_log_package_part(
     The same version always gets the same checkpoint, so its package stays reproducible. Without
     a covering checkpoint the entries come without proofs and the checkpoint is None."""
     entries = list(
-        ReviewLogEntry.objects.filter(claim_id=claim_id, sequence__lte=up_to_sequence).order_by(
-            "sequence"
-        )
+        ReviewLogEntry.objects.filter(claim_id=claim_id, sequence__lte=up_to_sequence).order_by("sequence")
     )
     checkpoint = review_log_checkpoint_covering(up_to_sequence)
     proofs: dict[int, list[str]] = {}

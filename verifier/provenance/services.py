@@ -15,8 +15,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.errors import DomainError
 from sources.models import Snapshot
-from verifier.errors import DomainError
 from verifier.provenance.keys import signing_key_load, signing_key_record
 from verifier.provenance.merkle import checkpoint_message, leaf_hash, tree_head
 from verifier.provenance.models import ReviewLogCheckpoint, TrustedTimestamp
@@ -41,9 +41,7 @@ def review_log_checkpoint_store() -> ReviewLogCheckpoint | None:
     for position, (sequence, _) in enumerate(hashes, start=1):
         if sequence != position:
             # Signing a log with a hole would vouch for the deletion.
-            raise DomainError.conflict(
-                f"The review log has no entry #{position}; no checkpoint was signed."
-            )
+            raise DomainError.conflict(f"The review log has no entry #{position}; no checkpoint was signed.")
     latest = review_log_checkpoint_latest()
     if latest is not None and latest.size == len(hashes):
         return latest
@@ -143,9 +141,7 @@ def evidence_package_store(*, spec: PackageSpec) -> StoredPackage:
     stored and its signed hash timestamped (when an authority is configured)."""
     key = signing_key_load()
     signing_key_record(key)
-    content_key = package_key(
-        spec, public_key=public_key_b64(key.public_key()), software=PACKAGE_SOFTWARE
-    )
+    content_key = package_key(spec, public_key=public_key_b64(key.public_key()), software=PACKAGE_SOFTWARE)
     name = f"packages/{content_key[:2]}/{content_key}.wacz"
     if default_storage.exists(name):
         return StoredPackage(name=name, key=content_key, built=False)

@@ -45,9 +45,7 @@ def private_key_from_pem(pem: bytes) -> ec.EllipticCurvePrivateKey:
 
 def public_key_b64(key: ec.EllipticCurvePublicKey) -> str:
     """The public key as WACZ signatures carry it: base64 of DER SubjectPublicKeyInfo."""
-    der = key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return base64.b64encode(der).decode("ascii")
 
 

@@ -5,7 +5,6 @@ from pathlib import Path
 
 from django.core.files.storage import default_storage
 
-from claims.services import claim_create, evidence_add
 from sources.models import Snapshot
 from sources.services import source_fetch
 from tests.factories import rating
@@ -14,7 +13,9 @@ from verifier.provenance.keys import signing_key_load, signing_key_record
 from verifier.provenance.package import PackageCapture, PackageEvidence, PackageSpec, package_write
 from verifier.provenance.selectors import review_log_package_part
 from verifier.provenance.services import review_log_checkpoint_store
-from verifier.services import claim_submit, verdict_approve, verdict_save_draft
+from verifier.services.claims import claim_create
+from verifier.services.evidence import evidence_add
+from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
 
 QUOTE = "Iran says that these drones were exported before the attack on Ukraine"
 ARTICLE = f"""<!doctype html><html><head><title>Iran admits sending drones</title></head><body>

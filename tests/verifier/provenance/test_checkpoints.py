@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from verifier.errors import DomainError
+from core.errors import DomainError
 from verifier.models import ReviewLogEntry
 from verifier.provenance.merkle import checkpoint_message
 from verifier.provenance.models import ReviewLogCheckpoint

@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from django.core.management import CommandError, call_command
 
-from claims.services import claim_create, evidence_add
 from sources.models import Snapshot
 from sources.services import source_fetch
 from tests.verifier.provenance.packages import QUOTE, build, rewrite
@@ -18,6 +17,8 @@ from verifier.provenance.models import TrustedTimestamp
 from verifier.provenance.package import PackageSpec
 from verifier.provenance.selectors import trusted_timestamps_for
 from verifier.provenance.services import trusted_timestamp_request, trusted_timestamps_request_missing
+from verifier.services.claims import claim_create
+from verifier.services.evidence import evidence_add
 
 pytestmark = pytest.mark.django_db
 

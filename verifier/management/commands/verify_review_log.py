@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from verifier.models import ReviewLogEntry
 from verifier.provenance.checkpoints import review_log_checkpoint_problems
-from verifier.review_log import review_log_problems
+from verifier.services.review_log import review_log_problems
 
 
 class Command(BaseCommand):

@@ -52,9 +52,7 @@ class Command(BaseCommand):
         if not report.ok:
             for problem in report.problems:
                 self.stderr.write(f"FAILED: {problem}")
-            raise CommandError(
-                f"The evidence package does not verify: {len(report.problems)} problem(s)."
-            )
+            raise CommandError(f"The evidence package does not verify: {len(report.problems)} problem(s).")
         for checked in report.checked:
             self.stdout.write(f"checked: {checked}")
         self.stdout.write(self.style.SUCCESS(f"OK: {options['file']} verifies."))
