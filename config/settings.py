@@ -297,4 +297,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "verifier.tasks.requeue_stale_webhook_deliveries",
         "schedule": timedelta(minutes=5),
     },
+    "store-review-log-checkpoint": {
+        "task": "verifier.tasks.store_review_log_checkpoint",
+        "schedule": timedelta(hours=1),
+    },
+    "request-missing-trusted-timestamps": {
+        "task": "verifier.tasks.request_missing_trusted_timestamps",
+        "schedule": timedelta(minutes=15),
+    },
 }

@@ -4,16 +4,25 @@ import io
 import json
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from config.celery import app
 from core.errors import DomainError
+from tests.factories import rating
 from verifier.models import ReviewLogEntry
 from verifier.provenance.merkle import checkpoint_message
 from verifier.provenance.models import ReviewLogCheckpoint
-from verifier.provenance.selectors import checkpoint_document, review_log_package_part
+from verifier.provenance.selectors import (
+    checkpoint_document,
+    review_log_checkpoint_latest,
+    review_log_package_part,
+)
 from verifier.provenance.services import review_log_checkpoint_store
 from verifier.provenance.signing import signature_valid
+from verifier.services.verdicts import verdict_save_draft
+from verifier.tasks import store_review_log_checkpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +58,27 @@ def test_a_checkpoint_signs_the_size_and_head_of_the_log(published_claim):
     assert set(document) == {"size", "head", "created", "signature", "publicKey"}
     message = checkpoint_message(size=checkpoint.size, head=checkpoint.head, created=document["created"])
     assert signature_valid(document["publicKey"], message, document["signature"])
+
+
+def test_an_approval_signs_a_checkpoint_covering_it(published_claim):
+    approval = ReviewLogEntry.objects.get(claim=published_claim, action=ReviewLogEntry.Action.APPROVE)
+
+    assert review_log_checkpoint_latest().size == approval.sequence == ReviewLogEntry.objects.count()
+
+
+def test_the_beat_checkpoint_covers_entries_appended_since_the_last_approval(published_claim, fact_checker):
+    verdict_save_draft(
+        actor=fact_checker, claim=published_claim, rating=rating("false"), summary="Corrected."
+    )
+    assert review_log_checkpoint_latest().size == ReviewLogEntry.objects.count() - 1
+
+    assert store_review_log_checkpoint() == ReviewLogEntry.objects.count()
+    assert review_log_checkpoint_latest().size == ReviewLogEntry.objects.count()
+
+
+@pytest.mark.parametrize("entry", ["store-review-log-checkpoint", "request-missing-trusted-timestamps"])
+def test_beat_runs_the_provenance_sweeps(entry):
+    assert settings.CELERY_BEAT_SCHEDULE[entry]["task"] in app.tasks
 
 
 def test_nothing_new_in_the_log_means_no_new_checkpoint(published_claim):

@@ -19,6 +19,7 @@ from verifier.provenance.selectors import trusted_timestamps_for
 from verifier.provenance.services import trusted_timestamp_request, trusted_timestamps_request_missing
 from verifier.services.claims import claim_create
 from verifier.services.evidence import evidence_add
+from verifier.tasks import request_missing_trusted_timestamps
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +79,7 @@ def test_an_unreachable_authority_is_an_attempt_not_an_error(settings):
     assert stamp.token == b"" and "could not be reached" in stamp.last_error
 
 
-def test_new_captures_get_their_tokens_from_the_sweep(site, tsa, fact_checker):
+def test_new_captures_get_their_tokens_from_the_beat_sweep(site, tsa, fact_checker):
     claim = claim_create(actor=fact_checker, text="Iran exported drones", claimant_name="Iran")
     evidence = evidence_add(
         actor=fact_checker, claim=claim, url=site.url_for("/drones"), quote=QUOTE, stance="supports"
@@ -87,7 +88,7 @@ def test_new_captures_get_their_tokens_from_the_sweep(site, tsa, fact_checker):
     snapshot = source_fetch(source_id=evidence.source_id, token=str(evidence.source.fetch_token))
     assert isinstance(snapshot, Snapshot)
 
-    assert trusted_timestamps_request_missing() == 1
+    assert request_missing_trusted_timestamps() == 1
 
     stamp = TrustedTimestamp.objects.get(digest=snapshot.warc_sha256)
     assert stamp.kind == TrustedTimestamp.Kind.CAPTURE and stamp.token
