@@ -19,9 +19,9 @@ from core.errors import DomainError
 from sources.models import Snapshot
 from verifier.provenance.keys import signing_key_load, signing_key_record
 from verifier.provenance.merkle import checkpoint_message, leaf_hash, tree_head
-from verifier.provenance.models import ReviewLogCheckpoint, TrustedTimestamp
+from verifier.provenance.models import ReviewLogCheckpoint, SigningKey, TrustedTimestamp
 from verifier.provenance.package import PackageSpec, package_key, package_write
-from verifier.provenance.selectors import review_log_checkpoint_latest, review_log_hashes
+from verifier.provenance.selectors import review_log_checkpoint_latest, review_log_hashes, signing_keys_known
 from verifier.provenance.signing import public_key_b64, sign_text
 from verifier.provenance.tsa import TimestampUnavailable, timestamp_request
 
@@ -30,6 +30,13 @@ logger = logging.getLogger(__name__)
 PACKAGE_SOFTWARE = f"Verifier {version('verifier')}"
 # A token that could not be had is asked for again after this long, not on every sweep.
 TIMESTAMP_RETRY_AFTER = timedelta(minutes=10)
+
+
+def signing_keys_published() -> list[SigningKey]:
+    """Every public key Verifier signs or has signed with, newest first; the current key is
+    recorded on first use, so it is listed before it has signed anything."""
+    signing_key_record(signing_key_load())
+    return signing_keys_known()
 
 
 def review_log_checkpoint_store() -> ReviewLogCheckpoint | None:
