@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "claims",
     "sources",
     "verifier",
+    "verifier.provenance",
 ]
 
 MIDDLEWARE = [
@@ -304,6 +305,13 @@ if SOURCES_TIMEOUT_TOTAL < SOURCES_TIMEOUT_CONNECT:
 WEBHOOK_MAX_RETRIES = env_int("WEBHOOK_MAX_RETRIES", 8)
 WEBHOOK_STALE_MINUTES = env_int("WEBHOOK_STALE_MINUTES", 20, minimum=11)
 
+# Provenance (SPEC §7): the ECDSA P-256 key that signs evidence packages and review-log
+# checkpoints, a PEM file generated once (mode 0600) when missing; an optional RFC 3161 timestamp
+# authority whose outage never blocks fetching or publishing.
+VERIFIER_SIGNING_KEY = Path(env_str("VERIFIER_SIGNING_KEY", "") or VAR_DIR / "signing-key.pem")
+VERIFIER_TSA_URL = env_str("VERIFIER_TSA_URL", "")
+VERIFIER_TSA_TIMEOUT = env_float("VERIFIER_TSA_TIMEOUT", 10.0)
+
 # Celery: every setting in one place.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "") or REDIS_URL or "filesystem://"
 FILESYSTEM_BROKER_DIR = Path(env_str("FILESYSTEM_BROKER_DIR", str(VAR_DIR / "celery-broker")))
@@ -358,5 +366,13 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stale-webhook-deliveries": {
         "task": "verifier.tasks.requeue_stale_webhook_deliveries",
         "schedule": timedelta(minutes=5),
+    },
+    "store-review-log-checkpoint": {
+        "task": "verifier.tasks.store_review_log_checkpoint",
+        "schedule": timedelta(hours=1),
+    },
+    "request-missing-trusted-timestamps": {
+        "task": "verifier.tasks.request_missing_trusted_timestamps",
+        "schedule": timedelta(minutes=15),
     },
 }

@@ -7,6 +7,7 @@ quote_found() accepts is highlighted exactly where the check found it.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -16,7 +17,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 # Shared with quote_found so that a highlight and a recorded check never disagree.
-from sources.quotes import _ELLIPSIS, _WRAPPING, normalize_for_match
+from sources.quotes import normalize_for_match, quote_matches
 
 Span = tuple[int, int]
 
@@ -71,28 +72,85 @@ class FoldedText:
     def spans(self, quote: str) -> list[Span]:
         """The spans of the original text (start, end) that quote_found(quote, text) matched, one
         per part of the quote between ellipses; empty when the quote is not found."""
-        needle = normalize_for_match(quote).strip(_WRAPPING)
-        if not needle.strip(". "):
-            return []
-        spans: list[Span] = []
-        position = 0
-        for segment in needle.split(_ELLIPSIS):
-            segment = segment.strip(_WRAPPING)
-            if not segment:
-                continue
-            found = self.folded.find(segment, position)
-            if found < 0:
-                return []
-            last = found + len(segment) - 1
-            spans.append((self._origins[found][0], self._origins[last][1]))
-            position = found + len(segment)
-        return spans
+        matches = quote_matches(quote, self.folded) or []
+        return [(self._origins[start][0], self._origins[end - 1][1]) for start, end in matches]
+
+
+# Piece sizes, coarse to fine, for placing a match in a long text (see quote_spans); a window of
+# at most about the last size is folded character by character.
+_PIECE_SIZES = (4096, 256)
+
+
+def _pieces(text: str, start: int, end: int, size: int) -> list[Span]:
+    """text[start:end] cut into pieces of about `size` that each end just before a whitespace
+    character (or at `end`): folding never joins characters across whitespace, so the pieces
+    fold independently and the folded text is their foldings joined by single spaces."""
+    pieces: list[Span] = []
+    while start < end:
+        stop = min(start + size, end)
+        while stop < end and not text[stop].isspace():
+            stop += 1
+        pieces.append((start, stop))
+        start = stop
+    return pieces
+
+
+class _Window:
+    """Part of a text (whole pieces) and its folding, each piece folded on its own."""
+
+    def __init__(self, text: str, start: int, end: int, size: int) -> None:
+        folded = [(a, b, normalize_for_match(text[a:b])) for a, b in _pieces(text, start, end, size)]
+        self.pieces = [(a, b) for a, b, piece in folded if piece]
+        # Where each piece starts in the folding, and one past the end of the last.
+        self.starts = list(itertools.accumulate((len(p) + 1 for _, _, p in folded if p), initial=0))
+        self.folded = " ".join(piece for _, _, piece in folded if piece)
+
+    def region(self, found: int, end: int) -> tuple[Span, Span]:
+        """The whole pieces holding folded[found:end]: their span of the text and the span of
+        their folding within this window's folding."""
+        first = bisect.bisect_right(self.starts, found) - 1
+        last = bisect.bisect_right(self.starts, end - 1) - 1
+        return (
+            (self.pieces[first][0], self.pieces[last][1]),
+            (self.starts[first], self.starts[last + 1] - 1),
+        )
+
+
+def _place(text: str, window: _Window, found: int, end: int) -> Span | None:
+    """The span of `text` that folds to window.folded[found:end]; None where folding a part of
+    the text alone differs from folding it within the whole."""
+    finer = list(_PIECE_SIZES[1:])
+    while True:
+        (start, stop), (folded_start, folded_stop) = window.region(found, end)
+        expected = window.folded[folded_start:folded_stop]
+        found, end = found - folded_start, end - folded_start
+        if not finer:
+            exact = FoldedText(text[start:stop])
+            if exact.folded != expected:
+                return None
+            return start + exact._origins[found][0], start + exact._origins[end - 1][1]
+        window = _Window(text, start, stop, finer.pop(0))
+        if window.folded != expected:
+            return None
 
 
 def quote_spans(quote: str, text: str) -> list[Span]:
     """The spans of `text` (start, end) that quote_found(quote, text) matched, one per part of the
-    quote between ellipses; empty when the quote is not found."""
-    return FoldedText(text).spans(quote)
+    quote between ellipses; empty when the quote is not found.
+
+    FoldedText remembers an origin for every character, which costs seconds and a hundred
+    megabytes for a long article. Here the text is folded piece by piece with
+    normalize_for_match (fast), the quote found in the whole, and the pieces a match falls in
+    cut finer and finer until a small window is folded character by character to place it."""
+    window = _Window(text, 0, len(text), _PIECE_SIZES[0])
+    spans: list[Span] = []
+    for found, end in quote_matches(quote, window.folded) or []:
+        span = _place(text, window, found, end)
+        if span is None:
+            # A folding this shortcut did not foresee: place the quote the slow, exact way.
+            return FoldedText(text).spans(quote)
+        spans.append(span)
+    return spans
 
 
 @dataclass(frozen=True)

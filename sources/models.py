@@ -74,6 +74,11 @@ class Snapshot(AppendOnlyModel):
     content_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
     text_sha256 = models.CharField(max_length=64, blank=True)
     body = models.FileField(upload_to="snapshots/", blank=True, max_length=255)
+    # The WARC/1.1 capture of the fetch (every hop as exchanged), stored once by its SHA-256;
+    # empty for a fetch that got no response and for snapshots taken before captures existed.
+    warc = models.FileField(upload_to="captures/", blank=True, max_length=255)
+    warc_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    warc_bytes = models.PositiveBigIntegerField(default=0)
     title = models.TextField(blank=True)
     author = models.TextField(blank=True)
     published = models.CharField(max_length=64, blank=True)

@@ -179,11 +179,11 @@ def source_fetch(
     return snapshot_record(source=source, token=token, result=result, on_recorded=on_recorded)
 
 
-def _store_body(body: bytes, sha256: str) -> str:
-    """Stores the raw body once under its hash and returns its storage name."""
-    name = f"snapshots/{sha256[:2]}/{sha256}"
+def _store_by_hash(data: bytes, sha256: str, *, folder: str, suffix: str = "") -> str:
+    """Stores the bytes once under their hash and returns the storage name."""
+    name = f"{folder}/{sha256[:2]}/{sha256}{suffix}"
     if not default_storage.exists(name):
-        stored = default_storage.save(name, ContentFile(body))
+        stored = default_storage.save(name, ContentFile(data))
         if stored != name:
             # Another worker stored the same bytes at the same moment; keep a single copy.
             default_storage.delete(stored)
@@ -219,7 +219,14 @@ def snapshot_record(
     `on_recorded` runs with the new snapshot inside the same transaction, so what the layers above
     derive from it commits with it, or not at all.
     """
-    body_name = _store_body(result.body, result.content_sha256) if result.body else ""
+    body_name = (
+        _store_by_hash(result.body, result.content_sha256, folder="snapshots") if result.body else ""
+    )
+    warc_name = (
+        _store_by_hash(result.warc, result.warc_sha256, folder="captures", suffix=".warc.gz")
+        if result.warc
+        else ""
+    )
     now = timezone.now()
     with transaction.atomic():
         change = _classify_change(source=source, result=result)
@@ -242,6 +249,9 @@ def snapshot_record(
                     content_sha256=result.content_sha256,
                     text_sha256=result.text_sha256,
                     body=body_name,
+                    warc=warc_name,
+                    warc_sha256=result.warc_sha256,
+                    warc_bytes=len(result.warc),
                     title=result.title,
                     author=result.author,
                     published=result.published,

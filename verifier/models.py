@@ -1,5 +1,3 @@
-import hashlib
-import json
 import secrets
 import uuid
 from typing import Any, NotRequired, TypedDict
@@ -9,6 +7,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from claims.models import Claim
+from core.hash_chain import entry_chain_hash
 from core.models import AppendOnlyModel, ImmutableRowError
 
 
@@ -179,8 +178,7 @@ class ReviewLogEntry(AppendOnlyModel):
         }
 
     def compute_hash(self) -> str:
-        canonical = json.dumps(self.content(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256((self.previous_hash + canonical).encode()).hexdigest()
+        return entry_chain_hash(self.previous_hash, self.content())
 
 
 def webhook_secret() -> str:

@@ -1,4 +1,5 @@
-"""Celery entry points for verifier: thin adapters over verifier.services.webhooks."""
+"""Celery entry points for verifier: thin adapters over verifier.services.webhooks and
+verifier.provenance.services."""
 
 from celery import Task, shared_task
 from django.conf import settings
@@ -6,6 +7,7 @@ from django.conf import settings
 from core.queueing import retry_delay
 from verifier.api.webhooks import webhook_body
 from verifier.models import WebhookDelivery
+from verifier.provenance import services as provenance
 from verifier.services import webhooks
 
 
@@ -27,3 +29,16 @@ def deliver_webhook(self: Task, delivery_id: int) -> str:
 def requeue_stale_webhook_deliveries() -> int:
     """Queues again the webhook deliveries that a broker outage or a dead worker left behind."""
     return webhooks.webhook_deliveries_requeue_stale()
+
+
+@shared_task
+def store_review_log_checkpoint() -> int:
+    """Signs the head of the review log, so entries appended outside an approval are covered too."""
+    checkpoint = provenance.review_log_checkpoint_store()
+    return checkpoint.size if checkpoint is not None else 0
+
+
+@shared_task
+def request_missing_trusted_timestamps() -> int:
+    """Asks the timestamp authority again for the tokens an outage left missing."""
+    return provenance.trusted_timestamps_request_missing()

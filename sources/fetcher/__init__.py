@@ -1,7 +1,8 @@
 """The guarded fetcher: SSRF-safe, bounded fetching and text extraction of cited sources.
 
 A plain library (no Django): ``fetch(url)`` never raises and returns a ``FetchResult`` whose
-``outcome`` says what happened; ``check_url`` validates a URL up front without network access;
+``outcome`` says what happened and whose ``warc`` is the WARC capture of every hop that got a
+response (sources.fetcher.capture); ``check_url`` validates a URL up front without network access;
 ``post_json`` sends one webhook delivery under the same guard.
 """
 

@@ -20,6 +20,13 @@ from typing import Any
 from urllib3.exceptions import ConnectTimeoutError
 
 from .addresses import IPAddress, Resolver, address_refusal, parse_address, resolve_host
+from .capture import (
+    TRUNCATED_DISCONNECT,
+    TRUNCATED_LENGTH,
+    TRUNCATED_TIME,
+    TRUNCATED_UNSPECIFIED,
+    CaptureRecorder,
+)
 from .content import (
     HTML_TYPES,
     PDF_TYPE,
@@ -74,6 +81,12 @@ _PERMANENT_DNS_ERRORS = frozenset(
     for code in (getattr(socket, "EAI_NONAME", None), getattr(socket, "EAI_NODATA", None))
     if code is not None
 )
+CAPTURE_HEADER_ROOM = 256 * 1024
+_TRUNCATED_BY_OUTCOME = {
+    Outcome.TOO_LARGE: TRUNCATED_LENGTH,
+    Outcome.TIMEOUT: TRUNCATED_TIME,
+    Outcome.CONNECTION_ERROR: TRUNCATED_DISCONNECT,
+}
 # Where an unexpected exception lands, by the step that raised it.
 _PHASE_OUTCOMES = {
     "url": Outcome.INVALID_URL,
@@ -83,9 +96,7 @@ _PHASE_OUTCOMES = {
 }
 
 
-def fetch(
-    url: str, *, limits: FetchLimits = DEFAULT_LIMITS, resolver: Resolver | None = None
-) -> FetchResult:
+def fetch(url: str, *, limits: FetchLimits = DEFAULT_LIMITS, resolver: Resolver | None = None) -> FetchResult:
     """Fetch url under limits and return what happened; never raises."""
     run = _FetchRun(limits, resolver or resolve_host)
     try:
@@ -117,9 +128,7 @@ def fetch(
     return result
 
 
-def resolve_allowed(
-    target: ParsedUrl, *, limits: FetchLimits, resolver: Resolver
-) -> list[IPAddress]:
+def resolve_allowed(target: ParsedUrl, *, limits: FetchLimits, resolver: Resolver) -> list[IPAddress]:
     """The addresses to connect to for target: one lookup, and every answer allowed by limits.
 
     Raises FetchError (DNS_ERROR, or BLOCKED when any address is refused).
@@ -175,14 +184,24 @@ def open_pinned_exchange(
     method: str = "GET",
     body: bytes | None = None,
     extra_headers: Mapping[str, str] | None = None,
+    capture: CaptureRecorder | None = None,
 ) -> tuple[Exchange, str]:
     """Send the request to the checked addresses in order and return the exchange with the IP
-    that answered; only a connect timeout moves on to the next address. Raises FetchError."""
+    that answered; only a connect timeout moves on to the next address. Raises FetchError.
+    With a capture, each attempt is recorded as a hop of the WARC capture."""
     for index, address in enumerate(addresses):
         ip = str(address).split("%", 1)[0] if address.version == 6 else str(address)
+        recording = capture.hop(url=target.url, ip=ip) if capture is not None else None
         try:
             exchange = open_exchange(
-                target, ip, limits, deadline, method=method, body=body, extra_headers=extra_headers
+                target,
+                ip,
+                limits,
+                deadline,
+                method=method,
+                body=body,
+                extra_headers=extra_headers,
+                recording=recording,
             )
         except ConnectTimeoutError as exc:
             if index + 1 < len(addresses) and not deadline.expired:
@@ -206,6 +225,10 @@ class _FetchRun:
         self.phase = "url"
         self.exchange: Exchange | None = None
         self.resolved: dict[str, list[IPAddress]] = {}
+        # Room for the status line and headers besides the largest body the fetch may read.
+        self.capture = CaptureRecorder(
+            max_bytes=limits.max_bytes + CAPTURE_HEADER_ROOM, user_agent=limits.user_agent
+        )
         self.fields: dict[str, Any] = {
             "requested_url": "",
             "final_url": "",
@@ -224,9 +247,7 @@ class _FetchRun:
             if refused.outcome == Outcome.BLOCKED:
                 with contextlib.suppress(UrlRefused):
                     self.fields["requested_url"] = normalize_url(url)
-            raise FetchError(
-                refused.outcome, refused.reason, block_reason=refused.block_reason
-            ) from None
+            raise FetchError(refused.outcome, refused.reason, block_reason=refused.block_reason) from None
         self.fields["requested_url"] = target.url
         visited = {target.url}
         chain: list[dict[str, Any]] = self.fields["redirect_chain"]
@@ -240,14 +261,10 @@ class _FetchRun:
             location = exchange.response.headers.get("location")
             self._close_exchange()
             if not location:
-                raise FetchError(
-                    Outcome.REDIRECT_ERROR, f"the {status} redirect has no Location header"
-                )
+                raise FetchError(Outcome.REDIRECT_ERROR, f"the {status} redirect has no Location header")
             chain.append({"url": target.url, "status": status})
             if len(chain) > self.limits.max_redirects:
-                raise FetchError(
-                    Outcome.REDIRECT_ERROR, f"more than {self.limits.max_redirects} redirects"
-                )
+                raise FetchError(Outcome.REDIRECT_ERROR, f"more than {self.limits.max_redirects} redirects")
             target = self._redirect_target(target, location)
             if target.url in visited:
                 raise FetchError(Outcome.REDIRECT_ERROR, f"redirect loop back to {target.url}")
@@ -284,7 +301,7 @@ class _FetchRun:
         self.phase = "network"
         self.fields["final_url"] = target.url
         exchange, ip = open_pinned_exchange(
-            target, addresses, limits=self.limits, deadline=self.deadline
+            target, addresses, limits=self.limits, deadline=self.deadline, capture=self.capture
         )
         self.exchange = exchange
         self.fields["connected_ip"] = ip
@@ -311,24 +328,20 @@ class _FetchRun:
                 Outcome.HTTP_ERROR,
                 f"the server answered {status} {response.reason or ''}".rstrip(),
                 transient=transient,
-                retry_after=retry_after_seconds(response.headers.get("retry-after"))
-                if transient
-                else None,
+                retry_after=retry_after_seconds(response.headers.get("retry-after")) if transient else None,
             )
         media_type, charset = parse_content_type(response.headers.get("content-type"))
         if media_type and media_type not in SUPPORTED_TYPES:
             raise FetchError(
                 Outcome.UNSUPPORTED_CONTENT_TYPE,
-                f"content type {media_type[:80]} is not supported "
-                "(only HTML, XHTML, plain text and PDF)",
+                f"content type {media_type[:80]} is not supported (only HTML, XHTML, plain text and PDF)",
             )
         coding = content_coding(response.headers.get("content-encoding"))
         declared_length = _content_length(response.headers.get("content-length"))
         if declared_length is not None and declared_length > self.limits.max_bytes:
             raise FetchError(
                 Outcome.TOO_LARGE,
-                f"Content-Length {declared_length} exceeds the limit of "
-                f"{self.limits.max_bytes} bytes",
+                f"Content-Length {declared_length} exceeds the limit of {self.limits.max_bytes} bytes",
             )
         try:
             body = read_body(response, coding, self.limits, self.deadline)
@@ -336,9 +349,8 @@ class _FetchRun:
             raise classify_network_error(
                 exc, self.fields["connected_ip"], self.limits, self.deadline
             ) from None
-        self.fields.update(
-            body=body.data, bytes_received=body.bytes_received, truncated=body.truncated
-        )
+        self.fields.update(body=body.data, bytes_received=body.bytes_received, truncated=body.truncated)
+        self._finish_hop(TRUNCATED_LENGTH if body.truncated else "")
         if body.truncated:
             raise FetchError(
                 Outcome.TOO_LARGE,
@@ -369,9 +381,7 @@ class _FetchRun:
 
     def _extract(self, body: bytes, media_type: str, charset: str, target: ParsedUrl) -> Extracted:
         if media_type == PDF_TYPE:
-            return extract_pdf(
-                body, max_pages=self.limits.max_pdf_pages, time_limit=self.limits.pdf_timeout
-            )
+            return extract_pdf(body, max_pages=self.limits.max_pdf_pages, time_limit=self.limits.pdf_timeout)
         why_binary = binary_reason(body)
         if why_binary:
             raise FetchError(
@@ -392,9 +402,20 @@ class _FetchRun:
     def _close_exchange(self) -> None:
         if self.exchange is not None:
             exchange, self.exchange = self.exchange, None
+            if exchange.response.length_remaining == 0:
+                # Nothing of the body was left to read (a redirect's empty body, say).
+                self._finish_hop("")
             exchange.close()
 
+    def _finish_hop(self, truncated: str) -> None:
+        hop = self.capture.current
+        if hop is not None and not hop.complete:
+            hop.finish(truncated=truncated)
+
     def fail(self, failure: FetchError) -> None:
+        # A response cut short says why; one the fetch chose not to read (a redirect, an error
+        # status, a refused type) stays marked as not read in full.
+        self._finish_hop(_TRUNCATED_BY_OUTCOME.get(failure.outcome, TRUNCATED_UNSPECIFIED))
         self.fields.update(
             outcome=failure.outcome,
             reason=failure.reason,
@@ -419,8 +440,11 @@ class _FetchRun:
         body: bytes = fields.get("body", b"")
         text: str = fields.get("text", "")
         fields["redirect_chain"] = tuple(fields["redirect_chain"])
+        capture = self.capture.build()
         return FetchResult(
             **fields,
+            warc=capture.warc if capture else b"",
+            warc_sha256=capture.sha256 if capture else "",
             content_sha256=hashlib.sha256(body).hexdigest() if body else "",
             text_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest() if text else "",
             elapsed=round(time.monotonic() - self.started, 4),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import heapq
 import http.client
 import itertools
@@ -32,6 +33,7 @@ from urllib3.exceptions import (
 from urllib3.response import BaseHTTPResponse
 from urllib3.util import Timeout
 
+from .capture import HopRecording, RecordingReader
 from .result import FetchError, FetchLimits, Outcome
 from .urls import ParsedUrl
 
@@ -151,10 +153,41 @@ class _Reaper:
 _REAPER = _Reaper()
 
 
-class _WatchedHTTPConnection(HTTPConnection):
-    def __init__(self, *args: Any, deadline: Deadline, **kwargs: Any) -> None:
+class _RecordingResponse(http.client.HTTPResponse):
+    """http.client's response, its reads reported to the hop's recording as they happen."""
+
+    def __init__(self, sock: socket.socket, *args: Any, recording: HopRecording, **kwargs: Any):
+        super().__init__(sock, *args, **kwargs)
+        self.fp = RecordingReader(self.fp, recording)  # type: ignore[assignment]
+
+
+class _RecordedConnectionMixin:
+    """Reports the bytes a connection sends and receives to a HopRecording, when given one."""
+
+    _recording: HopRecording | None
+
+    def _record(self, recording: HopRecording | None) -> None:
+        self._recording = recording
+        if recording is not None:
+            # http.client builds the response through this attribute; the instance's own value
+            # hands the hop's recording to its reader.
+            vars(self)["response_class"] = functools.partial(
+                _RecordingResponse, recording=recording
+            )
+
+    def send(self, data: Any) -> None:
+        if self._recording is not None and isinstance(data, bytes | bytearray | memoryview):
+            self._recording.sent(data)
+        super().send(data)  # type: ignore[misc]
+
+
+class _WatchedHTTPConnection(_RecordedConnectionMixin, HTTPConnection):
+    def __init__(
+        self, *args: Any, deadline: Deadline, recording: HopRecording | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._deadline = deadline
+        self._record(recording)
 
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
@@ -162,10 +195,13 @@ class _WatchedHTTPConnection(HTTPConnection):
         return sock
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def __init__(self, *args: Any, deadline: Deadline, **kwargs: Any) -> None:
+class _WatchedHTTPSConnection(_RecordedConnectionMixin, HTTPSConnection):
+    def __init__(
+        self, *args: Any, deadline: Deadline, recording: HopRecording | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._deadline = deadline
+        self._record(recording)
 
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
@@ -219,6 +255,7 @@ def open_exchange(
     method: str = "GET",
     body: bytes | None = None,
     extra_headers: Mapping[str, str] | None = None,
+    recording: HopRecording | None = None,
 ) -> Exchange:
     """Send the request for target to exactly ip and return once the response headers are in."""
     remaining = deadline.remaining()
@@ -239,10 +276,17 @@ def open_exchange(
             server_hostname=target.host,
             ssl_context=tls_context(),
             deadline=deadline,
+            recording=recording,
         )
     else:
         pool = _PinnedHTTPPool(
-            ip, target.port, timeout=timeout, maxsize=1, retries=False, deadline=deadline
+            ip,
+            target.port,
+            timeout=timeout,
+            maxsize=1,
+            retries=False,
+            deadline=deadline,
+            recording=recording,
         )
     headers = {
         "Host": target.host_header,

@@ -125,6 +125,9 @@ class FetchResult:
     elapsed: float = 0.0
     # Set when extraction had to compromise (fallback extractor, PDF page or time limit).
     extraction_note: str = ""
+    # The WARC/1.1 capture of every hop that got a response (sources.fetcher.capture).
+    warc: bytes = field(default=b"", repr=False)
+    warc_sha256: str = ""
 
     @property
     def ok(self) -> bool:
@@ -134,13 +137,14 @@ class FetchResult:
         """Return a JSON-serialisable copy without the body."""
         data: dict[str, Any] = {}
         for item in fields(self):
-            if item.name == "body":
+            if item.name in ("body", "warc"):
                 continue
             data[item.name] = getattr(self, item.name)
         data["outcome"] = str(self.outcome)
         data["redirect_chain"] = [dict(hop) for hop in self.redirect_chain]
         data["headers"] = dict(self.headers)
         data["body_size"] = len(self.body)
+        data["warc_size"] = len(self.warc)
         return data
 
 

@@ -4,9 +4,12 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from sources.highlight import QuoteMark, highlight, quote_spans
+from sources import highlight as highlight_module
+from sources.highlight import FoldedText, QuoteMark, highlight, quote_spans
 from sources.quotes import quote_found
 
 SOURCE_TEXT = (
@@ -104,3 +107,32 @@ def test_overlapping_quotes_share_a_mark_naming_both() -> None:
 
 def test_highlight_without_quotes_is_the_escaped_text() -> None:
     assert highlight("a < b", []) == "a &lt; b"
+
+
+ALPHABET = [
+    "a", "B", "z", "é", "e\u0301", "ß", "ﬁ", " ", " ", "\n", "\t", "\u00a0", "\u2003", "\u200b",
+    "\u00ad", "’", "“", "”", "—", "–", "…", ".", ",", "'", '"', "-", "Ä", "İ", "¨", "½", "Д", "ي",
+]
+
+
+@pytest.mark.parametrize("sizes", [(1,), (3, 1), (8, 2), (64, 8)])
+def test_spans_found_piece_by_piece_are_the_spans_of_the_whole_text(monkeypatch, sizes):
+    # Pieces as small as one character meet every kind of character at a piece boundary.
+    monkeypatch.setattr(highlight_module, "_PIECE_SIZES", sizes)
+    generator = random.Random(sizes[0])
+    for _ in range(300):
+        text = "".join(generator.choice(ALPHABET) for _ in range(generator.randint(0, 80)))
+        start = generator.randint(0, len(text))
+        quote = text[start : start + generator.randint(1, 25)]
+        if generator.random() < 0.2:
+            quote = quote[: len(quote) // 2] + "…" + text[start + 30 : start + 40]
+        assert quote_spans(quote, text) == FoldedText(text).spans(quote), (quote, text)
+
+
+def test_a_quote_in_a_long_article_is_placed_without_folding_all_of_it():
+    paragraph = "Iran says that these drones were exported before the attack on Ukraine. "
+    text = "Filler words about other matters entirely. " * 20_000 + paragraph + "More filler. " * 5_000
+
+    [(start, end)] = quote_spans("these drones were EXPORTED before the attack", text)
+
+    assert text[start:end] == "these drones were exported before the attack"

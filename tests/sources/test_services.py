@@ -1,6 +1,8 @@
 """Recording fetches: one immutable snapshot per attempt, quote checks, link-rot classification."""
 
+import gzip
 import hashlib
+import socket
 import uuid
 from datetime import timedelta
 from unittest import mock
@@ -300,6 +302,31 @@ def test_lease_of_a_dead_worker_expires(fact_checker, queued, local_site):
         HostFetchSlot.objects.create(host="127.0.0.1", slot=slot, holder=uuid.uuid4(), expires_at=earlier)
     assert isinstance(run_fetch(evidence.source), Snapshot)
     assert not HostFetchSlot.objects.exists(), "the fetch released its own lease"
+
+
+def test_the_warc_capture_is_stored_by_its_hash_beside_the_body(fact_checker, queued, local_site):
+    local_site.expect_request("/drones").respond_with_data(ARTICLE, content_type="text/html")
+    snapshot = run_fetch(cite(fact_checker, local_site.url_for("/drones"), "drones").source)
+
+    assert snapshot.warc.name == f"captures/{snapshot.warc_sha256[:2]}/{snapshot.warc_sha256}.warc.gz"
+    with default_storage.open(snapshot.warc.name) as stored:
+        warc = stored.read()
+    assert hashlib.sha256(warc).hexdigest() == snapshot.warc_sha256
+    assert snapshot.warc_bytes == len(warc)
+    assert ARTICLE.encode() in gzip.decompress(warc)
+
+
+def test_a_fetch_without_a_response_stores_no_capture(fact_checker, queued, settings):
+    settings.SOURCES_ALLOW_PRIVATE_NETWORKS = True
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    settings.SOURCES_ALLOWED_PORTS = frozenset({port})
+    evidence = cite(fact_checker, f"http://127.0.0.1:{port}/", "drones")
+    snapshot = run_fetch(evidence.source, record_transient=True)
+
+    assert snapshot.outcome == Snapshot.Outcome.CONNECTION_ERROR
+    assert (snapshot.warc.name, snapshot.warc_sha256, snapshot.warc_bytes) == ("", "", 0)
 
 
 def test_only_a_fact_checker_may_ask_for_a_refetch(

@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from verifier.api.claims_read import ClaimReviewFeedViewSet, ClaimViewSet
+from verifier.api.provenance import ReviewLogCheckpointView
 from verifier.api.sources import SourceDetailView
 
 app_name = "api"
@@ -15,4 +16,5 @@ router.register("claimreview", ClaimReviewFeedViewSet, basename="claimreview")
 urlpatterns = [
     *router.urls,
     path("sources/<int:pk>/", SourceDetailView.as_view(), name="source-detail"),
+    path("review-log/checkpoint/", ReviewLogCheckpointView.as_view(), name="review-log-checkpoint"),
 ]

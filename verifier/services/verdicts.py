@@ -12,6 +12,7 @@ from core.errors import DomainError
 from core.roles import require_fact_checker, require_reviewer
 from sources.models import Snapshot
 from verifier.models import FingerprintEntry, Rating, ReviewLogEntry, Verdict, WebhookEndpoint
+from verifier.provenance.services import review_log_checkpoint_store
 from verifier.selectors.verdicts import claim_open_verdict
 from verifier.services.review_log import review_log_append
 from verifier.services.webhooks import webhook_events_for_claim
@@ -197,6 +198,8 @@ def verdict_approve(*, actor: User, claim: Claim, comment: str = "") -> Verdict:
         from_state=Verdict.State.IN_REVIEW, to_state=Verdict.State.APPROVED,
         comment=comment,
     )
+    # Signed with the approval, so a reader's copy of the log head already covers this verdict.
+    review_log_checkpoint_store()
     webhook_events_for_claim(claim=claim, event=event)
     return verdict
 
