@@ -9,7 +9,8 @@
 
 from collections.abc import Sequence
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.lookups import Exact
 
 from claims.models import Claim
 from verifier.models import Rating, Verdict
@@ -30,18 +31,17 @@ def claim_open_verdict(claim: Claim) -> Verdict | None:
 
 
 def current_verdicts() -> QuerySet[Verdict]:
-    """The verdicts that are their claim's current verdict: one per claim that has any.
+    """The verdicts that are their claim's current verdict: one per claim that has any, the one
+    no approved verdict of the same claim outranks (a later approved version or, for a verdict not
+    approved, any approved one).
 
-    Set-based, so that filtering claims by it (`pk__in` their claim ids) keeps counting a filtered
-    list of 100,000 claims cheap.
+    One NOT EXISTS, which the database runs as an anti-join: filtering claims by these (`pk__in`
+    their claim ids) keeps counting a filtered list of 100,000 claims as cheap as a plain filter.
     """
-    approved = Verdict.objects.filter(claim=OuterRef("claim"), state=Verdict.State.APPROVED)
-    newer_approved = approved.filter(version__gt=OuterRef("version"))
-    return Verdict.objects.filter(
-        (Q(state=Verdict.State.APPROVED) & ~Exists(newer_approved))
-        # At most one verdict is open per claim; it counts only while none was ever approved.
-        | (~Q(state=Verdict.State.APPROVED) & ~Exists(approved))
+    outranking = Verdict.objects.filter(claim=OuterRef("claim"), state=Verdict.State.APPROVED).filter(
+        Q(version__gt=OuterRef("version")) | ~Q(Exact(OuterRef("state"), Value(Verdict.State.APPROVED)))
     )
+    return Verdict.objects.filter(~Exists(outranking))
 
 
 def ratings_matching(value: str) -> QuerySet[Rating]:
