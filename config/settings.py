@@ -222,6 +222,8 @@ SOURCES_STALE_FETCH_MINUTES = env_int("SOURCES_STALE_FETCH_MINUTES", 10, minimum
 # third of their length while it runs: a killed worker's leases lapse within seconds, and the
 # beat's lease sweep (every SOURCES_FETCH_LEASE_SECONDS) queues its fetch again.
 SOURCES_FETCH_LEASE_SECONDS = env_int("SOURCES_FETCH_LEASE_SECONDS", 15, minimum=3)
+# Snapshots whose body file is re-hashed by the daily integrity check.
+SOURCES_VERIFY_SAMPLE = env_int("SOURCES_VERIFY_SAMPLE", 200, minimum=1)
 
 if SOURCES_TIMEOUT_TOTAL < SOURCES_TIMEOUT_CONNECT:
     raise ImproperlyConfigured("SOURCES_TIMEOUT_TOTAL must not be shorter than SOURCES_TIMEOUT_CONNECT")
@@ -299,6 +301,10 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-expired-fetch-leases": {
         "task": "sources.tasks.requeue_expired_fetch_leases",
         "schedule": timedelta(seconds=SOURCES_FETCH_LEASE_SECONDS),
+    },
+    "verify-snapshot-sample": {
+        "task": "sources.tasks.verify_snapshot_sample",
+        "schedule": crontab(minute=17, hour=4),
     },
     "recheck-due-sources": {
         "task": "sources.tasks.recheck_due_sources",

@@ -6,6 +6,7 @@ This layer knows nothing of the claims citing a source. Two hooks tell the layer
 the snapshot, where verifier.services.sources checks quotes and flags published claims.
 """
 
+import hashlib
 import logging
 import threading
 import uuid
@@ -272,14 +273,85 @@ def source_fetch(
 
 
 def _store_body(body: bytes, sha256: str) -> str:
-    """Stores the raw body once under its hash and returns its storage name."""
+    """Stores the raw body once under its hash and returns its storage name; a file already there
+    with other bytes (edited or damaged on disk) is replaced."""
     name = f"snapshots/{sha256[:2]}/{sha256}"
-    if not default_storage.exists(name):
-        stored = default_storage.save(name, ContentFile(body))
-        if stored != name:
-            # Another worker stored the same bytes at the same moment; keep a single copy.
-            default_storage.delete(stored)
+    stored_sha256 = _stored_sha256(name)
+    if stored_sha256 == sha256:
+        return name
+    if stored_sha256 is not None:
+        logger.error("Body file %s hashed %s on disk; replaced with the fetched bytes.", name, stored_sha256)
+        default_storage.delete(name)
+    stored = default_storage.save(name, ContentFile(body))
+    if stored != name:
+        # Another worker stored the same bytes at the same moment; keep a single copy.
+        default_storage.delete(stored)
     return name
+
+
+def _stored_sha256(name: str) -> str | None:
+    """The SHA-256 of the stored file, None if there is none."""
+    if not default_storage.exists(name):
+        return None
+    digest = hashlib.sha256()
+    with default_storage.open(name, "rb") as stored:
+        for chunk in stored.chunks():
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class BodyMismatch:
+    """A snapshot whose stored body file is not the bytes it recorded."""
+
+    snapshot_id: int
+    name: str
+    expected_sha256: str
+    found_sha256: str | None  # None: the file is missing
+
+    def __str__(self) -> str:
+        found = self.found_sha256 or "no file"
+        return f"snapshot {self.snapshot_id}: {self.name} expected {self.expected_sha256}, found {found}"
+
+
+def snapshot_body_check(*, snapshot: Snapshot) -> BodyMismatch | None:
+    """Hashes the snapshot's body file against content_sha256; the mismatch, if any, is logged."""
+    name = snapshot.body.name or ""
+    found = _stored_sha256(name) if name else None
+    if found == snapshot.content_sha256:
+        return None
+    mismatch = BodyMismatch(
+        snapshot_id=snapshot.pk,
+        name=name,
+        expected_sha256=snapshot.content_sha256,
+        found_sha256=found,
+    )
+    logger.error("Snapshot body integrity: %s", mismatch)
+    return mismatch
+
+
+def snapshots_verify(*, sample: int | None = None) -> list[BodyMismatch]:
+    """Checks the body file of every snapshot that kept one (or of `sample` chosen at random)."""
+    with_body = Snapshot.objects.exclude(body="").only("pk", "body", "content_sha256")
+    chosen = with_body.order_by("?")[:sample] if sample is not None else with_body.order_by("pk")
+    return [
+        mismatch
+        for snapshot in chosen.iterator()
+        if (mismatch := snapshot_body_check(snapshot=snapshot)) is not None
+    ]
+
+
+def snapshot_body_repair(*, snapshot: Snapshot) -> bool:
+    """Stores the body again from a re-fetch of the snapshot's URL, only if the bytes fetched now
+    hash to what the snapshot recorded; whether the file is sound afterwards."""
+    result = fetch(snapshot.final_url or snapshot.requested_url, limits=fetch_limits())
+    if not result.body or result.content_sha256 != snapshot.content_sha256:
+        logger.warning(
+            "Snapshot %s not repaired: the page now hashes %s", snapshot.pk, result.content_sha256
+        )
+        return False
+    _store_body(result.body, result.content_sha256)
+    return snapshot_body_check(snapshot=snapshot) is None
 
 
 def _classify_change(*, source: Source, result: FetchResult) -> str:

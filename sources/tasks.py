@@ -77,3 +77,8 @@ def recheck_due_sources() -> int:
     """Queues the link-rot re-check of every source that is due."""
     return services.sources_recheck_due()
 
+
+@shared_task
+def verify_snapshot_sample() -> int:
+    """Hashes a random sample of stored bodies (daily); each mismatch is logged as an error."""
+    return len(services.snapshots_verify(sample=settings.SOURCES_VERIFY_SAMPLE))
