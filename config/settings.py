@@ -92,7 +92,7 @@ def _sqlite_options() -> dict:
         # IMMEDIATE takes the write lock when a transaction starts, so two writers queue
         # instead of one failing with "database is locked" halfway through.
         "transaction_mode": "IMMEDIATE",
-        "timeout": env_float("SQLITE_BUSY_TIMEOUT", 30.0),
+        "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 

@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import sqlite3
 import threading
 import time
 import urllib.request
@@ -385,38 +384,3 @@ def test_database_connections_terminated_mid_fetch_lose_and_duplicate_nothing(or
     assert snapshot.outcome == Snapshot.Outcome.FETCHED
     assert Evidence.objects.get(pk=evidence.pk).quote_status == Evidence.QuoteStatus.FOUND
     assert len(requests) == 1, "the slot and the snapshot were written on a fresh connection"
-
-
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's write lock")
-def test_sqlite_write_lock_held_while_a_fetch_records_is_retried_not_dropped(origin):
-    database = connection.settings_dict["NAME"]
-    lock = sqlite3.connect(database, timeout=30, isolation_level=None, check_same_thread=False)
-    requests: list[float] = []
-
-    def answer_then_hold_the_write_lock(request: Request) -> Response:
-        requests.append(time.monotonic())
-        if len(requests) == 1:
-            lock.execute("BEGIN IMMEDIATE")
-        return Response(ARTICLE, content_type="text/html")
-
-    origin.expect_request("/locked").respond_with_handler(answer_then_hold_the_write_lock)
-    purge_queues()
-    worker = WorkerProcess(fetch_env(origin, SQLITE_BUSY_TIMEOUT="1", SOURCES_FETCH_LEASE_SECONDS="3"))
-    with stopped_in_any_case(worker):
-        worker.start()
-        evidence = cite_in_a_claim(FactCheckerFactory(), origin.url_for("/locked"))
-        try:
-            wait_for(
-                lambda: "hit a database error, retrying: database is locked" in worker.log(),
-                what=f"the fetch task to retry past the lock\n{worker.log()}",
-            )
-        finally:
-            lock.execute("ROLLBACK")
-            lock.close()
-        started = time.monotonic()
-        wait_for(lambda: snapshots_of(evidence.source_id), what=f"the retried fetch\n{worker.log()}")
-        print(f"recorded {time.monotonic() - started:.1f} s after the lock was released")
-
-    [snapshot] = snapshots_of(evidence.source_id)
-    assert snapshot.outcome == Snapshot.Outcome.FETCHED
-    assert len(requests) == 2, "the fetch whose recording met the lock, and its retry"
