@@ -350,7 +350,7 @@ def test_transient_failure_gives_the_claim_back_for_the_retry(fact_checker, queu
     assert not HostFetchSlot.objects.exists()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_host_slot_and_claim_are_short_leases(fact_checker, queued, local_site, settings):
     settings.SOURCES_FETCH_LEASE_SECONDS = 15
     evidence = cite(fact_checker, local_site.url_for("/drones"), "drones")
