@@ -295,6 +295,12 @@ SOURCES_MAX_FETCHES_PER_HOST = env_int("SOURCES_MAX_FETCHES_PER_HOST", 2, minimu
 # A fetch still pending or running after this long is presumed lost (broker outage, killed
 # worker) and is queued again by the beat task.
 SOURCES_STALE_FETCH_MINUTES = env_int("SOURCES_STALE_FETCH_MINUTES", 10, minimum=1)
+# A running fetch holds two short leases (its claim on the source, its host slot), renewed every
+# third of their length while it runs: a killed worker's leases lapse within seconds, and the
+# beat's lease sweep (every SOURCES_FETCH_LEASE_SECONDS) queues its fetch again.
+SOURCES_FETCH_LEASE_SECONDS = env_int("SOURCES_FETCH_LEASE_SECONDS", 15, minimum=3)
+# Snapshots whose body file is re-hashed by the daily integrity check.
+SOURCES_VERIFY_SAMPLE = env_int("SOURCES_VERIFY_SAMPLE", 200, minimum=1)
 
 if SOURCES_TIMEOUT_TOTAL < SOURCES_TIMEOUT_CONNECT:
     raise ImproperlyConfigured("SOURCES_TIMEOUT_TOTAL must not be shorter than SOURCES_TIMEOUT_CONNECT")
@@ -350,6 +356,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"sources.tasks.fetch_source": {"queue": "fetch"}}
+_visibility_timeout = CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout")
+if isinstance(_visibility_timeout, int) and _visibility_timeout <= FETCH_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"CELERY_VISIBILITY_TIMEOUT ({_visibility_timeout} s) must exceed the fetch task's time limit "
+        f"({FETCH_TASK_TIME_LIMIT} s), or a slow fetch would be handed to a second worker"
+    )
+if SOURCES_FETCH_LEASE_SECONDS >= FETCH_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"SOURCES_FETCH_LEASE_SECONDS ({SOURCES_FETCH_LEASE_SECONDS}) must be shorter than the fetch "
+        f"task's time limit ({FETCH_TASK_TIME_LIMIT} s)"
+    )
 CELERY_TASK_TIME_LIMIT = FETCH_TASK_TIME_LIMIT
 CELERY_TASK_SOFT_TIME_LIMIT = FETCH_TASK_TIME_LIMIT - 15
 CELERY_TIMEZONE = "UTC"
@@ -358,6 +375,14 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stale-fetches": {
         "task": "sources.tasks.requeue_stale_fetches",
         "schedule": timedelta(minutes=5),
+    },
+    "requeue-expired-fetch-leases": {
+        "task": "sources.tasks.requeue_expired_fetch_leases",
+        "schedule": timedelta(seconds=SOURCES_FETCH_LEASE_SECONDS),
+    },
+    "verify-snapshot-sample": {
+        "task": "sources.tasks.verify_snapshot_sample",
+        "schedule": crontab(minute=17, hour=4),
     },
     "recheck-due-sources": {
         "task": "sources.tasks.recheck_due_sources",

@@ -30,6 +30,9 @@ class Source(models.Model):
     fetch_token = models.UUIDField(null=True, blank=True, editable=False)
     fetch_requested_at = models.DateTimeField(null=True, blank=True)
     fetch_started_at = models.DateTimeField(null=True, blank=True)
+    # The claim of the worker running the fetch lapses at this time unless it renews it; a fetching
+    # source whose lease has lapsed lost its worker (SOURCES_FETCH_LEASE_SECONDS).
+    fetch_lease_expires_at = models.DateTimeField(null=True, blank=True)
     last_fetched_at = models.DateTimeField(null=True, blank=True)
     next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -6,8 +6,12 @@ This layer knows nothing of the claims citing a source. Two hooks tell the layer
 the snapshot, where verifier.services.sources checks quotes and flags published claims.
 """
 
+import hashlib
+import logging
+import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -17,7 +21,14 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -27,6 +38,8 @@ from core.roles import require_fact_checker
 from sources.fetcher import FetchLimits, FetchResult, Outcome, UrlRefused, check_url, fetch
 from sources.models import HostFetchSlot, Snapshot, Source
 from sources.signals import source_fetch_state_changed
+
+logger = logging.getLogger(__name__)
 
 # The name sources.tasks registers its fetch task under; queued by name (see core.queueing.task_queue).
 FETCH_TASK = "sources.tasks.fetch_source"
@@ -67,17 +80,25 @@ def source_request_fetch(*, source: Source, queue: bool = True) -> uuid.UUID:
     verifier.services.sources.source_fetch_and_apply(source_id=..., token=...).
     """
     token = uuid.uuid4()
-    Source.objects.filter(pk=source.pk).update(
+    _fetch_request(source=source, token=token, only_if=Q(), queue=queue)
+    return token
+
+
+def _fetch_request(*, source: Source, token: uuid.UUID, only_if: Q, queue: bool) -> bool:
+    requested = Source.objects.filter(only_if, pk=source.pk).update(
         status=Source.Status.PENDING,
         fetch_token=token,
         fetch_requested_at=timezone.now(),
         fetch_started_at=None,
+        fetch_lease_expires_at=None,
     )
+    if not requested:
+        return False
     source.status, source.fetch_token = Source.Status.PENDING, token
     _fetch_state_changed(source.pk)
     if queue:
         transaction.on_commit(lambda: enqueue_fetch(source_id=source.pk, token=token))
-    return token
+    return True
 
 
 def enqueue_fetch(*, source_id: int, token: uuid.UUID) -> bool:
@@ -113,6 +134,10 @@ class HostBusy:
     host: str
 
 
+def _lease_end(now: datetime) -> datetime:
+    return now + timedelta(seconds=settings.SOURCES_FETCH_LEASE_SECONDS)
+
+
 def _host_slot_take(host: str, holder: uuid.UUID, expires_at: datetime) -> bool:
     for slot in range(settings.SOURCES_MAX_FETCHES_PER_HOST):
         try:
@@ -126,16 +151,82 @@ def _host_slot_take(host: str, holder: uuid.UUID, expires_at: datetime) -> bool:
     return False
 
 
-def _host_slot_acquire(host: str, holder: uuid.UUID) -> bool:
-    now = timezone.now()
-    expires_at = now + timedelta(seconds=settings.FETCH_TASK_TIME_LIMIT)
+def _host_slot_acquire(host: str, holder: uuid.UUID, now: datetime) -> bool:
+    expires_at = _lease_end(now)
     if _host_slot_take(host, holder, expires_at):
         return True
-    # A lease outlives a killed worker only until the longest a fetch task may run. Expired
-    # leases are cleared only when they stand in the way, sparing every other fetch a write.
+    # Expired leases (a dead worker's) are cleared only when they stand in the way, sparing every
+    # other fetch a write.
     if HostFetchSlot.objects.filter(host=host, expires_at__lt=now).delete()[0]:
         return _host_slot_take(host, holder, expires_at)
     return False
+
+
+def _claimable(now: datetime) -> Q:
+    """Only a pending fetch, or one whose worker let its lease lapse: a duplicated or redelivered
+    message for a fetch that is running does not reach the origin a second time."""
+    return Q(status=Source.Status.PENDING) | Q(
+        Q(fetch_lease_expires_at__lt=now) | Q(fetch_lease_expires_at__isnull=True),
+        status=Source.Status.FETCHING,
+    )
+
+
+def _leases_renew(*, source_id: int, token: str, holder: uuid.UUID) -> None:
+    now = timezone.now()
+    Source.objects.filter(pk=source_id, fetch_token=token, status=Source.Status.FETCHING).update(
+        fetch_lease_expires_at=_lease_end(now)
+    )
+    HostFetchSlot.objects.filter(holder=holder).update(expires_at=_lease_end(now))
+
+
+def _leases_renew_until(
+    stop: threading.Event, *, source_id: int, token: str, holder: uuid.UUID
+) -> None:
+    try:
+        while not stop.wait(settings.SOURCES_FETCH_LEASE_SECONDS / 3):
+            try:
+                _leases_renew(source_id=source_id, token=token, holder=holder)
+            except DatabaseError as error:
+                # The next renewal may succeed before the lease lapses; if not, the fetch is redone.
+                logger.warning("Could not renew the leases of source %s: %s", source_id, error)
+    finally:
+        connection.close()
+
+
+@contextmanager
+def _leases_renewed(*, source_id: int, token: str, holder: uuid.UUID) -> Iterator[None]:
+    """Keeps the fetch's claim and host slot alive while the body runs, then frees the slot."""
+    stop = threading.Event()
+    renewer = threading.Thread(
+        target=_leases_renew_until,
+        args=(stop,),
+        kwargs={"source_id": source_id, "token": token, "holder": holder},
+        name=f"lease-renewer-{source_id}",
+        daemon=True,
+    )
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join()
+        _host_slot_release(holder)
+
+
+def _host_slot_release(holder: uuid.UUID) -> None:
+    try:
+        HostFetchSlot.objects.filter(holder=holder).delete()
+    except (OperationalError, InterfaceError) as error:
+        if connection.in_atomic_block:
+            raise
+        # A broken connection must not keep the host's slot: free it on a new one, or leave it to
+        # lapse within SOURCES_FETCH_LEASE_SECONDS.
+        logger.warning("Freeing host slot %s on a fresh connection after: %s", holder, error)
+        connection.close()
+        try:
+            HostFetchSlot.objects.filter(holder=holder).delete()
+        except DatabaseError as second_error:
+            logger.warning("Host slot %s left to lapse: %s", holder, second_error)
 
 
 def source_fetch(
@@ -145,49 +236,122 @@ def source_fetch(
     record_transient: bool = True,
     on_recorded: SnapshotHook | None = None,
 ) -> Snapshot | TransientFailure | HostBusy | None:
-    """Runs the fetch identified by `token` once; None if it is no longer wanted or already done.
+    """Runs the fetch identified by `token` once; None if it is no longer wanted, already done, or
+    running under another worker's live lease.
 
-    A transient failure is recorded only with `record_transient` (the last attempt); otherwise it is
-    returned for the caller to retry. `on_recorded`: see snapshot_record.
+    A transient failure is recorded only with `record_transient` (the last attempt); otherwise the
+    source goes back to pending and the failure is returned for the caller to retry.
+    `on_recorded`: see snapshot_record.
     """
-    source = Source.objects.filter(pk=source_id, fetch_token=token).first()
-    if source is None or source.status not in (Source.Status.PENDING, Source.Status.FETCHING):
+    now = timezone.now()
+    source = Source.objects.filter(_claimable(now), pk=source_id, fetch_token=token).first()
+    if source is None:
         return None
     host = urlsplit(source.url).hostname or ""
     holder = uuid.uuid4()
     # The host slot and the claim are written in one transaction: SQLite serialises writers, and
     # every write transaction is another wait for its lock when many fetches run at once.
     with transaction.atomic():
-        if not _host_slot_acquire(host, holder):
+        if not _host_slot_acquire(host, holder, now):
             return HostBusy(host=host)
-        claimed = Source.objects.filter(
-            pk=source_id,
-            fetch_token=token,
-            status__in=[Source.Status.PENDING, Source.Status.FETCHING],
-        ).update(status=Source.Status.FETCHING, fetch_started_at=timezone.now())
+        claimed = Source.objects.filter(_claimable(now), pk=source_id, fetch_token=token).update(
+            status=Source.Status.FETCHING, fetch_started_at=now, fetch_lease_expires_at=_lease_end(now)
+        )
         if not claimed:
             transaction.set_rollback(True)  # gives the slot back
             return None
-    try:
+    with _leases_renewed(source_id=source_id, token=token, holder=holder):
         _fetch_state_changed(source_id)
         # No transaction is open here: the fetch can take up to SOURCES_TIMEOUT_TOTAL seconds.
         result = fetch(source.url, limits=fetch_limits())
-    finally:
-        HostFetchSlot.objects.filter(holder=holder).delete()
     if result.transient and not record_transient:
+        Source.objects.filter(pk=source_id, fetch_token=token, status=Source.Status.FETCHING).update(
+            status=Source.Status.PENDING, fetch_lease_expires_at=None
+        )
         return TransientFailure(reason=result.reason, retry_after=result.retry_after)
     return snapshot_record(source=source, token=token, result=result, on_recorded=on_recorded)
 
 
 def _store_by_hash(data: bytes, sha256: str, *, folder: str, suffix: str = "") -> str:
-    """Stores the bytes once under their hash and returns the storage name."""
+    """Stores the bytes once under their hash and returns the storage name; a file already there
+    with other bytes (edited or damaged on disk) is replaced."""
     name = f"{folder}/{sha256[:2]}/{sha256}{suffix}"
-    if not default_storage.exists(name):
-        stored = default_storage.save(name, ContentFile(data))
-        if stored != name:
-            # Another worker stored the same bytes at the same moment; keep a single copy.
-            default_storage.delete(stored)
+    stored_sha256 = _stored_sha256(name)
+    if stored_sha256 == sha256:
+        return name
+    if stored_sha256 is not None:
+        logger.error("File %s hashed %s on disk; replaced with the fetched bytes.", name, stored_sha256)
+        default_storage.delete(name)
+    stored = default_storage.save(name, ContentFile(data))
+    if stored != name:
+        # Another worker stored the same bytes at the same moment; keep a single copy.
+        default_storage.delete(stored)
     return name
+
+
+def _stored_sha256(name: str) -> str | None:
+    """The SHA-256 of the stored file, None if there is none."""
+    if not default_storage.exists(name):
+        return None
+    digest = hashlib.sha256()
+    with default_storage.open(name, "rb") as stored:
+        for chunk in stored.chunks():
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class BodyMismatch:
+    """A snapshot whose stored body file is not the bytes it recorded."""
+
+    snapshot_id: int
+    name: str
+    expected_sha256: str
+    found_sha256: str | None  # None: the file is missing
+
+    def __str__(self) -> str:
+        found = self.found_sha256 or "no file"
+        return f"snapshot {self.snapshot_id}: {self.name} expected {self.expected_sha256}, found {found}"
+
+
+def snapshot_body_check(*, snapshot: Snapshot) -> BodyMismatch | None:
+    """Hashes the snapshot's body file against content_sha256; the mismatch, if any, is logged."""
+    name = snapshot.body.name or ""
+    found = _stored_sha256(name) if name else None
+    if found == snapshot.content_sha256:
+        return None
+    mismatch = BodyMismatch(
+        snapshot_id=snapshot.pk,
+        name=name,
+        expected_sha256=snapshot.content_sha256,
+        found_sha256=found,
+    )
+    logger.error("Snapshot body integrity: %s", mismatch)
+    return mismatch
+
+
+def snapshots_verify(*, sample: int | None = None) -> list[BodyMismatch]:
+    """Checks the body file of every snapshot that kept one (or of `sample` chosen at random)."""
+    with_body = Snapshot.objects.exclude(body="").only("pk", "body", "content_sha256")
+    chosen = with_body.order_by("?")[:sample] if sample is not None else with_body.order_by("pk")
+    return [
+        mismatch
+        for snapshot in chosen.iterator()
+        if (mismatch := snapshot_body_check(snapshot=snapshot)) is not None
+    ]
+
+
+def snapshot_body_repair(*, snapshot: Snapshot) -> bool:
+    """Stores the body again from a re-fetch of the snapshot's URL, only if the bytes fetched now
+    hash to what the snapshot recorded; whether the file is sound afterwards."""
+    result = fetch(snapshot.final_url or snapshot.requested_url, limits=fetch_limits())
+    if not result.body or result.content_sha256 != snapshot.content_sha256:
+        logger.warning(
+            "Snapshot %s not repaired: the page now hashes %s", snapshot.pk, result.content_sha256
+        )
+        return False
+    _store_by_hash(result.body, result.content_sha256, folder="snapshots")
+    return snapshot_body_check(snapshot=snapshot) is None
 
 
 def _classify_change(*, source: Source, result: FetchResult) -> str:
@@ -293,6 +457,19 @@ def sources_requeue_stale() -> int:
         | Q(status=Source.Status.FETCHING, fetch_started_at__lt=cutoff)
     )
     return sources_request_fetch(sources=stale.only("pk"))
+
+
+def sources_requeue_expired_leases() -> int:
+    """Queues again, under a new token, every fetch whose worker let its lease lapse (killed,
+    frozen, cut off from the database); returns how many."""
+    now = timezone.now()
+    lapsed = Q(status=Source.Status.FETCHING, fetch_lease_expires_at__lt=now)
+    count = 0
+    for source in Source.objects.filter(lapsed).only("pk"):
+        with transaction.atomic():
+            # Conditional: a worker that renewed its lease since the read keeps its fetch.
+            count += _fetch_request(source=source, token=uuid.uuid4(), only_if=lapsed, queue=True)
+    return count
 
 
 def sources_due_for_recheck(

@@ -163,6 +163,23 @@ def test_raw_body_downloads_as_an_attachment_never_as_a_page(as_user, reviewer, 
     assert hashlib.sha256(body).hexdigest() == snapshot.content_sha256
 
 
+def test_body_edited_on_disk_is_refused_with_an_alert(as_user, reviewer, fact_checker, media_root):
+    claim = drafted_claim(fact_checker, checked=False)
+    snapshot = fetched_snapshot(claim.evidence.get().source, text=TEXT, body=BODY)
+    (media_root / snapshot.body.name).write_bytes(BODY.replace(b"admitted", b"denied"))
+
+    response = as_user(reviewer).get(
+        reverse("admin:sources_snapshot_body", args=[snapshot.pk]), follow=True
+    )
+
+    assert response.redirect_chain == [
+        (reverse("admin:sources_snapshot_change", args=[snapshot.pk]), 302)
+    ]
+    alert = next(iter(response.context["messages"]))
+    assert alert.level_tag == "error"
+    assert f"snapshot {snapshot.pk}: {snapshot.body.name} expected {snapshot.content_sha256}" in str(alert)
+
+
 def test_raw_body_is_for_staff_only(client, fact_checker, media_root):
     claim = drafted_claim(fact_checker, checked=False)
     snapshot = fetched_snapshot(claim.evidence.get().source, text=TEXT, body=BODY)

@@ -2,22 +2,33 @@
 
 import json
 import os
+import signal
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import close_old_connections
+from django.contrib.auth.models import User
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 from pytest_httpserver import HTTPServer
 from rest_framework.authtoken.models import Token
 from werkzeug import Request, Response
 
 from claims.models import Evidence
+from config.celery import app
 from sources.models import Snapshot, Source
-from sources.services import sources_requeue_stale
+from sources.services import (
+    FETCH_TASK,
+    snapshots_verify,
+    source_request_fetch,
+    sources_requeue_expired_leases,
+    sources_requeue_stale,
+)
 from tests.factories import FactCheckerFactory
 from tests.processes import (
     RedisProcess,
@@ -41,10 +52,13 @@ QUOTE = "these drones were exported before the attack on Ukraine"
 
 
 @pytest.fixture
-def origin():
-    """A threaded local site: a slow first answer must not hold up the next request."""
+def origin(settings):
+    """A threaded local site, fetchable from this process: a slow first answer must not hold up
+    the next request."""
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
+    settings.SOURCES_ALLOW_PRIVATE_NETWORKS = True
+    settings.SOURCES_ALLOWED_PORTS = frozenset({server.port})
     yield server
     server.clear()
     if server.is_running():
@@ -84,9 +98,7 @@ def pretend_the_fetch_is_stale(source_id: int) -> None:
     )
 
 
-def test_worker_killed_mid_fetch_is_redone_once_after_restart(origin, settings):
-    settings.SOURCES_ALLOW_PRIVATE_NETWORKS = True
-    settings.SOURCES_ALLOWED_PORTS = frozenset({origin.port})
+def test_worker_killed_mid_fetch_is_redone_once_after_restart(origin):
     release = threading.Event()
     requests: list[float] = []
 
@@ -178,8 +190,6 @@ def test_broker_outage_loses_no_evidence_and_the_fetch_happens_once_it_is_back(o
         redis.start()
         pretend_the_fetch_is_stale(saved.source_id)
         # Beat's sweep, sent through the restarted broker and run by the worker.
-        from config.celery import app
-
         with app.connection_for_write(redis.url) as connection:
             app.send_task("sources.tasks.requeue_stale_fetches", connection=connection)
         wait_for(
@@ -191,3 +201,186 @@ def test_broker_outage_loses_no_evidence_and_the_fetch_happens_once_it_is_back(o
     [snapshot] = snapshots_of(saved.source_id)
     assert snapshot.outcome == Snapshot.Outcome.FETCHED
     assert Evidence.objects.get(pk=saved.pk).quote_status == Evidence.QuoteStatus.FOUND
+
+
+def cite_in_a_claim(author: User, url: str) -> Evidence:
+    claim = claim_create(actor=author, text="Exported early", claimant_name="Iran")
+    return evidence_add(actor=author, claim=claim, url=url, quote=QUOTE, stance="supports")
+
+
+def lease_sweep_recovers(recovered: Callable[[], bool], *, worker: WorkerProcess) -> float:
+    """Runs the lease sweep as beat does (every SOURCES_FETCH_LEASE_SECONDS) until `recovered`;
+    the seconds it took."""
+    started = time.monotonic()
+
+    def swept_and_recovered() -> bool:
+        close_old_connections()
+        sources_requeue_expired_leases()
+        return recovered()
+
+    wait_for(
+        swept_and_recovered,
+        timeout=60,
+        interval=settings.SOURCES_FETCH_LEASE_SECONDS,
+        what=f"the lease sweep to recover the fetch\n{worker.log()}",
+    )
+    return time.monotonic() - started
+
+
+def test_worker_killed_three_times_mid_fetch_is_recovered_by_the_lease_sweep(origin, settings):
+    settings.SOURCES_FETCH_LEASE_SECONDS = 3
+    releases = [threading.Event() for _ in range(3)]
+    requests: list[float] = []
+
+    def first_three_answers_hang(request: Request) -> Response:
+        requests.append(time.monotonic())
+        if len(requests) <= len(releases):
+            releases[len(requests) - 1].wait(timeout=30)
+        return Response(ARTICLE, content_type="text/html")
+
+    origin.expect_request("/slow").respond_with_handler(first_three_answers_hang)
+    purge_queues()
+    env = fetch_env(origin, SOURCES_FETCH_LEASE_SECONDS="3")
+    workers = [WorkerProcess(env) for _ in range(4)]
+    recoveries: list[float] = []
+    with stopped_in_any_case(*workers):
+        workers[0].start()
+        evidence = cite_in_a_claim(FactCheckerFactory(), origin.url_for("/slow"))
+        for kill, (worker, release) in enumerate(zip(workers, releases, strict=False), start=1):
+            wait_for(lambda kill=kill: len(requests) == kill, what=f"fetch {kill} to start\n{worker.log()}")
+            worker.kill()
+            release.set()
+            next_worker = workers[kill].start()
+            if kill < len(releases):
+                recoveries.append(
+                    lease_sweep_recovers(
+                        lambda kill=kill: len(requests) > kill, worker=next_worker
+                    )
+                )
+        recoveries.append(
+            lease_sweep_recovers(lambda: bool(snapshots_of(evidence.source_id)), worker=workers[-1])
+        )
+        # Room for a redelivery of a killed worker's message to show up as a duplicate.
+        time.sleep(3)
+
+    [snapshot] = snapshots_of(evidence.source_id)
+    assert snapshot.outcome == Snapshot.Outcome.FETCHED
+    assert Evidence.objects.get(pk=evidence.pk).quote_status == Evidence.QuoteStatus.FOUND
+    assert len(requests) == 4, "three killed attempts and the one that finished"
+    print(f"recovery after each kill: {', '.join(f'{seconds:.1f} s' for seconds in recoveries)}")
+
+
+def test_duplicate_messages_for_a_running_fetch_reach_the_origin_once(origin):
+    release = threading.Event()
+    requests: list[float] = []
+
+    def answer_when_released(request: Request) -> Response:
+        requests.append(time.monotonic())
+        release.wait(timeout=30)
+        return Response(ARTICLE, content_type="text/html")
+
+    origin.expect_request("/slow").respond_with_handler(answer_when_released)
+    purge_queues()
+    worker = WorkerProcess(fetch_env(origin), concurrency=6)
+    with stopped_in_any_case(worker):
+        worker.start()
+        evidence = cite_in_a_claim(FactCheckerFactory(), origin.url_for("/slow"))
+        wait_for(lambda: requests, what=f"the fetch to start\n{worker.log()}")
+        close_old_connections()
+        token = str(Source.objects.get(pk=evidence.source_id).fetch_token)
+        for _ in range(4):
+            app.send_task(FETCH_TASK, args=(evidence.source_id, token))
+        wait_for(
+            lambda: worker.log().count("'skipped'") == 4,
+            what=f"the four copies to be skipped\n{worker.log()}",
+        )
+        release.set()
+        wait_for(lambda: snapshots_of(evidence.source_id), what=f"the fetch\n{worker.log()}")
+
+    assert len(snapshots_of(evidence.source_id)) == 1
+    assert len(requests) == 1
+
+
+def test_sigterm_mid_fetch_lets_the_fetch_finish_once(origin):
+    release = threading.Event()
+    requests: list[float] = []
+
+    def answer_when_released(request: Request) -> Response:
+        requests.append(time.monotonic())
+        release.wait(timeout=30)
+        return Response(ARTICLE, content_type="text/html")
+
+    origin.expect_request("/slow").respond_with_handler(answer_when_released)
+    purge_queues()
+    worker, restarted = WorkerProcess(fetch_env(origin)), WorkerProcess(fetch_env(origin))
+    with stopped_in_any_case(worker, restarted):
+        worker.start()
+        evidence = cite_in_a_claim(FactCheckerFactory(), origin.url_for("/slow"))
+        wait_for(lambda: requests, what=f"the fetch to start\n{worker.log()}")
+        os.killpg(worker.pid, signal.SIGTERM)
+        release.set()
+        wait_for(lambda: worker.process.poll() is not None, what=f"warm shutdown\n{worker.log()}")
+        restarted.start()
+        # Room for a redelivery of the stopped worker's message to show up as a duplicate.
+        time.sleep(3)
+
+    [snapshot] = snapshots_of(evidence.source_id)
+    assert snapshot.outcome == Snapshot.Outcome.FETCHED
+    assert len(requests) == 1
+
+
+def test_body_file_corrupted_on_disk_is_replaced_by_the_next_fetch(origin):
+    origin.expect_request("/article").respond_with_data(ARTICLE, content_type="text/html")
+    purge_queues()
+    worker = WorkerProcess(fetch_env(origin))
+    with stopped_in_any_case(worker):
+        worker.start()
+        evidence = cite_in_a_claim(FactCheckerFactory(), origin.url_for("/article"))
+        wait_for(lambda: snapshots_of(evidence.source_id), what=f"the fetch\n{worker.log()}")
+        [first] = snapshots_of(evidence.source_id)
+        body_path = Path(settings.MEDIA_ROOT) / first.body.name
+        body_path.write_bytes(b"<html>tampered</html>")
+        assert [mismatch.snapshot_id for mismatch in snapshots_verify()] == [first.pk]
+
+        with transaction.atomic():
+            source_request_fetch(source=evidence.source)
+        wait_for(lambda: len(snapshots_of(evidence.source_id)) == 2, what=f"the re-fetch\n{worker.log()}")
+
+    assert body_path.read_bytes() == ARTICLE.encode()
+    assert snapshots_verify() == []
+    assert "replaced with the fetched bytes" in worker.log()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_terminate_backend is PostgreSQL's")
+def test_database_connections_terminated_mid_fetch_lose_and_duplicate_nothing(origin):
+    release = threading.Event()
+    requests: list[float] = []
+
+    def answer_when_released(request: Request) -> Response:
+        requests.append(time.monotonic())
+        release.wait(timeout=30)
+        return Response(ARTICLE, content_type="text/html")
+
+    origin.expect_request("/slow").respond_with_handler(answer_when_released)
+    purge_queues()
+    worker = WorkerProcess(fetch_env(origin))
+    with stopped_in_any_case(worker):
+        worker.start()
+        evidence = cite_in_a_claim(FactCheckerFactory(), origin.url_for("/slow"))
+        wait_for(lambda: requests, what=f"the fetch to start\n{worker.log()}")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            assert cursor.fetchall(), "the worker's connections were terminated"
+        started = time.monotonic()
+        release.set()
+        wait_for(lambda: snapshots_of(evidence.source_id), what=f"the fetch\n{worker.log()}")
+        print(f"recorded {time.monotonic() - started:.1f} s after the connections were cut")
+        time.sleep(3)
+
+    [snapshot] = snapshots_of(evidence.source_id)
+    assert snapshot.outcome == Snapshot.Outcome.FETCHED
+    assert Evidence.objects.get(pk=evidence.pk).quote_status == Evidence.QuoteStatus.FOUND
+    assert len(requests) == 1, "the slot and the snapshot were written on a fresh connection"

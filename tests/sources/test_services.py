@@ -10,6 +10,7 @@ from unittest import mock
 import pytest
 from django.core.files.storage import default_storage
 from django.utils import timezone
+from werkzeug import Response
 
 from claims.models import Claim, Evidence
 from core.errors import DomainError, ErrorKind
@@ -20,6 +21,7 @@ from sources.services import (
     source_request_fetch,
     sources_recheck_due,
     sources_refetch,
+    sources_requeue_expired_leases,
     sources_requeue_stale,
 )
 from tests.factories import rating
@@ -341,3 +343,79 @@ def test_only_a_fact_checker_may_ask_for_a_refetch(
 
     assert refused.value.kind == ErrorKind.FORBIDDEN
     assert (count, [source_id for source_id, _ in queued]) == (1, [source.pk])
+
+
+def test_duplicate_message_for_a_running_fetch_does_not_reach_the_origin(
+    fact_checker, queued, local_site
+):
+    evidence = cite(fact_checker, local_site.url_for("/drones"), "drones")
+    # What a worker that claimed the fetch and is renewing its lease leaves in the row.
+    Source.objects.filter(pk=evidence.source_id).update(
+        status=Source.Status.FETCHING, fetch_lease_expires_at=timezone.now() + timedelta(seconds=10)
+    )
+    assert run_fetch(evidence.source) is None
+    assert local_site.log == []
+    assert not HostFetchSlot.objects.exists()
+
+
+def test_fetch_whose_worker_let_the_lease_lapse_is_claimable(fact_checker, queued, local_site):
+    local_site.expect_request("/drones").respond_with_data(ARTICLE, content_type="text/html")
+    evidence = cite(fact_checker, local_site.url_for("/drones"), "drones")
+    Source.objects.filter(pk=evidence.source_id).update(
+        status=Source.Status.FETCHING, fetch_lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert isinstance(run_fetch(evidence.source), Snapshot)
+    assert len(local_site.log) == 1
+
+
+def test_transient_failure_gives_the_claim_back_for_the_retry(fact_checker, queued, local_site):
+    local_site.expect_request("/busy").respond_with_data("busy", status=503)
+    evidence = cite(fact_checker, local_site.url_for("/busy"), "drones")
+    assert isinstance(run_fetch(evidence.source, record_transient=False), TransientFailure)
+    source = Source.objects.get(pk=evidence.source_id)
+    assert (source.status, source.fetch_lease_expires_at) == (Source.Status.PENDING, None)
+    assert not HostFetchSlot.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_host_slot_and_claim_are_short_leases(fact_checker, queued, local_site, settings):
+    settings.SOURCES_FETCH_LEASE_SECONDS = 15
+    evidence = cite(fact_checker, local_site.url_for("/drones"), "drones")
+    leases: list[tuple[timedelta, timedelta]] = []
+
+    def page_seen_mid_fetch(request):
+        # The fetch runs outside any transaction, so its leases are visible to this thread.
+        started = timezone.now()
+        slot = HostFetchSlot.objects.get()
+        claim = Source.objects.get(pk=evidence.source_id).fetch_lease_expires_at
+        leases.append((slot.expires_at - started, claim - started))
+        return Response(ARTICLE, content_type="text/html")
+
+    local_site.expect_request("/drones").respond_with_handler(page_seen_mid_fetch)
+    assert isinstance(run_fetch(evidence.source), Snapshot)
+    ((slot_left, claim_left),) = leases
+    assert timedelta(0) < slot_left <= timedelta(seconds=15)
+    assert timedelta(0) < claim_left <= timedelta(seconds=15)
+
+
+def test_expired_leases_are_queued_again_under_a_new_token(
+    fact_checker, queued, local_site, django_capture_on_commit_callbacks
+):
+    lapsed_evidence = cite(fact_checker, local_site.url_for("/lapsed"), "drones")
+    lapsed = lapsed_evidence.source
+    live = cite(fact_checker, local_site.url_for("/live"), "drones", claim=lapsed_evidence.claim).source
+    now = timezone.now()
+    Source.objects.filter(pk=lapsed.pk).update(
+        status=Source.Status.FETCHING, fetch_lease_expires_at=now - timedelta(seconds=1)
+    )
+    Source.objects.filter(pk=live.pk).update(
+        status=Source.Status.FETCHING, fetch_lease_expires_at=now + timedelta(seconds=10)
+    )
+    old_token = Source.objects.get(pk=lapsed.pk).fetch_token
+    queued.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sources_requeue_expired_leases() == 1
+    lapsed.refresh_from_db()
+    assert lapsed.status == Source.Status.PENDING and lapsed.fetch_token != old_token
+    assert queued == [(lapsed.pk, lapsed.fetch_token)]
+    assert Source.objects.get(pk=live.pk).status == Source.Status.FETCHING

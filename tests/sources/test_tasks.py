@@ -4,12 +4,13 @@ import threading
 import time
 
 import pytest
-from django.db import close_old_connections
+from django.db import OperationalError, close_old_connections
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from core.queueing import retry_delay
 from sources.models import Snapshot
+from sources.tasks import fetch_source, host_wait_delay
 from tests.factories import FactCheckerFactory
 from tests.processes import WorkerProcess, purge_queues, wait_for
 from verifier.services.claims import claim_create
@@ -69,3 +70,25 @@ def test_no_more_than_two_fetches_of_one_host_run_at_once(settings):
         worker.stop()
         origin.stop()
     assert running["most"] == 2
+
+
+def test_database_error_during_a_fetch_is_retried_not_dropped(monkeypatch):
+    attempts: list[int] = []
+
+    def locked_once(*, source_id, token, record_transient):
+        attempts.append(source_id)
+        if len(attempts) == 1:
+            raise OperationalError("database is locked")
+
+    monkeypatch.setattr("sources.tasks.source_fetch_and_apply", locked_once)
+    result = fetch_source.apply(args=(7, "token"))
+    assert result.get() == "skipped"
+    assert attempts == [7, 7]
+
+
+def test_host_wait_grows_with_jitter_up_to_a_ceiling():
+    for waits in range(8):
+        ceiling = min(8.0, 0.5 * 2**waits)
+        delays = {host_wait_delay(waits) for _ in range(20)}
+        assert all(ceiling / 2 <= delay <= ceiling for delay in delays)
+        assert len(delays) > 1

@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -29,7 +29,7 @@ from core.errors import DomainError
 from core.roles import is_fact_checker
 from sources.highlight import FoldedText, QuoteMark, highlight
 from sources.models import OUTCOME_CHOICES, Snapshot, Source
-from sources.services import sources_refetch
+from sources.services import snapshot_body_check, sources_refetch
 from verifier.admin.badges import badge, fetch_badge_with_reason, outcome_badge
 from verifier.admin.common import actor
 
@@ -339,6 +339,15 @@ class SnapshotAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if not snapshot.body.name or not default_storage.exists(snapshot.body.name):
             raise Http404("No body was kept for this snapshot.")
+        if (mismatch := snapshot_body_check(snapshot=snapshot)) is not None:
+            # Never served under a hash it no longer has; the alert names the way to repair it.
+            self.message_user(
+                request,
+                f"The stored body does not match this snapshot's SHA-256 ({mismatch}); it is not "
+                "served. Run manage.py verify_snapshots --repair.",
+                level=messages.ERROR,
+            )
+            return HttpResponseRedirect(reverse("admin:sources_snapshot_change", args=[snapshot.pk]))
         media_type = snapshot.content_type.split(";")[0].strip().lower()
         filename = (
             f"snapshot-{snapshot.pk}-{snapshot.content_sha256[:12]}"
