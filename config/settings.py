@@ -59,6 +59,9 @@ VERIFIER_ORG_URL = env_str("VERIFIER_ORG_URL", PUBLIC_BASE_URL)
 VERIFIER_PUBLIC_BYLINES = env_choice("VERIFIER_PUBLIC_BYLINES", "names", ("names", "none"))
 
 INSTALLED_APPS = [
+    # Before the admin, so that its admin/base_site.html (the unread notifications on every admin
+    # page) overrides the admin's own.
+    "verifier",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -74,7 +77,6 @@ INSTALLED_APPS = [
     "simple_history",
     "claims",
     "sources",
-    "verifier",
 ]
 
 MIDDLEWARE = [
@@ -267,6 +269,10 @@ DEFAULT_FROM_EMAIL = (
     or _EMAIL.get("DEFAULT_FROM_EMAIL")
     or f"{VERIFIER_ORG_NAME} <verifier@localhost>"
 )
+# Retries of a notification mail the server refused for now (4xx) or could not take; a mail
+# untouched for EMAIL_STALE_MINUTES (lost message, dead worker) is queued again by beat.
+EMAIL_MAX_RETRIES = env_int("EMAIL_MAX_RETRIES", 8)
+EMAIL_STALE_MINUTES = env_int("EMAIL_STALE_MINUTES", 20, minimum=11)
 
 # Fetching sources (SPEC §4). Ports other than 80/443 exist only for local tests and benchmarks.
 SOURCES_ALLOW_PRIVATE_NETWORKS = env_bool("SOURCES_ALLOW_PRIVATE_NETWORKS", False)
@@ -354,6 +360,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "requeue-stale-webhook-deliveries": {
         "task": "verifier.tasks.requeue_stale_webhook_deliveries",
+        "schedule": timedelta(minutes=5),
+    },
+    "requeue-stale-notification-mails": {
+        "task": "verifier.tasks.requeue_stale_notification_mails",
         "schedule": timedelta(minutes=5),
     },
 }

@@ -156,4 +156,5 @@ class ReviewLogEntryAdmin(admin.ModelAdmin):
     def transition(self, entry: ReviewLogEntry) -> str:
         return f"{entry.from_state or '—'} → {entry.to_state or '—'}"
 
-from verifier import webhook_admin  # noqa: E402, F401  (registers the webhook admin)
+# Registered by being imported.
+from verifier import notification_admin, webhook_admin  # noqa: E402, F401

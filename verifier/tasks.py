@@ -1,11 +1,11 @@
-"""Celery entry points for verifier: thin adapters over verifier.webhooks."""
+"""Celery entry points for verifier: thin adapters over verifier.webhooks and verifier.notifications."""
 
 from celery import Task, shared_task
 from django.conf import settings
 
 from sources.tasks import retry_delay
-from verifier import webhooks
-from verifier.models import WebhookDelivery
+from verifier import notifications, webhooks
+from verifier.models import Notification, WebhookDelivery
 
 
 @shared_task(bind=True, acks_late=True, max_retries=settings.WEBHOOK_MAX_RETRIES)
@@ -24,3 +24,24 @@ def deliver_webhook(self: Task, delivery_id: int) -> str:
 def requeue_stale_webhook_deliveries() -> int:
     """Queues again the webhook deliveries that a broker outage or a dead worker left behind."""
     return webhooks.webhook_deliveries_requeue_stale()
+
+
+@shared_task(bind=True, acks_late=True, max_retries=settings.EMAIL_MAX_RETRIES)
+def mail_notification(self: Task, notification_id: int) -> str:
+    """Mails one notification, retrying what the mail server refused for now or could not take, with
+    backoff and jitter."""
+    final_attempt = self.request.retries >= (self.max_retries or 0)
+    status = notifications.notification_mail_send(
+        notification_id=notification_id, final_attempt=final_attempt
+    )
+    if status is None:
+        return "skipped"
+    if status == Notification.Mail.RETRYING:
+        raise self.retry(countdown=retry_delay(self.request.retries, None))
+    return status
+
+
+@shared_task
+def requeue_stale_notification_mails() -> int:
+    """Queues again the notification mails that a broker outage or a dead worker left behind."""
+    return notifications.notification_mails_requeue_stale()
