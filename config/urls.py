@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from verifier.health import healthz
+from verifier.site import claimant_page, fact_check_index, rating_page, tag_page
 from verifier.views import claim_page
 
 urlpatterns = [
@@ -11,5 +12,9 @@ urlpatterns = [
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("verifier.urls")),
     path("claims/<int:pk>/", claim_page, name="claim-page"),
+    path("", fact_check_index, name="fact-check-index"),
+    path("tags/<slug:slug>/", tag_page, name="tag-page"),
+    path("claimants/<int:pk>/", claimant_page, name="claimant-page"),
+    path("ratings/<slug:slug>/", rating_page, name="rating-page"),
     path("healthz", healthz, name="healthz"),
 ]
