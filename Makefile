@@ -29,7 +29,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run    set up .venv, migrate, collect static files, seed the demo, run web + worker + beat"
 	@echo "make test   set up .venv and run the test suite (PYTEST_ARGS='-k ...' to narrow it)"
-	@echo "make lint   ruff and mypy"
+	@echo "make lint   ruff, mypy and lint-imports (the layers in pyproject.toml)"
 	@echo "make ci     what CI runs: .ci/run (SQLite + filesystem broker, then PostgreSQL + Redis)"
 	@echo "make clean  remove .venv (the local database and files under var/ stay)"
 
@@ -79,6 +79,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports --no-cache
 
 ci:
 	.ci/run

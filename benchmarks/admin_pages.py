@@ -79,9 +79,9 @@ def load(claim_count: int, seed: int = 2022) -> None:
     from django.utils import timezone
 
     from claims.models import Claim, Claimant, Evidence, Tag
+    from core.roles import FACT_CHECKERS, REVIEWERS
     from sources.models import Snapshot, Source
     from verifier.models import Rating, Verdict
-    from verifier.roles import FACT_CHECKERS, REVIEWERS
 
     rng = random.Random(seed)
     started = time.monotonic()

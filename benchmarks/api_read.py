@@ -30,8 +30,6 @@ import http.client
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,7 +37,8 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -48,6 +47,8 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from tests.processes import WebProcess  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/verifier_bench_api"
 CHUNK = 20_000
@@ -254,56 +255,6 @@ def load_published_claims(target: int) -> float:
 # Serving and measuring.
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Server:
-    """gunicorn with 2 sync workers on floor_wsgi, in its own process group."""
-
-    def __init__(self, env: dict[str, str], name: str) -> None:
-        self.port = free_port()
-        self.name = name
-        self.env = env
-        self.log = Path(tempfile.mkstemp(prefix=f"api-read-{name}-", suffix=".log")[1])
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> Server:
-        command = [
-            sys.executable, "-m", "gunicorn", "benchmarks.floor_wsgi:application",
-            "--bind", f"127.0.0.1:{self.port}", "--workers", "2", "--log-level", "warning",
-        ]
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn ({self.name}) exited:\n{self.log.read_text()}")
-            try:
-                if get(self.base + "/floor")[0] == 200:
-                    return self
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"gunicorn ({self.name}) did not answer:\n{self.log.read_text()}")
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-
-
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
@@ -398,7 +349,7 @@ def _python_load(
 def deep_cursor(offset: int) -> str:
     """The cursor of the list page that starts after the claim at `offset` in the list's order."""
     from claims.models import Claim
-    from verifier.pagination import Position
+    from verifier.api.pagination import Position
 
     row = (
         Claim.objects.filter(status=Claim.Status.PUBLISHED)
@@ -483,39 +434,46 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     base_env = dict(os.environ)
 
-    def serve(name: str, cache_seconds: int) -> Server:
+    @contextmanager
+    def serve(cache_seconds: int) -> Iterator[WebProcess]:
+        """gunicorn with 2 sync workers on floor_wsgi, stopped when the block ends."""
         env = server_env(base_env, cache_seconds=cache_seconds, floor_bytes=floor_bytes, var_dir=var_dir)
-        return Server(env, name)
+        server = WebProcess(env, application="benchmarks.floor_wsgi:application", workers=2, threads=1)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
 
     figures: dict[str, Figure] = {}
     run = {"duration": args.duration, "connections": args.connections}
-    with serve("cached", 600) as srv:
-        floor = measure("floor", srv.base + "/floor", **run)
+    with serve(600) as srv:
+        floor = measure("floor", srv.base_url + "/floor", **run)
         figures["floor"] = floor
-        _, headers, _ = get(srv.base + "/api/v1/claims/")
-        figures["list warm"] = measure("list warm", srv.base + "/api/v1/claims/", **run)
+        _, headers, _ = get(srv.base_url + "/api/v1/claims/")
+        figures["list warm"] = measure("list warm", srv.base_url + "/api/v1/claims/", **run)
         figures["list 304"] = measure(
-            "list 304", srv.base + "/api/v1/claims/", headers={"If-None-Match": headers["ETag"]},
+            "list 304", srv.base_url + "/api/v1/claims/", headers={"If-None-Match": headers["ETag"]},
             expect=304, **run,
         )
-        figures["detail warm"] = measure("detail warm", f"{srv.base}/api/v1/claims/{newest.pk}/", **run)
-        figures["feed warm"] = measure("feed warm", srv.base + "/api/v1/claimreview/", **run)
-    with serve("cold", 0) as srv:
-        figures["list cold"] = measure("list cold", srv.base + "/api/v1/claims/", **run)
-        figures["detail cold"] = measure("detail cold", f"{srv.base}/api/v1/claims/{newest.pk}/", **run)
-        figures["feed cold"] = measure("feed cold", srv.base + "/api/v1/claimreview/", **run)
+        figures["detail warm"] = measure("detail warm", f"{srv.base_url}/api/v1/claims/{newest.pk}/", **run)
+        figures["feed warm"] = measure("feed warm", srv.base_url + "/api/v1/claimreview/", **run)
+    with serve(0) as srv:
+        figures["list cold"] = measure("list cold", srv.base_url + "/api/v1/claims/", **run)
+        figures["detail cold"] = measure("detail cold", f"{srv.base_url}/api/v1/claims/{newest.pk}/", **run)
+        figures["feed cold"] = measure("feed cold", srv.base_url + "/api/v1/claimreview/", **run)
     report(figures, floor)
 
     if not args.skip_deep and args.deep_claims > args.claims:
         print(f"\nLoading up to {args.deep_claims:,} published claims ...", flush=True)
         print(f"  {load_published_claims(args.deep_claims):.1f} s")
         cursor = deep_cursor(args.deep_claims - 1_000)
-        with serve("deep", 0) as srv:
+        with serve(0) as srv:
             size = f"@{args.deep_claims // 1000}k"
-            first_page = measure(f"list cold {size}", srv.base + "/api/v1/claims/", **run)
+            first_page = measure(f"list cold {size}", srv.base_url + "/api/v1/claims/", **run)
             deep = measure(
                 f"list cold @{args.deep_claims // 1000}k, cursor at {args.deep_claims - 1_000:,}",
-                f"{srv.base}/api/v1/claims/?cursor={cursor}",
+                f"{srv.base_url}/api/v1/claims/?cursor={cursor}",
                 **run,
             )
         report({first_page.name: first_page, deep.name: deep}, floor)

@@ -47,6 +47,8 @@ from origin import (  # noqa: E402
     stop_process,
 )
 
+from tests.processes import WorkerProcess  # noqa: E402
+
 TARGET_PER_SECOND = 100.0
 TARGET_RATIO = 1.5
 TARGET_RSS_MB = 300.0
@@ -87,41 +89,28 @@ def _reset_postgres_and_redis() -> None:
 
 
 class Workers:
-    """`celery worker --pool=threads` processes, each with its log file; optionally under py-spy."""
+    """`celery worker --pool=threads` processes (tests.processes.WorkerProcess), each with its log
+    file; optionally under py-spy."""
 
     def __init__(self, *, count: int, threads: int, env: dict[str, str], log_dir: Path) -> None:
-        self.count, self.threads, self.env, self.log_dir = count, threads, env, log_dir
-        self.processes: list[subprocess.Popen[bytes]] = []
+        self.processes = [
+            WorkerProcess(
+                env, pool="threads", concurrency=threads, node_name=f"bench{index}@%h",
+                log_path=log_dir / f"worker-{index}.log",
+            )
+            for index in range(count)
+        ]
         self.profilers: list[subprocess.Popen[bytes]] = []
 
-    def log(self, index: int) -> Path:
-        return self.log_dir / f"worker-{index}.log"
-
     def start(self, timeout: float) -> None:
-        for index in range(self.count):
-            command = [
-                sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "fetch,default",
-                "--pool=threads", f"--concurrency={self.threads}", "-n", f"bench{index}@%h",
-                "-l", "INFO", f"--logfile={self.log(index)}",
-            ]
-            with self.log(index).with_suffix(".out").open("wb") as output:
-                self.processes.append(subprocess.Popen(
-                    command, cwd=ROOT, env={**os.environ, **self.env}, stdout=output,
-                    stderr=subprocess.STDOUT, preexec_fn=die_with_parent,
-                ))
-        deadline = time.monotonic() + timeout
-        for index, process in enumerate(self.processes):
-            while "ready." not in _read(self.log(index)):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    tail = _read(self.log(index).with_suffix(".out"))[-3000:]
-                    raise RuntimeError(f"worker {index} did not start:\n{tail}")
-                time.sleep(0.1)
+        for worker in self.processes:
+            worker.start(ready_timeout=timeout)
 
     def profile(self, out_dir: Path) -> None:
         py_spy = Path(sys.executable).parent / "py-spy"
-        for index, process in enumerate(self.processes):
+        for index, worker in enumerate(self.processes):
             self.profilers.append(subprocess.Popen(
-                [str(py_spy), "record", "--pid", str(process.pid), "--format", "raw", "--rate", "200",
+                [str(py_spy), "record", "--pid", str(worker.pid), "--format", "raw", "--rate", "200",
                  "--gil", "--output", str(out_dir / f"profile-{index}.txt"), "--nonblocking"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent,
             ))
@@ -139,17 +128,21 @@ class Workers:
 
     def peak_rss_mb(self) -> list[float]:
         return [
-            round(sum(proc_status_kb(pid, "VmHWM") for pid in process_tree(process.pid)) / 1024, 1)
-            for process in self.processes
+            round(sum(proc_status_kb(pid, "VmHWM") for pid in process_tree(worker.pid)) / 1024, 1)
+            for worker in self.processes
         ]
+
+    def pids(self) -> set[int]:
+        """Every process of every worker: the main process and its pool's children."""
+        return {pid for worker in self.processes for pid in process_tree(worker.pid)}
+
+    def host_busy_requeues(self) -> int:
+        return sum(worker.log().count("'host busy'") for worker in self.processes)
 
     def stop(self) -> None:
         self.stop_profiling()
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            stop_process(process, grace=15)
+        for worker in self.processes:
+            worker.stop()
 
 
 def _is_our_server(pid: int, name: str) -> bool:
@@ -247,7 +240,7 @@ def drive(*, pair: str, port: int, sources: int, workers: int, threads: int, tim
         done = wait_for(bench_ids, started + timeout)
         seconds = time.monotonic() - started
 
-        worker_pids = {pid for process in pool.processes for pid in process_tree(process.pid)}
+        worker_pids = pool.pids()
         cpu = window.stop({
             "workers": lambda pid, name: pid in worker_pids,
             "driver": lambda pid, name: pid == os.getpid(),
@@ -260,7 +253,7 @@ def drive(*, pair: str, port: int, sources: int, workers: int, threads: int, tim
         pool.stop()
     snapshots = Snapshot.objects.filter(source_id__in=bench_ids)
     evidence = Evidence.objects.filter(source_id__in=bench_ids)
-    host_busy = sum(_read(pool.log(i)).count("'host busy'") for i in range(workers))
+    host_busy = pool.host_busy_requeues()
     figures = {
         "pair": pair,
         "sources": sources,

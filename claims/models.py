@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
@@ -22,6 +23,16 @@ class Claimant(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            # Claims name their claimant case-insensitively: "iran" must not become a second Iran.
+            models.UniqueConstraint(
+                Lower("name"),
+                name="claimant_name_ci_unique",
+                violation_error_message=(
+                    "There is already a claimant named that; names are unique whatever their case."
+                ),
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -84,6 +95,10 @@ class Claim(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("claim-page", args=[self.pk])
+
+    def public_url(self) -> str:
+        """The claim's public fact-check page, absolute (PUBLIC_BASE_URL): its ClaimReview `url`."""
+        return settings.PUBLIC_BASE_URL + self.get_absolute_url()
 
 
 class Evidence(models.Model):

@@ -1,107 +1,33 @@
-"""Reads of claims shared by the admin and the pages: each declares what it loads."""
+"""Reads of claims and evidence that need no verdict, shared by the API, the pages and the admin;
+each declares what it loads."""
 
-import datetime
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import re
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.utils import timezone
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connections
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from claims.models import Claim, Evidence, Tag
-from verifier.models import ReviewLogEntry, Verdict
-from verifier.roles import FACT_CHECKER_PERMISSION
-
-
-def _latest_verdict() -> QuerySet[Verdict]:
-    return Verdict.objects.filter(claim=OuterRef("pk")).order_by("-version")
+from claims.models import Claim, Claimant, Evidence
+from core.roles import FACT_CHECKER_PERMISSION
+from sources.selectors import SNAPSHOT_HEAVY_FIELDS, latest_snapshot_per_source
 
 
-def claims_with_current_verdict(claims: QuerySet[Claim] | None = None) -> QuerySet[Claim]:
-    """The claims annotated with their latest verdict's rating label and state, in the same query."""
-    claims = Claim.objects.all() if claims is None else claims
-    latest = _latest_verdict()
-    return claims.annotate(
-        current_rating=Subquery(latest.values("rating__label")[:1]),
-        current_verdict_state=Subquery(latest.values("state")[:1]),
+def evidence_rows() -> QuerySet[Evidence]:
+    """Evidence with its source and the snapshot its quote was checked against, without that
+    snapshot's text; oldest first."""
+    deferred = (f"quote_checked_snapshot__{field}" for field in SNAPSHOT_HEAVY_FIELDS)
+    return Evidence.objects.select_related("source", "quote_checked_snapshot").defer(*deferred).order_by("id")
+
+
+def evidence_with_sources() -> QuerySet[Evidence]:
+    """Evidence with its source, the snapshot its quote was checked against and the source's latest
+    snapshot (`source.latest_snapshots`), without snapshot text."""
+    return evidence_rows().prefetch_related(
+        Prefetch("source__snapshots", queryset=latest_snapshot_per_source(), to_attr="latest_snapshots")
     )
-
-
-def claims_for_list(claims: QuerySet[Claim]) -> QuerySet[Claim]:
-    """A page of the claim list: current verdict, a quote not found (`quote_not_found_id`), and
-    the tags (`listed_tags`), in two queries whatever the page size."""
-    # A LIMIT 1 subquery, not EXISTS: PostgreSQL would hash an EXISTS over every evidence row
-    # instead of looking up the page's fifty claims by index.
-    quote_not_found = Evidence.objects.filter(
-        claim=OuterRef("pk"), quote_status=Evidence.QuoteStatus.NOT_FOUND
-    ).values("pk")[:1]
-    return (
-        claims_with_current_verdict(claims)
-        .annotate(quote_not_found_id=Subquery(quote_not_found))
-        .prefetch_related(
-            Prefetch("tags", queryset=Tag.objects.order_by("name"), to_attr="listed_tags")
-        )
-    )
-
-
-def claims_with_current_rating_slug(claims: QuerySet[Claim], slug: str | None) -> QuerySet[Claim]:
-    """The claims whose latest verdict has this rating; None: claims without a rated verdict.
-
-    Set-based (the latest verdicts with that rating, then their claims) rather than comparing a
-    per-claim subquery, so counting a filtered list of 100,000 claims stays cheap.
-    """
-    newer = Verdict.objects.filter(claim=OuterRef("claim"), version__gt=OuterRef("version"))
-    latest = Verdict.objects.filter(~Exists(newer))
-    if slug is None:
-        return claims.exclude(pk__in=latest.filter(rating__isnull=False).values("claim"))
-    return claims.filter(pk__in=latest.filter(rating__slug=slug).values("claim"))
-
-
-def claims_with_quote_not_found(claims: QuerySet[Claim], *, not_found: bool) -> QuerySet[Claim]:
-    """The claims with (or without) a piece of evidence whose quote was not found in its source."""
-    quote_not_found = Exists(
-        Evidence.objects.filter(claim=OuterRef("pk"), quote_status=Evidence.QuoteStatus.NOT_FOUND)
-    )
-    return claims.filter(quote_not_found if not_found else ~quote_not_found)
-
-
-def verdicts_in_review() -> QuerySet[Verdict]:
-    """Verdicts awaiting a reviewer, oldest submission first: the review queue's order. At most
-    one verdict per claim is open, so paging these pages the claims."""
-    return Verdict.objects.filter(state=Verdict.State.IN_REVIEW).order_by("submitted_at", "pk")
-
-
-def claims_for_review(claim_ids: Sequence[int]) -> list[Claim]:
-    """These claims in this order, those still in review, with what the queue shows.
-
-    Each claim carries `submitted_at`, `review_verdicts` (the verdict in review and the approved
-    versions, newest first, rating and author loaded) and `review_evidence` (its evidence with
-    the source's fetch state): three queries for any number of claims.
-    """
-    # order_by(): the verdicts' default ordering would join and sort the claims again per row.
-    in_review = Verdict.objects.filter(claim=OuterRef("pk"), state=Verdict.State.IN_REVIEW).order_by()
-    claims = (
-        Claim.objects.filter(Exists(in_review), pk__in=list(claim_ids))
-        .select_related("claimant", "assignee")
-        .annotate(submitted_at=Subquery(in_review.values("submitted_at")[:1]))
-        .prefetch_related(
-            Prefetch(
-                "verdicts",
-                queryset=Verdict.objects.filter(
-                    state__in=[Verdict.State.IN_REVIEW, Verdict.State.APPROVED]
-                )
-                .select_related("rating", "author")
-                .order_by("-version"),
-                to_attr="review_verdicts",
-            ),
-            Prefetch("evidence", queryset=evidence_at_a_glance(), to_attr="review_evidence"),
-        )
-    )
-    by_id = {claim.pk: claim for claim in claims}
-    return [by_id[pk] for pk in claim_ids if pk in by_id]
 
 
 def evidence_at_a_glance() -> QuerySet[Evidence]:
@@ -117,11 +43,12 @@ def evidence_at_a_glance() -> QuerySet[Evidence]:
     )
 
 
-def claim_verdicts(claim: Claim) -> list[Verdict]:
-    """Every version of the claim's verdict, newest first, with rating, author and reviewer."""
-    return list(
-        claim.verdicts.select_related("rating", "author", "reviewer").order_by("-version")
+def claims_with_quote_not_found(claims: QuerySet[Claim], *, not_found: bool) -> QuerySet[Claim]:
+    """The claims with (or without) a piece of evidence whose quote was not found in its source."""
+    quote_not_found = Exists(
+        Evidence.objects.filter(claim=OuterRef("pk"), quote_status=Evidence.QuoteStatus.NOT_FOUND)
     )
+    return claims.filter(quote_not_found if not_found else ~quote_not_found)
 
 
 def assignable_users() -> QuerySet[Any]:
@@ -141,193 +68,43 @@ def assignable_users() -> QuerySet[Any]:
     )
 
 
-@dataclass(frozen=True)
-class VerdictChanges:
-    """What a correction in review changes against the published verdict."""
-
-    published: Verdict
-    proposed: Verdict
-    evidence_added: list[Evidence]
-    # Entries of the published verdict's evidence fingerprint no longer among the evidence.
-    evidence_removed: list[dict[str, Any]]
-
-    @property
-    def rating_changed(self) -> bool:
-        return self.published.rating_id != self.proposed.rating_id
-
-    @property
-    def summary_changed(self) -> bool:
-        return self.published.summary != self.proposed.summary
-
-    @property
-    def explanation_changed(self) -> bool:
-        return self.published.explanation != self.proposed.explanation
-
-    @property
-    def any(self) -> bool:
-        return bool(
-            self.rating_changed
-            or self.summary_changed
-            or self.explanation_changed
-            or self.evidence_added
-            or self.evidence_removed
-        )
-
-
-def verdict_changes(
-    *, published: Verdict, proposed: Verdict, evidence: Sequence[Evidence]
-) -> VerdictChanges:
-    """The correction `proposed` compared with `published`, whose evidence is the set frozen in its
-    fingerprint at approval; `evidence` is the claim's evidence now."""
-    published_ids = {entry["evidence"] for entry in published.evidence_fingerprint}
-    current_ids = {row.pk for row in evidence}
-    return VerdictChanges(
-        published=published,
-        proposed=proposed,
-        evidence_added=[row for row in evidence if row.pk not in published_ids],
-        evidence_removed=[
-            entry for entry in published.evidence_fingerprint if entry["evidence"] not in current_ids
-        ],
+def claims_tagged(queryset: QuerySet[Claim], tag: str) -> QuerySet[Claim]:
+    """Claims carrying the tag with this slug or name (any case)."""
+    tag = tag.strip()
+    tagged = Claim.tags.through.objects.filter(claim_id=OuterRef("pk")).filter(
+        Q(tag__slug=tag.lower()) | Q(tag__name__iexact=tag)
     )
+    return queryset.filter(Exists(tagged))
 
 
-def claims_for_export(claims: QuerySet[Claim]) -> QuerySet[Claim]:
-    """Claims with what a CSV row shows: claimant, assignee, tags (`listed_tags`), every verdict
-    version newest first (`export_verdicts`) and the evidence sources (`export_evidence`)."""
-    return (
-        claims.select_related("claimant", "assignee")
-        .prefetch_related(
-            Prefetch("tags", queryset=Tag.objects.order_by("name"), to_attr="listed_tags"),
-            Prefetch(
-                "verdicts",
-                queryset=Verdict.objects.select_related("rating", "author", "reviewer").order_by(
-                    "-version"
-                ),
-                to_attr="export_verdicts",
-            ),
-            Prefetch(
-                "evidence",
-                queryset=Evidence.objects.select_related("source")
-                .only("id", "claim_id", "quote_status", "source__id", "source__url")
-                .order_by("id"),
-                to_attr="export_evidence",
-            ),
-        )
-        .order_by("pk")
+# The text search configuration of the indexes in claims/migrations/0002_claim_search.py: the
+# expressions filtered on below must stay the indexed ones, or the planner will not use them.
+SEARCH_CONFIG = "english"
+
+
+def claims_matching_text(queryset: QuerySet[Claim], words: str) -> QuerySet[Claim]:
+    """Claims whose text or claimant's name matches `words`: PostgreSQL full-text search (web search
+    syntax, English stemming), or on other databases every word as a substring of either."""
+    if connections[queryset.db].vendor == "postgresql":
+        return _claims_matching_full_text(queryset, words)
+    terms = re.findall(r"\w+", words)
+    if not terms:
+        return queryset.none()
+    for term in terms:
+        queryset = queryset.filter(Q(text__icontains=term) | Q(claimant__name__icontains=term))
+    return queryset
+
+
+def _claims_matching_full_text(queryset: QuerySet[Claim], words: str) -> QuerySet[Claim]:
+    search = SearchQuery(words, config=SEARCH_CONFIG, search_type="websearch")
+    # Resolved first, into a list: the planner can OR two index scans of the claims table together,
+    # but not an index scan with a subquery, and would then compute every claim's tsvector.
+    claimant_ids = list(
+        Claimant.objects.alias(document=SearchVector("name", config=SEARCH_CONFIG))
+        .filter(document=search)
+        .values_list("pk", flat=True)
     )
-
-
-def published_claims_for_export() -> QuerySet[Claim]:
-    """Every published claim, loaded for the CSV export, oldest first."""
-    return claims_for_export(Claim.objects.filter(status=Claim.Status.PUBLISHED))
-
-
-def claim_review_log(claim: Claim) -> list[ReviewLogEntry]:
-    """The claim's review log entries, oldest first, with actor and verdict."""
-    return list(
-        ReviewLogEntry.objects.filter(claim=claim).select_related("actor", "verdict").order_by("sequence")
-    )
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    """One recorded change of a claim, one of its evidence rows or one of its verdicts."""
-
-    when: datetime.datetime
-    who: Any
-    subject: str
-    kind: str
-    # (field, old value, new value) for a change; empty for a creation or a deletion.
-    fields: list[tuple[str, str, str]]
-
-
-_HISTORY_SKIPPED_FIELDS = {"id", "created_at", "updated_at", "history_id", "fetch_token"}
-_HISTORY_KINDS = {"+": "created", "~": "changed", "-": "deleted"}
-
-
-def _history_value(value: Any) -> str:
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, datetime.datetime):
-        return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
-    text = str(value)
-    return text if len(text) <= 120 else text[:117] + "…"
-
-
-def _field_display(record: Any, field: Any) -> str:
-    if field.is_relation:
-        try:
-            return _history_value(getattr(record, field.name))
-        except ObjectDoesNotExist:  # a deleted related row: its id is all that is left
-            return f"#{getattr(record, field.attname)}"
-    value = getattr(record, field.attname)
-    if field.choices:
-        value = dict(field.flatchoices).get(value, value)
-    return _history_value(value)
-
-
-def _changes_of(records: list[Any], subject: Callable[[Any], str]) -> list[FieldChange]:
-    """Each record of one model's history against the previous record of the same row.
-
-    Not simple_history's diff_against: it leaves out fields that are not editable in forms, and
-    those (status, state, published_at, the source flag) are the workflow's history.
-    """
-    changes = []
-    previous: dict[int, Any] = {}
-    for record in records:
-        before = previous.get(record.id)
-        previous[record.id] = record
-        fields: list[tuple[str, str, str]] = []
-        if before is not None and record.history_type == "~":
-            for field in record.tracked_fields:
-                if field.name in _HISTORY_SKIPPED_FIELDS:
-                    continue
-                if getattr(before, field.attname) != getattr(record, field.attname):
-                    fields.append(
-                        (
-                            str(field.verbose_name),
-                            _field_display(before, field),
-                            _field_display(record, field),
-                        )
-                    )
-            if not fields:
-                continue  # saved without a visible change
-        changes.append(
-            FieldChange(
-                when=record.history_date,
-                who=record.history_user,
-                subject=subject(record),
-                kind=_HISTORY_KINDS.get(record.history_type, record.history_type),
-                fields=fields,
-            )
-        )
-    return changes
-
-
-def claim_field_history(claim: Claim, *, limit: int = 30) -> list[FieldChange]:
-    """The latest field-level changes of the claim, its evidence and its verdicts, newest first:
-    three queries."""
-    claim_records = list(
-        Claim.history.filter(id=claim.pk)  # type: ignore[attr-defined]
-        .select_related("history_user", "claimant", "assignee")
-        .order_by("history_date", "history_id")
-    )
-    evidence_records = list(
-        Evidence.history.filter(claim_id=claim.pk)  # type: ignore[attr-defined]
-        .select_related("history_user", "source")
-        .order_by("history_date", "history_id")
-    )
-    verdict_records = list(
-        Verdict.history.filter(claim_id=claim.pk)  # type: ignore[attr-defined]
-        .select_related("history_user", "rating", "reviewer")
-        .order_by("history_date", "history_id")
-    )
-    changes = [
-        *_changes_of(claim_records, lambda record: "claim"),
-        *_changes_of(
-            evidence_records, lambda record: f"evidence #{record.id} ({record.source.url})"
-        ),
-        *_changes_of(verdict_records, lambda record: f"verdict version {record.version}"),
-    ]
-    changes.sort(key=lambda change: change.when, reverse=True)
-    return changes[:limit]
+    matches = Q(text_document=search)
+    if claimant_ids:
+        matches |= Q(claimant_id__in=claimant_ids)
+    return queryset.alias(text_document=SearchVector("text", config=SEARCH_CONFIG)).filter(matches)

@@ -81,7 +81,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # Outermost: a cached public response is served before any other middleware runs.
-    "verifier.http_cache.PublicCacheMiddleware",
+    "verifier.api.http_cache.PublicCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -147,8 +147,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
-    # Django's Redis backend, keeping one client per connection pool (see verifier.cache).
-    CACHES = {"default": {"BACKEND": "verifier.cache.ReusedClientRedisCache", "LOCATION": REDIS_URL}}
+    # Django's Redis backend, keeping one client per connection pool (see config.cache).
+    CACHES = {"default": {"BACKEND": "config.cache.ReusedClientRedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -197,10 +197,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Rates from API_THROTTLE_ANON and API_THROTTLE_USER below, read at each request.
     "DEFAULT_THROTTLE_CLASSES": [
-        "verifier.throttling.AnonThrottle",
-        "verifier.throttling.ClientThrottle",
+        "verifier.api.throttling.AnonThrottle",
+        "verifier.api.throttling.ClientThrottle",
     ],
-    "EXCEPTION_HANDLER": "verifier.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "verifier.api.errors.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
@@ -209,7 +209,7 @@ REST_FRAMEWORK = {
 API_THROTTLE_ANON = env_rate("API_THROTTLE_ANON", "120/minute")
 API_THROTTLE_USER = env_rate("API_THROTTLE_USER", "1200/minute")
 # How long a rendered public response may stay in the cache; a publish, correction or flag
-# supersedes it at once (verifier.http_cache). 0 renders every response.
+# supersedes it at once (verifier.api.http_cache). 0 renders every response.
 API_CACHE_SECONDS = env_int("API_CACHE_SECONDS", 600)
 
 TOKEN_AUTH_HELP = (
@@ -251,7 +251,7 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# E-mail for notifications (verifier.notifications): EMAIL_URL as dj-email-url reads it, e.g.
+# E-mail for notifications (verifier.services.notifications): EMAIL_URL as dj-email-url reads it, e.g.
 # smtp://user:pass@host:587/?tls=True; by default the console backend prints each mail in the
 # worker's output.
 _EMAIL = env_email_url("EMAIL_URL", "console://")
@@ -293,7 +293,7 @@ SOURCES_STALE_FETCH_MINUTES = env_int("SOURCES_STALE_FETCH_MINUTES", 10, minimum
 if SOURCES_TIMEOUT_TOTAL < SOURCES_TIMEOUT_CONNECT:
     raise ImproperlyConfigured("SOURCES_TIMEOUT_TOTAL must not be shorter than SOURCES_TIMEOUT_CONNECT")
 
-# Webhooks (verifier.webhooks): sent under the fetch limits above (the same SSRF guard), retried
+# Webhooks (verifier.services.webhooks): sent under the fetch limits above (the same SSRF guard), retried
 # with backoff up to WEBHOOK_MAX_RETRIES times; a delivery untouched for WEBHOOK_STALE_MINUTES
 # (lost message, dead worker) is queued again. The longest backoff between retries is 10 minutes.
 WEBHOOK_MAX_RETRIES = env_int("WEBHOOK_MAX_RETRIES", 8)

@@ -10,7 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/v1/", include("verifier.urls")),
+    path("api/v1/", include("verifier.api.urls")),
     path("claims/<int:pk>/", claim_page, name="claim-page"),
     path("", fact_check_index, name="fact-check-index"),
     path("tags/<slug:slug>/", tag_page, name="tag-page"),

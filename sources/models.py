@@ -1,6 +1,12 @@
-from typing import Any
 
 from django.db import models
+
+from core.models import AppendOnlyModel
+from core.models import ImmutableRowError as ImmutableRowError
+from sources.fetcher import Outcome as FetchOutcome
+
+# The choices of Snapshot.outcome, derived from the fetcher's codes and labels.
+OUTCOME_CHOICES = [(outcome.value, outcome.label) for outcome in FetchOutcome]
 
 
 class Source(models.Model):
@@ -35,27 +41,13 @@ class Source(models.Model):
         return self.url
 
 
-class ImmutableRowError(Exception):
-    pass
-
-
-class Snapshot(models.Model):
+class Snapshot(AppendOnlyModel):
     """One finished fetch attempt of a source, kept exactly as recorded: never updated."""
 
-    class Outcome(models.TextChoices):
-        FETCHED = "fetched", "Fetched"
-        BLOCKED = "blocked", "Blocked"
-        INVALID_URL = "invalid_url", "Invalid URL"
-        TOO_LARGE = "too_large", "Too large"
-        TIMEOUT = "timeout", "Timed out"
-        UNSUPPORTED_CONTENT_TYPE = "unsupported_content_type", "Unsupported content type"
-        HTTP_ERROR = "http_error", "HTTP error"
-        DNS_ERROR = "dns_error", "DNS error"
-        TLS_ERROR = "tls_error", "TLS error"
-        REDIRECT_ERROR = "redirect_error", "Redirect error"
-        CONNECTION_ERROR = "connection_error", "Connection error"
-        DECODING_ERROR = "decoding_error", "Decoding error"
-        EXTRACTION_FAILED = "extraction_failed", "Extraction failed"
+    immutable_reason = "Snapshots are immutable; record a new fetch instead."
+
+    # The fetcher's outcome codes, the one list of them, also reachable as Snapshot.Outcome.
+    Outcome = FetchOutcome
 
     class Change(models.TextChoices):
         FIRST = "first", "First snapshot"
@@ -86,7 +78,7 @@ class Snapshot(models.Model):
     author = models.TextField(blank=True)
     published = models.CharField(max_length=64, blank=True)
     text = models.TextField(blank=True)
-    outcome = models.CharField(max_length=32, choices=Outcome.choices)
+    outcome = models.CharField(max_length=32, choices=OUTCOME_CHOICES)
     error_detail = models.TextField(blank=True)
     change = models.CharField(max_length=12, choices=Change.choices, default=Change.FIRST)
 
@@ -102,13 +94,6 @@ class Snapshot(models.Model):
     def __str__(self) -> str:
         return f"{self.source.url} @ {self.fetched_at:%Y-%m-%d %H:%M} ({self.outcome})"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise ImmutableRowError("Snapshots are immutable; record a new fetch instead.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ImmutableRowError("Snapshots are immutable and cannot be deleted.")
 
 
 class HostFetchSlot(models.Model):

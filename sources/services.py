@@ -1,26 +1,41 @@
-"""Writes for sources: queueing fetches, recording snapshots, checking quotes, watching for rot."""
+"""Writes for sources: queueing fetches, running them, recording snapshots, watching for rot.
 
-import logging
+This layer knows nothing of the claims citing a source. Two hooks tell the layers above:
+`source_fetch_state_changed` (sources.signals) whenever a source's fetch state moves, and the
+`on_recorded` callback of source_fetch / snapshot_record, run inside the transaction that stores
+the snapshot, where verifier.services.sources checks quotes and flags published claims.
+"""
+
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from claims.models import Claim, Evidence
+from core.errors import DomainError
+from core.queueing import task_queue
+from core.roles import require_fact_checker
 from sources.fetcher import FetchLimits, FetchResult, Outcome, UrlRefused, check_url, fetch
 from sources.models import HostFetchSlot, Snapshot, Source
-from sources.quotes import quote_found
-from verifier.errors import DomainError
-from verifier.http_cache import public_content_changed
+from sources.signals import source_fetch_state_changed
 
-logger = logging.getLogger(__name__)
+# The name sources.tasks registers its fetch task under; queued by name (see core.queueing.task_queue).
+FETCH_TASK = "sources.tasks.fetch_source"
+
+
+class SnapshotHook(Protocol):
+    """Runs inside the transaction that stores the snapshot, before it commits."""
+
+    def __call__(self, *, snapshot: Snapshot) -> None: ...
 
 
 def fetch_limits() -> FetchLimits:
@@ -48,7 +63,8 @@ def source_for_url(url: str) -> Source:
 def source_request_fetch(*, source: Source, queue: bool = True) -> uuid.UUID:
     """Marks the source pending under a new fetch token and queues the fetch once committed.
 
-    With queue=False the caller runs the fetch itself: source_fetch(source_id=..., token=...).
+    With queue=False the caller runs the fetch itself, as the worker would:
+    verifier.services.sources.source_fetch_and_apply(source_id=..., token=...).
     """
     token = uuid.uuid4()
     Source.objects.filter(pk=source.pk).update(
@@ -58,7 +74,7 @@ def source_request_fetch(*, source: Source, queue: bool = True) -> uuid.UUID:
         fetch_started_at=None,
     )
     source.status, source.fetch_token = Source.Status.PENDING, token
-    _public_record_changed(source.pk)
+    _fetch_state_changed(source.pk)
     if queue:
         transaction.on_commit(lambda: enqueue_fetch(source_id=source.pk, token=token))
     return token
@@ -66,18 +82,24 @@ def source_request_fetch(*, source: Source, queue: bool = True) -> uuid.UUID:
 
 def enqueue_fetch(*, source_id: int, token: uuid.UUID) -> bool:
     """Sends the fetch task; with the broker down the source stays pending for the stale sweep."""
-    from sources.tasks import fetch_source
+    return task_queue(name=FETCH_TASK, args=(source_id, str(token)), swept_by="the stale-fetch sweep")
 
-    try:
-        fetch_source.delay(source_id, str(token))
-    except Exception as error:  # kombu raises a variety of transport errors
-        logger.warning(
-            "Could not queue fetch of source %s (%s); the stale-fetch sweep will retry it.",
-            source_id,
-            error,
-        )
-        return False
-    return True
+
+def sources_request_fetch(*, sources: Iterable[Source]) -> int:
+    """source_request_fetch for each source, one transaction each, so each fetch is queued as soon
+    as its own row commits; returns how many."""
+    count = 0
+    for source in sources:
+        with transaction.atomic():
+            source_request_fetch(source=source)
+        count += 1
+    return count
+
+
+def sources_refetch(*, actor: User, sources: Iterable[Source]) -> int:
+    """A fact-checker's request for a fresh fetch of each source; returns how many were queued."""
+    require_fact_checker(actor)
+    return sources_request_fetch(sources=sources)
 
 
 @dataclass(frozen=True)
@@ -117,9 +139,17 @@ def _host_slot_acquire(host: str, holder: uuid.UUID) -> bool:
 
 
 def source_fetch(
-    *, source_id: int, token: str, record_transient: bool = True
+    *,
+    source_id: int,
+    token: str,
+    record_transient: bool = True,
+    on_recorded: SnapshotHook | None = None,
 ) -> Snapshot | TransientFailure | HostBusy | None:
-    """Runs the fetch identified by `token` once; None if it is no longer wanted or already done."""
+    """Runs the fetch identified by `token` once; None if it is no longer wanted or already done.
+
+    A transient failure is recorded only with `record_transient` (the last attempt); otherwise it is
+    returned for the caller to retry. `on_recorded`: see snapshot_record.
+    """
     source = Source.objects.filter(pk=source_id, fetch_token=token).first()
     if source is None or source.status not in (Source.Status.PENDING, Source.Status.FETCHING):
         return None
@@ -139,14 +169,14 @@ def source_fetch(
             transaction.set_rollback(True)  # gives the slot back
             return None
     try:
-        _public_record_changed(source_id)
+        _fetch_state_changed(source_id)
         # No transaction is open here: the fetch can take up to SOURCES_TIMEOUT_TOTAL seconds.
         result = fetch(source.url, limits=fetch_limits())
     finally:
         HostFetchSlot.objects.filter(holder=holder).delete()
     if result.transient and not record_transient:
         return TransientFailure(reason=result.reason, retry_after=result.retry_after)
-    return snapshot_record(source=source, token=token, result=result)
+    return snapshot_record(source=source, token=token, result=result, on_recorded=on_recorded)
 
 
 def _store_body(body: bytes, sha256: str) -> str:
@@ -180,8 +210,15 @@ def _classify_change(*, source: Source, result: FetchResult) -> str:
     return Snapshot.Change.UNREACHABLE
 
 
-def snapshot_record(*, source: Source, token: str, result: FetchResult) -> Snapshot | None:
-    """Stores the outcome as an immutable snapshot and checks every quote citing the source."""
+def snapshot_record(
+    *, source: Source, token: str, result: FetchResult, on_recorded: SnapshotHook | None = None
+) -> Snapshot | None:
+    """Stores the outcome as an immutable snapshot, classified against the previous one
+    (`snapshot.change`); None if a redelivered task already recorded this attempt.
+
+    `on_recorded` runs with the new snapshot inside the same transaction, so what the layers above
+    derive from it commits with it, or not at all.
+    """
     body_name = _store_body(result.body, result.content_sha256) if result.body else ""
     now = timezone.now()
     with transaction.atomic():
@@ -227,63 +264,14 @@ def snapshot_record(*, source: Source, token: str, result: FetchResult) -> Snaps
             last_fetched_at=now,
             next_check_at=now + timedelta(days=settings.SOURCES_RECHECK_DAYS),
         )
-        for evidence in source.evidence.all():
-            evidence_check_quote(evidence=evidence, snapshot=snapshot)
-        # Claims show their sources' latest snapshot; incremental pulls (updated_since) must see it.
-        Claim.objects.filter(evidence__source=source).update(updated_at=now)
-        _public_record_changed(source.pk)
-        if change in (Snapshot.Change.CHANGED, Snapshot.Change.GONE):
-            claims_flag_for_source_change(source=source, snapshot=snapshot)
+        _fetch_state_changed(source.pk)
+        if on_recorded is not None:
+            on_recorded(snapshot=snapshot)
     return snapshot
 
 
-def evidence_check_quote(*, evidence: Evidence, snapshot: Snapshot) -> str:
-    """Records whether the evidence quote appears in the snapshot's text."""
-    if snapshot.outcome != Snapshot.Outcome.FETCHED or not snapshot.text:
-        status = Evidence.QuoteStatus.NO_TEXT
-    elif quote_found(evidence.quote, snapshot.text):
-        status = Evidence.QuoteStatus.FOUND
-    else:
-        status = Evidence.QuoteStatus.NOT_FOUND
-    Evidence.objects.filter(pk=evidence.pk).update(
-        quote_status=status, quote_checked_snapshot=snapshot, quote_checked_at=timezone.now()
-    )
-    evidence.quote_status, evidence.quote_checked_snapshot = status, snapshot
-    return status
-
-
-def evidence_check_against_latest(*, evidence: Evidence) -> bool:
-    """Checks the quote against the source's latest successful snapshot, if there is one."""
-    snapshot = evidence.source.snapshots.filter(outcome=Snapshot.Outcome.FETCHED).first()
-    if snapshot is None:
-        return False
-    evidence_check_quote(evidence=evidence, snapshot=snapshot)
-    return True
-
-
-def claims_flag_for_source_change(*, source: Source, snapshot: Snapshot) -> int:
-    """Flags published claims citing the source (they stay published) and tells the webhooks."""
-    from verifier.models import WebhookEndpoint
-    from verifier.webhooks import webhook_events_for_claim
-
-    what = "changed" if snapshot.change == Snapshot.Change.CHANGED else "disappeared"
-    reason = f"Source {source.url} {what} (snapshot {snapshot.pk}, {snapshot.fetched_at:%Y-%m-%d})."
-    flagged = list(Claim.objects.filter(status=Claim.Status.PUBLISHED, evidence__source=source).distinct())
-    Claim.objects.filter(pk__in=[claim.pk for claim in flagged]).update(
-        source_flag=reason, source_flagged_at=snapshot.fetched_at, updated_at=timezone.now()
-    )
-    if flagged:
-        public_content_changed()
-    for claim in flagged:
-        webhook_events_for_claim(claim=claim, event=WebhookEndpoint.Event.FLAG)
-    return len(flagged)
-
-
-def _public_record_changed(source_id: int) -> None:
-    # Published claims show their sources' status, latest snapshot and quote checks: if one cites
-    # this source, the cached public responses are superseded.
-    if Claim.objects.filter(status=Claim.Status.PUBLISHED, evidence__source_id=source_id).exists():
-        public_content_changed()
+def _fetch_state_changed(source_id: int) -> None:
+    source_fetch_state_changed.send(sender=Source, source_id=source_id)
 
 
 def sources_requeue_stale() -> int:
@@ -294,12 +282,7 @@ def sources_requeue_stale() -> int:
         | Q(status=Source.Status.PENDING, fetch_requested_at__isnull=True)
         | Q(status=Source.Status.FETCHING, fetch_started_at__lt=cutoff)
     )
-    count = 0
-    for source in stale.only("pk"):
-        with transaction.atomic():
-            source_request_fetch(source=source)
-        count += 1
-    return count
+    return sources_request_fetch(sources=stale.only("pk"))
 
 
 def sources_due_for_recheck(
@@ -315,9 +298,4 @@ def sources_due_for_recheck(
 def sources_recheck_due(*, now: datetime | None = None, include_not_due: bool = False) -> int:
     """Queues a re-fetch of every source whose link-rot check is due (or of all finished ones)."""
     due = sources_due_for_recheck(now=now, include_not_due=include_not_due)
-    count = 0
-    for source in due.only("pk"):
-        with transaction.atomic():
-            source_request_fetch(source=source)
-        count += 1
-    return count
+    return sources_request_fetch(sources=due.only("pk"))

@@ -1,27 +1,26 @@
-"""Celery entry points for sources: thin adapters over sources.services."""
+"""Celery entry points for sources: thin adapters over the fetch services.
+
+The fetch task reaches up to verifier.services.sources, which applies each new snapshot to the
+claims citing the source in the transaction that records it; the sweeps are sources' own.
+"""
 
 import random
 
 from celery import Task, shared_task
 from django.conf import settings
 
+from core.queueing import retry_delay
 from sources import services
+from verifier.services.sources import source_fetch_and_apply
 
 
-def retry_delay(retries: int, retry_after: float | None) -> float:
-    """Exponential backoff with full jitter, never sooner than the server asked."""
-    backoff = min(600.0, 10.0 * 2**retries)
-    delay = random.uniform(backoff / 2, backoff)
-    return max(delay, retry_after or 0.0)
-
-
-@shared_task(bind=True, acks_late=True, max_retries=settings.SOURCES_FETCH_MAX_RETRIES)
+@shared_task(
+    bind=True, name=services.FETCH_TASK, acks_late=True, max_retries=settings.SOURCES_FETCH_MAX_RETRIES
+)
 def fetch_source(self: Task, source_id: int, token: str) -> str:
     """Fetches the source for the fetch `token` and records one snapshot, retrying transient errors."""
     final_attempt = self.request.retries >= (self.max_retries or 0)
-    outcome = services.source_fetch(
-        source_id=source_id, token=token, record_transient=final_attempt
-    )
+    outcome = source_fetch_and_apply(source_id=source_id, token=token, record_transient=final_attempt)
     if isinstance(outcome, services.HostBusy):
         # Waiting for a free slot is not a failure: queue the same fetch again, retry count kept.
         fetch_source.apply_async(

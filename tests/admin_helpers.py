@@ -9,12 +9,15 @@ from django.forms import BaseForm
 from django.urls import reverse
 
 from claims.models import Claim
-from claims.services import claim_create, evidence_add
+from claims.services import evidence_check_quote
 from sources.fetcher import FetchResult, Outcome
 from sources.models import Snapshot, Source
-from sources.services import evidence_check_quote, snapshot_record, source_request_fetch
+from sources.services import snapshot_record, source_request_fetch
 from tests.factories import rating
-from verifier.services import verdict_save_draft
+from verifier.services.claims import claim_create
+from verifier.services.evidence import evidence_add
+from verifier.services.sources import snapshot_apply_to_claims
+from verifier.services.verdicts import verdict_save_draft
 
 QUOTE = "Iran says that these drones were exported before the attack on Ukraine"
 
@@ -108,6 +111,7 @@ def fetched_snapshot(source: Source, *, text: str, body: bytes) -> Snapshot:
             text=text,
             text_sha256=hashlib.sha256(text.encode()).hexdigest(),
         ),
+        on_recorded=snapshot_apply_to_claims,
     )
     assert snapshot is not None
     return snapshot

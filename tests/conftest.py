@@ -1,5 +1,5 @@
 """Shared fixtures. Django imports stay inside them so the plain-library tests (the fetcher,
-quotes) also run without Django: `pytest tests/sources/test_fetcher.py -p no:django`."""
+quotes) also run without Django: `pytest tests/sources/fetcher -p no:django`."""
 
 import pytest
 
@@ -23,6 +23,13 @@ def fresh_cache(request):
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def httpserver_listen_address():
+    # One local HTTP server serves the whole run, as 127.0.0.1 whichever test starts it: the guard
+    # treats the name "localhost" apart from that address, and per-host fetch limits key on it.
+    return ("127.0.0.1", 0)
 
 
 @pytest.fixture

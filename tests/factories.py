@@ -4,9 +4,9 @@ import factory
 from django.contrib.auth.models import Group, User
 
 from claims.models import Claim, Claimant, Evidence
+from core.roles import FACT_CHECKERS, REVIEWERS
 from sources.models import Source
 from verifier.models import Rating
-from verifier.roles import FACT_CHECKERS, REVIEWERS
 
 PASSWORD = "correct-horse-battery"
 

@@ -1,4 +1,5 @@
-"""Real service processes (Celery worker, web server, Redis) for end-to-end and fault tests."""
+"""Real service processes (Celery worker, web server, Redis) for end-to-end and fault tests, and
+for the benchmarks, which start theirs with the same classes."""
 
 import os
 import shutil
@@ -57,10 +58,11 @@ class ServiceProcess:
 
     name = "process"
 
-    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, extra_env: dict[str, str] | None = None, *, log_path: Path | None = None) -> None:
         self.extra_env = extra_env or {}
         self.process: subprocess.Popen[bytes] | None = None
-        self.log_path = Path(tempfile.mkstemp(prefix=f"{self.name}-", suffix=".log")[1])
+        self.log_path = log_path or Path(tempfile.mkstemp(prefix=f"{self.name}-", suffix=".log")[1])
+        self.log_path.touch()  # a restart reads only what follows the size it has now
 
     def command(self) -> list[str]:
         raise NotImplementedError
@@ -84,6 +86,12 @@ class ServiceProcess:
         self.stop()
         raise RuntimeError(f"{self.name} not ready after {ready_timeout} s:\n{self.log()}")
 
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError(f"{self.name} was never started")
+        return self.process.pid
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
@@ -106,11 +114,19 @@ class WorkerProcess(ServiceProcess):
     name = "celery-worker"
 
     def __init__(
-        self, extra_env: dict[str, str] | None = None, pool: str = "threads", concurrency: int = 2
+        self,
+        extra_env: dict[str, str] | None = None,
+        pool: str = "threads",
+        concurrency: int = 2,
+        *,
+        node_name: str | None = None,
+        log_path: Path | None = None,
     ) -> None:
-        super().__init__(extra_env)
+        super().__init__(extra_env, log_path=log_path)
         self.pool = pool
         self.concurrency = concurrency
+        # Several workers on one host need names of their own (celery's -n).
+        self.node_name = node_name
         self._log_offset = 0
 
     def start(self, *, ready_timeout: float = 60.0) -> "WorkerProcess":
@@ -123,6 +139,7 @@ class WorkerProcess(ServiceProcess):
             sys.executable, "-m", "celery", "-A", "config", "worker",
             "-Q", ",".join(QUEUES), f"--pool={self.pool}", f"--concurrency={self.concurrency}",
             "--without-heartbeat", "--without-mingle", "--without-gossip", "-l", "INFO",
+            *(["-n", self.node_name] if self.node_name else []),
         ]
 
     def is_ready(self) -> bool:
@@ -134,15 +151,25 @@ class WebProcess(ServiceProcess):
 
     name = "gunicorn"
 
-    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        extra_env: dict[str, str] | None = None,
+        *,
+        application: str = "config.wsgi",
+        workers: int = 1,
+        threads: int = 4,
+    ) -> None:
         super().__init__(extra_env)
+        self.application = application
+        self.workers = workers
+        self.threads = threads
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
         return [
-            sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{self.port}",
-            "--workers", "1", "--threads", "4", "--timeout", "60",
+            sys.executable, "-m", "gunicorn", self.application, "--bind", f"127.0.0.1:{self.port}",
+            "--workers", str(self.workers), "--threads", str(self.threads), "--timeout", "60",
         ]
 
     def is_ready(self) -> bool:

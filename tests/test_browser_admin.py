@@ -16,13 +16,14 @@ from django.contrib.auth.models import Group
 from django.db import close_old_connections, connections
 
 from claims.models import Claim, Claimant
-from claims.services import claim_create, evidence_add
+from core.roles import REVIEWERS
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, require_chromium
 from tests.factories import PASSWORD, FactCheckerFactory, rating
 from tests.pages import ARTICLE
 from verifier.models import Verdict
-from verifier.roles import REVIEWERS
-from verifier.services import claim_submit, verdict_save_draft
+from verifier.services.claims import claim_create
+from verifier.services.evidence import evidence_add
+from verifier.services.verdicts import claim_submit, verdict_save_draft
 
 SCREENSHOT_PREFIX = "admin"
 QUOTE = "Iran says that these drones were exported before the attack on Ukraine"

@@ -46,7 +46,7 @@ def corrected_claim(make_published_claim, fact_checker, reviewer):
     from claims.models import Claimant
     from claims.services import claimant_get_or_create
     from tests.factories import rating
-    from verifier.services import claim_submit, verdict_approve, verdict_save_draft
+    from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
 
     claimant_get_or_create(
         name="John Kirby", url="https://en.wikipedia.org/wiki/John_Kirby_(admiral)", kind=Claimant.Kind.PERSON
@@ -116,7 +116,7 @@ def test_public_page_in_chromium(live_server, corrected_claim, api_claim_review,
 
 @pytest.fixture
 def draft_claim(fact_checker):
-    from claims.services import claim_create
+    from verifier.services.claims import claim_create
 
     return claim_create(actor=fact_checker, text="A draft claim", claimant_name="Iran")
 

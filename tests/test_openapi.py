@@ -15,11 +15,12 @@ from hypothesis import settings as hypothesis_settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 
-from claims.services import claim_create, evidence_add
 from config.wsgi import application
 from tests.factories import rating
 from tests.verifier.conftest import record_fetch
-from verifier.services import claim_submit, verdict_approve, verdict_save_draft
+from verifier.services.claims import claim_create
+from verifier.services.evidence import evidence_add
+from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +70,7 @@ def published(fact_checker, reviewer):
 
 
 @pytest.fixture
-def test_connection_kept():
+def connection_kept():
     """Requests go through the real WSGI handler, whose end-of-request hook would close the
     test's database connection; Django's test client unhooks it the same way."""
     from django.core import signals
@@ -102,6 +103,6 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", applicati
 @hypothesis_settings(
     max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck)
 )
-def test_no_get_ends_in_a_server_error(case, published, staff_token, unthrottled, test_connection_kept):
+def test_no_get_ends_in_a_server_error(case, published, staff_token, unthrottled, connection_kept):
     case.call_and_validate(checks=[not_a_server_error])
     case.call_and_validate(headers={"Authorization": f"Token {staff_token}"}, checks=[not_a_server_error])

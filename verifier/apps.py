@@ -6,6 +6,7 @@ class VerifierConfig(AppConfig):
     verbose_name = "Verdicts and review"
 
     def ready(self) -> None:
-        from verifier.http_cache import watch_reference_data
+        # Imported once the models are loaded: the module connects receivers to them.
+        from verifier.public_content import public_content_watch
 
-        watch_reference_data()
+        public_content_watch()

@@ -7,24 +7,24 @@ bounds only for labels on the numeric scale; `dateModified` once a correction ha
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
 from claims.models import Claim
 from verifier.models import Rating, Verdict
-from verifier.selectors import RatingScale, claim_current_verdict
+from verifier.selectors.published import RatingScale, claim_current_verdict
+
+if TYPE_CHECKING:
+    from verifier.selectors.published import ClaimWithVerdicts
 
 SCHEMA_ORG = "https://schema.org"
 
 
-def claim_public_url(claim: Claim) -> str:
-    """The public fact-check page of the claim."""
-    return settings.PUBLIC_BASE_URL + claim.get_absolute_url()
-
-
-def claim_review(claim: Claim, *, rating_scale: RatingScale, context: bool = True) -> dict[str, Any]:
-    """The ClaimReview of a published claim loaded by verifier.selectors (`loaded_verdicts`).
+def claim_review(
+    claim: "ClaimWithVerdicts", *, rating_scale: RatingScale, context: bool = True
+) -> dict[str, Any]:
+    """The ClaimReview of a published claim loaded by verifier.selectors.published (`loaded_verdicts`).
 
     With `context`, a standalone JSON-LD document; without, an item to nest in another document.
     """
@@ -34,7 +34,7 @@ def claim_review(claim: Claim, *, rating_scale: RatingScale, context: bool = Tru
     review: dict[str, Any] = {"@context": SCHEMA_ORG} if context else {}
     review |= {
         "@type": "ClaimReview",
-        "url": claim_public_url(claim),
+        "url": claim.public_url(),
         "claimReviewed": claim.text,
         "datePublished": _datetime(claim.published_at),
     }
@@ -49,7 +49,11 @@ def claim_review(claim: Claim, *, rating_scale: RatingScale, context: bool = Tru
 
 
 def claim_review_feed(
-    claims: Iterable[Claim], *, rating_scale: RatingScale, url: str, links: dict[str, str | None]
+    claims: Iterable["ClaimWithVerdicts"],
+    *,
+    rating_scale: RatingScale,
+    url: str,
+    links: dict[str, str | None],
 ) -> dict[str, Any]:
     """A schema.org DataFeed with one DataFeedItem (the ClaimReview) per claim; `links` (next,
     previous) are added as top-level fields for paging clients."""

@@ -14,10 +14,12 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from claims.models import Claim, Claimant
-from claims.services import claim_create, claimant_get_or_create, evidence_add
+from claims.services import claimant_get_or_create
+from core.roles import FACT_CHECKERS, REVIEWERS
 from verifier.models import Rating
-from verifier.roles import FACT_CHECKERS, REVIEWERS
-from verifier.services import claim_submit, verdict_approve, verdict_save_draft
+from verifier.services.claims import claim_create
+from verifier.services.evidence import evidence_add
+from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
 
 ARTICLE_URL = "https://news.example/2022/10/russia-acquires-hundreds-of-iranian-drones"
 WHITE_HOUSE_BRIEFING_URL = "https://white-house-briefings.example/2022/10/20/john-kirby-iran-russia-drones"

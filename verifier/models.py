@@ -2,13 +2,14 @@ import hashlib
 import json
 import secrets
 import uuid
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
 from claims.models import Claim
+from core.models import AppendOnlyModel, ImmutableRowError
 
 
 class Rating(models.Model):
@@ -27,8 +28,20 @@ class Rating(models.Model):
         return self.label
 
 
-class ImmutableVerdictError(Exception):
-    pass
+class ImmutableVerdictError(ImmutableRowError):
+    """An approved verdict or a review log entry was about to be changed."""
+
+
+class FingerprintEntry(TypedDict):
+    """One evidence a verdict cited at approval, with the snapshot its quote was checked against
+    (None before any fetch) and the SHA-256 of that snapshot's raw body. Approval writes every key;
+    only `evidence` and `url` are needed to compare versions."""
+
+    evidence: int
+    url: str
+    quote_status: NotRequired[str]
+    snapshot: NotRequired[int | None]
+    content_sha256: NotRequired[str]
 
 
 class Verdict(models.Model):
@@ -95,9 +108,30 @@ class Verdict(models.Model):
         instance._loaded_state = instance.state  # type: ignore[attr-defined]
         return instance
 
+    def fingerprint(self) -> list[FingerprintEntry]:
+        """The evidence fingerprint frozen at approval, read from its JSON (empty before approval)."""
+        entries = []
+        for stored in self.evidence_fingerprint:
+            entry = FingerprintEntry(evidence=int(stored["evidence"]), url=str(stored["url"]))
+            if "quote_status" in stored:
+                entry["quote_status"] = str(stored["quote_status"])
+            if "snapshot" in stored:
+                entry["snapshot"] = None if stored["snapshot"] is None else int(stored["snapshot"])
+            if "content_sha256" in stored:
+                entry["content_sha256"] = str(stored["content_sha256"])
+            entries.append(entry)
+        return entries
 
-class ReviewLogEntry(models.Model):
+    def cited_evidence_ids(self) -> set[int]:
+        """The evidence the verdict cited at approval."""
+        return {entry["evidence"] for entry in self.fingerprint()}
+
+
+class ReviewLogEntry(AppendOnlyModel):
     """Append-only, hash-chained record of every workflow transition."""
+
+    immutable_error = ImmutableVerdictError
+    immutable_reason = "The review log is append-only."
 
     class Action(models.TextChoices):
         CREATE = "create", "Created claim"
@@ -130,14 +164,6 @@ class ReviewLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.action} on claim {self.claim_id}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise ImmutableVerdictError("The review log is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ImmutableVerdictError("The review log is append-only.")
 
     def content(self) -> dict[str, Any]:
         return {

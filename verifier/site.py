@@ -1,6 +1,6 @@
 """The public site around the fact-check pages (SPEC §8): `/` lists published fact-checks newest
 first, with search and paging, and the tag, claimant and rating pages list the fact-checks that
-share one. Cached and answered conditionally like the read API (verifier.http_cache)."""
+share one. Cached and answered conditionally like the read API (verifier.api.http_cache)."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,23 +15,19 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
 from claims.models import Claim, Tag
-from verifier.http_cache import public_read
+from claims.selectors import claims_matching_text, claims_tagged
+from verifier.api.http_cache import public_read
+from verifier.api.pagination import KeysetCursorPagination
 from verifier.models import Rating, Verdict
-from verifier.pagination import KeysetCursorPagination
-from verifier.selectors import (
-    RatingScale,
-    claim_current_verdict,
-    claims_matching_text,
-    claims_tagged,
-    claims_with_current_rating,
-)
-from verifier.site_selectors import (
+from verifier.selectors.published import RatingScale, claim_current_verdict
+from verifier.selectors.site import (
     SEARCH_MAX_LENGTH,
     fact_check_summaries,
     public_claimant,
     public_ratings,
     public_tag,
 )
+from verifier.selectors.verdicts import claims_with_current_rating
 
 FACT_CHECKS_PER_PAGE = 20
 

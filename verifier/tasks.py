@@ -1,18 +1,22 @@
-"""Celery entry points for verifier: thin adapters over verifier.webhooks and verifier.notifications."""
+"""Celery entry points for verifier: thin adapters over verifier.services.webhooks and
+verifier.services.notifications."""
 
 from celery import Task, shared_task
 from django.conf import settings
 
-from sources.tasks import retry_delay
-from verifier import notifications, webhooks
+from core.queueing import retry_delay
+from verifier.api.webhooks import webhook_body
 from verifier.models import Notification, WebhookDelivery
+from verifier.services import notifications, webhooks
 
 
-@shared_task(bind=True, acks_late=True, max_retries=settings.WEBHOOK_MAX_RETRIES)
+@shared_task(bind=True, name=webhooks.DELIVER_TASK, acks_late=True, max_retries=settings.WEBHOOK_MAX_RETRIES)
 def deliver_webhook(self: Task, delivery_id: int) -> str:
     """Sends one webhook delivery, retrying transient failures with backoff and jitter."""
     final_attempt = self.request.retries >= (self.max_retries or 0)
-    attempt = webhooks.webhook_deliver(delivery_id=delivery_id, final_attempt=final_attempt)
+    attempt = webhooks.webhook_deliver(
+        delivery_id=delivery_id, final_attempt=final_attempt, render_body=webhook_body
+    )
     if attempt is None:
         return "skipped"
     if attempt.outcome == WebhookDelivery.Outcome.RETRYING:
@@ -26,7 +30,7 @@ def requeue_stale_webhook_deliveries() -> int:
     return webhooks.webhook_deliveries_requeue_stale()
 
 
-@shared_task(bind=True, acks_late=True, max_retries=settings.EMAIL_MAX_RETRIES)
+@shared_task(bind=True, name=notifications.MAIL_TASK, acks_late=True, max_retries=settings.EMAIL_MAX_RETRIES)
 def mail_notification(self: Task, notification_id: int) -> str:
     """Mails one notification, retrying what the mail server refused for now or could not take, with
     backoff and jitter."""

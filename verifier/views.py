@@ -10,10 +10,10 @@ from django.utils.text import Truncator
 
 from claims.models import Evidence
 from sources.models import Snapshot
-from verifier.claimreview import claim_public_url, claim_review
-from verifier.http_cache import public_read
+from verifier.api.http_cache import public_read
+from verifier.claimreview import claim_review
 from verifier.models import Verdict
-from verifier.selectors import (
+from verifier.selectors.published import (
     RatingScale,
     claim_corrections,
     claim_current_verdict,
@@ -21,8 +21,8 @@ from verifier.selectors import (
     evidence_snapshot,
     published_claims,
 )
+from verifier.selectors.site import verdict_bylines
 from verifier.site import SharePreview, rating_tone, site_context
-from verifier.site_selectors import verdict_bylines
 
 
 class CitedEvidence(NamedTuple):
@@ -54,7 +54,7 @@ def claim_page(request: HttpRequest, pk: int) -> HttpResponse:
         "corrections": corrections,
         "evidence": [CitedEvidence(item, evidence_snapshot(item)) for item in claim_shown_evidence(claim)],
         "claim_review": claim_review(claim, rating_scale=rating_scale) if verdict else None,
-        "canonical_url": claim_public_url(claim),
+        "canonical_url": claim.public_url(),
         "claim_review_url": reverse("api:claim-claimreview", args=[claim.pk]),
     }
     return render(request, "verifier/claim_page.html", context)

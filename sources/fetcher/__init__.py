@@ -8,7 +8,7 @@ A plain library (no Django): ``fetch(url)`` never raises and returns a ``FetchRe
 from .addresses import Resolver
 from .client import fetch
 from .post import PostResult, post_json
-from .result import FetchLimits, FetchResult, Outcome, UrlRefused
+from .result import FetchLimits, FetchResult, Outcome, UrlRefused, transient_failure
 from .urls import check_url, normalize_url
 
 __all__ = [
@@ -22,4 +22,5 @@ __all__ = [
     "fetch",
     "normalize_url",
     "post_json",
+    "transient_failure",
 ]

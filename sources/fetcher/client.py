@@ -1,4 +1,8 @@
-"""fetch(): the guarded fetch of one URL, from the static checks to the extracted text."""
+"""fetch(): the guarded fetch of one URL, from the static checks to the extracted text.
+
+Its resolution and pinned-connection steps are public for post_json(), which guards a webhook
+delivery the same way: resolve_allowed() and open_pinned_exchange().
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import hashlib
 import logging
 import socket
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,7 +41,15 @@ from .http import (
     open_exchange,
     read_body,
 )
-from .result import DEFAULT_LIMITS, FetchError, FetchLimits, FetchResult, Outcome, UrlRefused
+from .result import (
+    DEFAULT_LIMITS,
+    FetchError,
+    FetchLimits,
+    FetchResult,
+    Outcome,
+    UrlRefused,
+    transient_failure,
+)
 from .urls import ParsedUrl, check_parsed, join_location, normalize_url, redact
 
 logger = logging.getLogger("sources.fetcher")
@@ -100,6 +113,84 @@ def fetch(
         f" ({result.reason})" if result.reason else "",
     )
     return result
+
+
+def resolve_allowed(
+    target: ParsedUrl, *, limits: FetchLimits, resolver: Resolver
+) -> list[IPAddress]:
+    """The addresses to connect to for target: one lookup, and every answer allowed by limits.
+
+    Raises FetchError (DNS_ERROR, or BLOCKED when any address is refused).
+    """
+    if target.ip is not None:
+        return [target.ip]
+    addresses = _lookup(target, resolver)
+    for address in addresses:
+        refusal = address_refusal(address, limits)
+        if refusal:
+            raise FetchError(
+                Outcome.BLOCKED,
+                f"host {target.host} resolves to a refused address: {refusal}",
+                block_reason="address",
+            )
+    return addresses
+
+
+def _lookup(target: ParsedUrl, resolver: Resolver) -> list[IPAddress]:
+    try:
+        answers = resolver(target.host, target.port)
+    except socket.gaierror as exc:
+        raise FetchError(
+            Outcome.DNS_ERROR,
+            f"could not resolve {target.host}: {exc.strerror or exc}",
+            transient=exc.errno not in _PERMANENT_DNS_ERRORS,
+        ) from None
+    except Exception as exc:
+        raise FetchError(
+            Outcome.DNS_ERROR,
+            redact(f"resolving {target.host} failed: {type(exc).__name__}: {exc}")[:500],
+        ) from None
+    addresses: list[IPAddress] = []
+    for answer in answers or ():
+        try:
+            addresses.append(parse_address(str(answer)))
+        except ValueError:
+            raise FetchError(
+                Outcome.DNS_ERROR,
+                f"the resolver returned an invalid address for {target.host}",
+            ) from None
+    if not addresses:
+        raise FetchError(Outcome.DNS_ERROR, f"{target.host} has no addresses")
+    return list(dict.fromkeys(addresses))
+
+
+def open_pinned_exchange(
+    target: ParsedUrl,
+    addresses: list[IPAddress],
+    *,
+    limits: FetchLimits,
+    deadline: Deadline,
+    method: str = "GET",
+    body: bytes | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+) -> tuple[Exchange, str]:
+    """Send the request to the checked addresses in order and return the exchange with the IP
+    that answered; only a connect timeout moves on to the next address. Raises FetchError."""
+    for index, address in enumerate(addresses):
+        ip = str(address).split("%", 1)[0] if address.version == 6 else str(address)
+        try:
+            exchange = open_exchange(
+                target, ip, limits, deadline, method=method, body=body, extra_headers=extra_headers
+            )
+        except ConnectTimeoutError as exc:
+            if index + 1 < len(addresses) and not deadline.expired:
+                logger.debug("could not connect to %s for %s, trying the next address", ip, target.url)
+                continue
+            raise classify_network_error(exc, ip, limits, deadline) from None
+        except Exception as exc:
+            raise classify_network_error(exc, ip, limits, deadline) from None
+        return exchange, ip
+    raise FetchError(Outcome.CONNECTION_ERROR, f"{target.host} has no usable address")
 
 
 class _FetchRun:
@@ -179,74 +270,25 @@ class _FetchRun:
             ) from None
 
     def _resolve(self, target: ParsedUrl) -> list[IPAddress]:
-        """Resolve target's host once per fetch and refuse it if any address is not allowed."""
+        """Resolve target's host once per fetch: a redirect to the same host is not looked up again."""
         self.phase = "dns"
-        if target.ip is not None:
-            return [target.ip]
         addresses = self.resolved.get(target.host)
         if addresses is None:
-            addresses = self._lookup(target)
+            addresses = resolve_allowed(target, limits=self.limits, resolver=self.resolver)
             self.resolved[target.host] = addresses
-        for address in addresses:
-            refusal = address_refusal(address, self.limits)
-            if refusal:
-                raise FetchError(
-                    Outcome.BLOCKED,
-                    f"host {target.host} resolves to a refused address: {refusal}",
-                    block_reason="address",
-                )
         return addresses
 
-    def _lookup(self, target: ParsedUrl) -> list[IPAddress]:
-        try:
-            answers = self.resolver(target.host, target.port)
-        except socket.gaierror as exc:
-            raise FetchError(
-                Outcome.DNS_ERROR,
-                f"could not resolve {target.host}: {exc.strerror or exc}",
-                transient=exc.errno not in _PERMANENT_DNS_ERRORS,
-            ) from None
-        except Exception as exc:
-            raise FetchError(
-                Outcome.DNS_ERROR,
-                redact(f"resolving {target.host} failed: {type(exc).__name__}: {exc}")[:500],
-            ) from None
-        addresses: list[IPAddress] = []
-        for answer in answers or ():
-            try:
-                addresses.append(parse_address(str(answer)))
-            except ValueError:
-                raise FetchError(
-                    Outcome.DNS_ERROR,
-                    f"the resolver returned an invalid address for {target.host}",
-                ) from None
-        if not addresses:
-            raise FetchError(Outcome.DNS_ERROR, f"{target.host} has no addresses")
-        return list(dict.fromkeys(addresses))
-
     def _connect(self, target: ParsedUrl, addresses: list[IPAddress]) -> Exchange:
-        """Request target from the checked addresses in order; only connect failures move on."""
         self.phase = "network"
         self.fields["final_url"] = target.url
-        for index, address in enumerate(addresses):
-            ip = str(address).split("%", 1)[0] if address.version == 6 else str(address)
-            try:
-                exchange = open_exchange(target, ip, self.limits, self.deadline)
-            except ConnectTimeoutError as exc:
-                if index + 1 < len(addresses) and not self.deadline.expired:
-                    logger.debug(
-                        "could not connect to %s for %s, trying the next address", ip, target.url
-                    )
-                    continue
-                raise classify_network_error(exc, ip, self.limits, self.deadline) from None
-            except Exception as exc:
-                raise classify_network_error(exc, ip, self.limits, self.deadline) from None
-            self.exchange = exchange
-            self.fields["connected_ip"] = ip
-            self.fields["http_status"] = exchange.response.status
-            self.fields["headers"] = self._kept_headers(exchange)
-            return exchange
-        raise FetchError(Outcome.CONNECTION_ERROR, f"{target.host} has no usable address")
+        exchange, ip = open_pinned_exchange(
+            target, addresses, limits=self.limits, deadline=self.deadline
+        )
+        self.exchange = exchange
+        self.fields["connected_ip"] = ip
+        self.fields["http_status"] = exchange.response.status
+        self.fields["headers"] = self._kept_headers(exchange)
+        return exchange
 
     @staticmethod
     def _kept_headers(exchange: Exchange) -> dict[str, str]:
@@ -262,12 +304,12 @@ class _FetchRun:
         response = exchange.response
         status = response.status
         if not 200 <= status < 300:
-            transient = status == 429 or status >= 500
+            transient = transient_failure(Outcome.HTTP_ERROR, status)
             raise FetchError(
                 Outcome.HTTP_ERROR,
                 f"the server answered {status} {response.reason or ''}".rstrip(),
                 transient=transient,
-                retry_after=_retry_after(response.headers.get("retry-after"))
+                retry_after=retry_after_seconds(response.headers.get("retry-after"))
                 if transient
                 else None,
             )
@@ -384,7 +426,7 @@ def _content_length(value: str | None) -> int | None:
     return max(numbers) if numbers else None
 
 
-def _retry_after(value: str | None) -> float | None:
+def retry_after_seconds(value: str | None) -> float | None:
     """Seconds to wait from a Retry-After header (delta seconds or an HTTP date)."""
     if not value:
         return None

@@ -12,18 +12,13 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from urllib3.exceptions import ConnectTimeoutError
-
-from .addresses import IPAddress, Resolver, resolve_host
-from .client import _FetchRun, _retry_after
-from .http import Deadline, Exchange, classify_network_error, open_exchange
-from .result import DEFAULT_LIMITS, FetchError, FetchLimits, Outcome, UrlRefused
-from .urls import ParsedUrl, check_parsed, redact
+from .addresses import Resolver, resolve_host
+from .client import open_pinned_exchange, resolve_allowed, retry_after_seconds
+from .http import Deadline, Exchange
+from .result import DEFAULT_LIMITS, FetchError, FetchLimits, Outcome, UrlRefused, transient_failure
+from .urls import check_parsed, redact
 
 logger = logging.getLogger("sources.fetcher")
-
-# Receivers that are briefly overloaded or restarting; anything else in 4xx will not change.
-TRANSIENT_STATUSES = frozenset({408, 425, 429})
 
 
 @dataclass(frozen=True)
@@ -55,12 +50,26 @@ def post_json(
 ) -> PostResult:
     """POST body (JSON) to url under limits, without following redirects; never raises."""
     started = time.monotonic()
-    # The fetch's own resolution step: one lookup, every answer checked against the limits.
-    run = _FetchRun(limits, resolver or resolve_host)
-    sent: dict[str, object] = {}
+    deadline = Deadline(limits.timeout_total)
+    request_headers = {
+        "Accept": "*/*",
+        "Content-Type": "application/json",
+        "Content-Length": str(len(body)),
+        **headers,
+    }
+    connected_ip: str | None = None
     try:
         target = check_parsed(url, limits)
-        exchange = _send(target, run._resolve(target), body, headers, limits, run.deadline, sent)
+        addresses = resolve_allowed(target, limits=limits, resolver=resolver or resolve_host)
+        exchange, connected_ip = open_pinned_exchange(
+            target,
+            addresses,
+            limits=limits,
+            deadline=deadline,
+            method="POST",
+            body=body,
+            extra_headers=request_headers,
+        )
         try:
             result = _answered(url, exchange)
         finally:
@@ -87,45 +96,8 @@ def post_json(
             transient=True,
         )
     finally:
-        run.close()
-    connected = sent.get("ip")
-    return replace(
-        result,
-        connected_ip=connected if isinstance(connected, str) else None,
-        elapsed=round(time.monotonic() - started, 4),
-    )
-
-
-def _send(
-    target: ParsedUrl,
-    addresses: list[IPAddress],
-    body: bytes,
-    headers: Mapping[str, str],
-    limits: FetchLimits,
-    deadline: Deadline,
-    sent: dict[str, object],
-) -> Exchange:
-    """POST to the checked addresses in order; only a connect timeout moves on to the next."""
-    request_headers = {
-        "Accept": "*/*",
-        "Content-Type": "application/json",
-        "Content-Length": str(len(body)),
-        **headers,
-    }
-    for index, address in enumerate(addresses):
-        ip = str(address).split("%", 1)[0] if address.version == 6 else str(address)
-        sent["ip"] = ip
-        try:
-            return open_exchange(
-                target, ip, limits, deadline, method="POST", body=body, extra_headers=request_headers
-            )
-        except ConnectTimeoutError as exc:
-            if index + 1 < len(addresses) and not deadline.expired:
-                continue
-            raise classify_network_error(exc, ip, limits, deadline) from None
-        except Exception as exc:
-            raise classify_network_error(exc, ip, limits, deadline) from None
-    raise FetchError(Outcome.CONNECTION_ERROR, f"{target.host} has no usable address")
+        deadline.close()
+    return replace(result, connected_ip=connected_ip, elapsed=round(time.monotonic() - started, 4))
 
 
 def _answered(url: str, exchange: Exchange) -> PostResult:
@@ -142,12 +114,12 @@ def _answered(url: str, exchange: Exchange) -> PostResult:
             reason=f"the receiver answered {status} (to {location or 'nowhere'}); deliveries do "
             "not follow redirects, so register the new URL",
         )
-    transient = status in TRANSIENT_STATUSES or status >= 500
+    transient = transient_failure(Outcome.HTTP_ERROR, status)
     return PostResult(
         url,
         http_status=status,
         failure=Outcome.HTTP_ERROR,
         reason=f"the receiver answered {status} {response.reason or ''}".rstrip(),
         transient=transient,
-        retry_after=_retry_after(response.headers.get("retry-after")) if transient else None,
+        retry_after=retry_after_seconds(response.headers.get("retry-after")) if transient else None,
     )

@@ -9,6 +9,8 @@ from typing import Any
 
 
 class Outcome(StrEnum):
+    """What happened to one URL: the one list of outcome codes, which the snapshots store."""
+
     FETCHED = "fetched"
     BLOCKED = "blocked"
     INVALID_URL = "invalid_url"
@@ -22,6 +24,43 @@ class Outcome(StrEnum):
     CONNECTION_ERROR = "connection_error"
     DECODING_ERROR = "decoding_error"
     EXTRACTION_FAILED = "extraction_failed"
+
+    @property
+    def label(self) -> str:
+        """The outcome in words, for people."""
+        return _OUTCOME_LABELS[self]
+
+
+_OUTCOME_LABELS = {
+    Outcome.FETCHED: "Fetched",
+    Outcome.BLOCKED: "Blocked",
+    Outcome.INVALID_URL: "Invalid URL",
+    Outcome.TOO_LARGE: "Too large",
+    Outcome.TIMEOUT: "Timed out",
+    Outcome.UNSUPPORTED_CONTENT_TYPE: "Unsupported content type",
+    Outcome.HTTP_ERROR: "HTTP error",
+    Outcome.DNS_ERROR: "DNS error",
+    Outcome.TLS_ERROR: "TLS error",
+    Outcome.REDIRECT_ERROR: "Redirect error",
+    Outcome.CONNECTION_ERROR: "Connection error",
+    Outcome.DECODING_ERROR: "Decoding error",
+    Outcome.EXTRACTION_FAILED: "Extraction failed",
+}
+
+# Failures that may well go away on a later try, whatever the URL: the fetch and webhook tasks
+# retry them, and the admin shows them amber rather than red. (A name that does not exist is the
+# one DNS error the fetcher knows to be permanent.)
+TRANSIENT_OUTCOMES = frozenset({Outcome.TIMEOUT, Outcome.CONNECTION_ERROR, Outcome.DNS_ERROR})
+# Answers of a server that is briefly overloaded or restarting; any other 4xx will not change.
+TRANSIENT_HTTP_STATUSES = frozenset({408, 425, 429})
+
+
+def transient_failure(outcome: Outcome | str, http_status: int | None = None) -> bool:
+    """Whether a failure with this outcome (and, for an HTTP error, this status) may succeed on a
+    later try."""
+    if outcome == Outcome.HTTP_ERROR:
+        return http_status is not None and (http_status in TRANSIENT_HTTP_STATUSES or http_status >= 500)
+    return outcome in TRANSIENT_OUTCOMES
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from django.contrib.admin import helpers
 from django.urls import reverse
 
 from claims.models import Claim
-from claims.services import claim_create
 from sources.models import Source
 from tests.admin_helpers import drafted_claim
-from verifier.services import claim_submit
+from verifier.services.claims import claim_create
+from verifier.services.verdicts import claim_submit
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued")]
 
@@ -107,7 +107,7 @@ def test_export_selected_writes_a_csv_of_just_those_claims(as_user, fact_checker
 
 
 def test_bulk_changes_are_capped(as_user, fact_checker, other_fact_checker, monkeypatch):
-    monkeypatch.setattr("claims.admin.bulk.BULK_ACTION_LIMIT", 1)
+    monkeypatch.setattr("verifier.admin.bulk.BULK_ACTION_LIMIT", 1)
     claims = [claim_create(actor=fact_checker, text=f"Claim {n}", claimant_name="Iran") for n in range(2)]
 
     response = run_action(as_user(fact_checker), "assign", claims, assignee=str(other_fact_checker.pk))

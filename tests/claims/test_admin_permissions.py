@@ -8,11 +8,11 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from claims.models import Claim, Evidence
+from core.roles import FACT_CHECKERS
 from tests.admin_helpers import QUOTE, admin_form_data, claim_url, drafted_claim
 from tests.factories import FactCheckerFactory, rating
 from verifier.models import Verdict
-from verifier.roles import FACT_CHECKERS
-from verifier.services import claim_submit, verdict_approve
+from verifier.services.verdicts import claim_submit, verdict_approve
 
 pytestmark = pytest.mark.django_db
 

@@ -9,11 +9,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from claims.models import Claim
-from claims.services import evidence_add
 from tests.admin_helpers import drafted_claim
 from tests.factories import rating
 from verifier.models import ReviewLogEntry
-from verifier.services import claim_submit, verdict_approve, verdict_save_draft
+from verifier.services.evidence import evidence_add
+from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
 
 pytestmark = pytest.mark.django_db
 

@@ -7,17 +7,17 @@ import io
 import pytest
 from django.core import signing
 
-from claims.csv_io import (
+from claims.models import Claim
+from tests.factories import ClaimantFactory
+from verifier.csv_io import (
     EXPORT_COLUMNS,
     claims_csv_lines,
     import_token,
     import_token_claims,
     read_claims_csv,
 )
-from claims.models import Claim
-from claims.selectors import claims_for_export
-from claims.services import NewClaim, claim_create
-from tests.factories import ClaimantFactory
+from verifier.selectors.workflow import claims_for_export
+from verifier.services.claims import NewClaim, claim_create
 
 pytestmark = pytest.mark.django_db
 
@@ -121,7 +121,7 @@ def test_a_file_that_is_not_utf8_is_refused():
 
 
 def test_too_many_rows_are_refused(monkeypatch):
-    monkeypatch.setattr("claims.csv_io.MAX_IMPORT_ROWS", 2)
+    monkeypatch.setattr("verifier.csv_io.MAX_IMPORT_ROWS", 2)
 
     preview = read(HEADER + "".join(f"Iran,Claim {n},,,\n" for n in range(3)))
 

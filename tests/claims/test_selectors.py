@@ -1,8 +1,8 @@
 """Reads behind the claim admin: what a correction changes against the published verdict."""
 
 from claims.models import Evidence
-from claims.selectors import verdict_changes
 from verifier.models import Rating, Verdict
+from verifier.selectors.workflow import verdict_changes
 
 
 def test_verdict_changes_compares_rating_texts_and_the_fingerprinted_evidence() -> None:

@@ -4,26 +4,22 @@
 import pytest
 
 from claims.models import Claim, Tag
-from claims.services import (
+from claims.services import claims_refetch_sources, evidence_refetch_source, tags_get_or_create
+from core.errors import DomainError, ErrorKind
+from sources.models import Source
+from tests.admin_helpers import drafted_claim
+from verifier.models import ReviewLogEntry
+from verifier.services.claims import (
     NewClaim,
     claim_create,
     claim_frozen_fields,
     claim_update,
     claims_assign,
     claims_import,
-    claims_refetch_sources,
     claims_tag,
-    evidence_add,
-    evidence_change_refusal,
-    evidence_refetch_source,
-    evidence_remove_refusal,
-    tags_get_or_create,
 )
-from sources.models import Source
-from tests.admin_helpers import drafted_claim
-from verifier.errors import DomainError, ErrorKind
-from verifier.models import ReviewLogEntry
-from verifier.services import claim_request_changes, claim_submit, verdict_approve
+from verifier.services.evidence import evidence_add, evidence_change_refusal, evidence_remove_refusal
+from verifier.services.verdicts import claim_request_changes, claim_submit, verdict_approve
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued")]
 

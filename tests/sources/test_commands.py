@@ -9,9 +9,11 @@ from django.core.management import call_command, execute_from_command_line
 from django.test import override_settings
 from werkzeug import Request, Response
 
-from claims.services import claim_create, evidence_add
+from claims.models import Evidence
 from sources.models import Snapshot, Source
-from sources.services import source_fetch
+from verifier.services.claims import claim_create
+from verifier.services.evidence import evidence_add
+from verifier.services.sources import source_fetch_and_apply
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +92,7 @@ def fetched_source(local_page, fact_checker, settings):
         quote="these drones were exported before the attack on Ukraine", stance="supports",
     )
     source = evidence.source
-    source_fetch(source_id=source.pk, token=str(source.fetch_token))
+    source_fetch_and_apply(source_id=source.pk, token=str(source.fetch_token))
     return source
 
 
@@ -100,6 +102,23 @@ def test_recheck_sources_sync_fetches_every_source_here_and_prints_each_outcome(
 
     assert f"{fetched_source.url}: fetched, same" in out.getvalue()
     assert fetched_source.snapshots.count() == 2
+
+
+def test_recheck_sources_sync_checks_the_quotes_against_the_new_snapshot_as_the_worker_does(
+    fetched_source, httpserver
+):
+    evidence = fetched_source.evidence.get()
+    assert evidence.quote_status == Evidence.QuoteStatus.FOUND
+    httpserver.clear_all_handlers()
+    httpserver.expect_request("/drones").respond_with_data(
+        PAGE.replace("exported before the attack", "exported after the attack"), content_type="text/html"
+    )
+
+    call_command("recheck_sources", "--all", "--sync", stdout=io.StringIO())
+
+    evidence.refresh_from_db()
+    assert evidence.quote_status == Evidence.QuoteStatus.NOT_FOUND
+    assert evidence.quote_checked_snapshot == fetched_source.snapshots.first()
 
 
 def test_recheck_sources_without_sync_queues_the_fetch_after_commit(

@@ -10,19 +10,21 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from claims.models import Claim, Evidence
-from claims.services import claim_create, evidence_add
+from core.errors import DomainError, ErrorKind
 from sources.models import HostFetchSlot, ImmutableRowError, Snapshot, Source
 from sources.services import (
     HostBusy,
     TransientFailure,
-    source_fetch,
     source_request_fetch,
     sources_recheck_due,
+    sources_refetch,
     sources_requeue_stale,
 )
 from tests.factories import rating
-from verifier.errors import DomainError
-from verifier.services import claim_submit, verdict_approve, verdict_save_draft
+from verifier.services.claims import claim_create
+from verifier.services.evidence import evidence_add
+from verifier.services.sources import source_fetch_and_apply
+from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +65,7 @@ def cite(user, url, quote, *, claim=None):
 
 def run_fetch(source: Source, **kwargs):
     source.refresh_from_db()
-    return source_fetch(source_id=source.pk, token=str(source.fetch_token), **kwargs)
+    return source_fetch_and_apply(source_id=source.pk, token=str(source.fetch_token), **kwargs)
 
 
 def test_adding_evidence_queues_one_fetch_after_commit(
@@ -99,7 +101,7 @@ def test_fetch_stores_a_snapshot_and_finds_the_quote(fact_checker, queued, local
     assert evidence.quote_checked_snapshot == snapshot
     source = Source.objects.get(pk=evidence.source_id)
     assert source.status == Source.Status.FETCHED
-    assert source.next_check_at > timezone.now() + timedelta(days=6)
+    assert source.next_check_at == source.last_fetched_at + timedelta(days=7)
 
 
 def test_quote_missing_from_the_page_is_not_found(fact_checker, queued, local_site):
@@ -135,8 +137,8 @@ def test_redelivered_fetch_creates_no_second_snapshot(fact_checker, queued, loca
     local_site.expect_request("/drones").respond_with_data(ARTICLE, content_type="text/html")
     evidence = cite(fact_checker, local_site.url_for("/drones"), "drones")
     token = str(Source.objects.get(pk=evidence.source_id).fetch_token)
-    assert source_fetch(source_id=evidence.source_id, token=token) is not None
-    assert source_fetch(source_id=evidence.source_id, token=token) is None
+    assert isinstance(source_fetch_and_apply(source_id=evidence.source_id, token=token), Snapshot)
+    assert source_fetch_and_apply(source_id=evidence.source_id, token=token) is None
     assert Snapshot.objects.count() == 1
 
 
@@ -155,7 +157,7 @@ def test_fetch_with_an_outdated_token_does_nothing(fact_checker, queued, local_s
     evidence = cite(fact_checker, local_site.url_for("/drones"), "drones")
     old_token = str(Source.objects.get(pk=evidence.source_id).fetch_token)
     source_request_fetch(source=evidence.source)
-    assert source_fetch(source_id=evidence.source_id, token=old_token) is None
+    assert source_fetch_and_apply(source_id=evidence.source_id, token=old_token) is None
     assert local_site.log == []
 
 
@@ -175,8 +177,10 @@ def test_transient_failure_is_retried_before_it_is_recorded(fact_checker, queued
 def test_identical_bodies_are_stored_once(fact_checker, queued, local_site):
     local_site.expect_request("/a").respond_with_data(ARTICLE, content_type="text/html")
     local_site.expect_request("/b").respond_with_data(ARTICLE, content_type="text/html")
-    first = run_fetch(cite(fact_checker, local_site.url_for("/a"), "drones").source)
-    second = run_fetch(cite(fact_checker, local_site.url_for("/b"), "drones").source)
+    cited = cite(fact_checker, local_site.url_for("/a"), "drones")
+    first = run_fetch(cited.source)
+    # On the same claim: the same claim is not recorded twice.
+    second = run_fetch(cite(fact_checker, local_site.url_for("/b"), "drones", claim=cited.claim).source)
     assert first.body.name == second.body.name
 
 
@@ -269,7 +273,7 @@ def test_broker_outage_keeps_the_evidence_and_leaves_the_source_pending(
     from kombu.exceptions import OperationalError
 
     with mock.patch(
-        "sources.tasks.fetch_source.delay", side_effect=OperationalError("connection refused")
+        "config.celery.app.send_task", side_effect=OperationalError("connection refused")
     ), django_capture_on_commit_callbacks(execute=True):
         evidence = cite(fact_checker, "https://news.example.org/a", "quote")
     assert Evidence.objects.filter(pk=evidence.pk).exists()
@@ -296,3 +300,17 @@ def test_lease_of_a_dead_worker_expires(fact_checker, queued, local_site):
         HostFetchSlot.objects.create(host="127.0.0.1", slot=slot, holder=uuid.uuid4(), expires_at=earlier)
     assert isinstance(run_fetch(evidence.source), Snapshot)
     assert not HostFetchSlot.objects.exists(), "the fetch released its own lease"
+
+
+def test_only_a_fact_checker_may_ask_for_a_refetch(
+    fact_checker, reviewer, queued, django_capture_on_commit_callbacks
+):
+    source = cite(fact_checker, "https://news.example.org/a", "quote").source
+
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(DomainError) as refused:
+            sources_refetch(actor=reviewer, sources=[source])
+        count = sources_refetch(actor=fact_checker, sources=[source])
+
+    assert refused.value.kind == ErrorKind.FORBIDDEN
+    assert (count, [source_id for source_id, _ in queued]) == (1, [source.pk])

@@ -8,11 +8,12 @@ from django.db import close_old_connections
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from claims.services import claim_create, evidence_add
+from core.queueing import retry_delay
 from sources.models import Snapshot
-from sources.tasks import retry_delay
 from tests.factories import FactCheckerFactory
 from tests.processes import WorkerProcess, purge_queues, wait_for
+from verifier.services.claims import claim_create
+from verifier.services.evidence import evidence_add
 
 
 def test_retry_delay_grows_exponentially_with_jitter_and_honours_retry_after():

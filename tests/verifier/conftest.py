@@ -7,12 +7,14 @@ from collections.abc import Callable, Iterable
 import pytest
 
 from claims.models import Claim
-from claims.services import claim_create, evidence_add
 from sources.fetcher import FetchResult, Outcome
 from sources.models import Snapshot, Source
 from sources.services import snapshot_record, source_request_fetch
 from tests.factories import rating
-from verifier.services import claim_submit, verdict_approve, verdict_save_draft
+from verifier.services.claims import claim_create
+from verifier.services.evidence import evidence_add
+from verifier.services.sources import snapshot_apply_to_claims
+from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
 
 IRAN_QUOTE = "these drones were exported before the attack on Ukraine"
 
@@ -33,7 +35,12 @@ def record_fetch(source: Source, *, text: str, http_status: int = 200) -> Snapsh
         text=text if outcome == Outcome.FETCHED else "",
         text_sha256=hashlib.sha256(text.encode()).hexdigest(),
     )
-    snapshot = snapshot_record(source=source, token=str(source.fetch_token), result=result)
+    snapshot = snapshot_record(
+        source=source,
+        token=str(source.fetch_token),
+        result=result,
+        on_recorded=snapshot_apply_to_claims,
+    )
     assert snapshot is not None
     source.refresh_from_db()
     return snapshot
@@ -95,12 +102,12 @@ def published_claim(make_published_claim) -> Claim:
 
 @pytest.fixture
 def settled(monkeypatch):
-    """A clock a few seconds ahead for verifier.http_cache: the second of the last change is over,
+    """A clock a few seconds ahead for verifier.api.http_cache: the second of the last change is over,
     so Last-Modified stops hedging by a second (see Validators.of). For tests that change nothing
     public after their first read."""
     import time as real_time
 
-    from verifier import http_cache
+    from verifier.api import http_cache
 
     class Later:
         time_ns = staticmethod(real_time.time_ns)
@@ -112,12 +119,14 @@ def settled(monkeypatch):
     monkeypatch.setattr(http_cache, "time", Later)
 
 
-def claim_in_review(author, *, assignee=None, submitter=None) -> Claim:
+def claim_in_review(
+    author, *, assignee=None, submitter=None, text="Iran says the drones were exported before the invasion"
+) -> Claim:
     """A claim with evidence and a verdict that `author` drafted and `submitter` (by default the
     author) submitted for review."""
     claim = claim_create(
         actor=author,
-        text="Iran says the drones were exported before the invasion",
+        text=text,
         claimant_name="Iran",
         assignee=assignee,
     )

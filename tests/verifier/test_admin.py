@@ -9,12 +9,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from claims.models import Claim
-from claims.services import evidence_add
+from core.roles import REVIEWERS
 from tests.admin_helpers import claim_url, drafted_claim
 from tests.factories import FactCheckerFactory, rating
 from verifier.models import Rating, ReviewLogEntry, Verdict
-from verifier.roles import REVIEWERS
-from verifier.services import claim_submit, verdict_approve, verdict_save_draft
+from verifier.services.evidence import evidence_add
+from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
 
 pytestmark = pytest.mark.django_db
 

@@ -11,10 +11,11 @@ from django.utils import timezone
 from jsonschema import Draft202012Validator
 
 from claims.models import Claim, Claimant
-from claims.services import claim_create, claimant_get_or_create
+from claims.services import claimant_get_or_create
 from tests.factories import ClaimantFactory, ClaimFactory, rating
 from tests.verifier.conftest import IRAN_QUOTE
-from verifier.services import claim_submit, verdict_approve, verdict_save_draft
+from verifier.services.claims import claim_create
+from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
 
 pytestmark = pytest.mark.django_db
 

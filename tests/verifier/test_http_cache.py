@@ -1,15 +1,16 @@
-"""Conditional GET and the response cache of the public read endpoints (verifier.http_cache)."""
+"""Conditional GET and the response cache of the public read endpoints (verifier.api.http_cache)."""
 
 from unittest import mock
 
 import pytest
 from django.utils.http import http_date
 
-from claims.services import claim_create, claim_update
+from core import content_version
 from tests.verifier.conftest import record_fetch
-from verifier import http_cache
+from verifier.api import http_cache
+from verifier.api.serializers import ClaimSerializer
 from verifier.models import Rating
-from verifier.serializers import ClaimSerializer
+from verifier.services.claims import claim_create, claim_update
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued")]
 
@@ -30,8 +31,8 @@ def refuse_rendering(monkeypatch):
 
     monkeypatch.setattr(ClaimSerializer, "to_representation", refuse)
     monkeypatch.setattr("verifier.views.render", refuse)
-    monkeypatch.setattr("verifier.api.claim_review", refuse)
-    monkeypatch.setattr("verifier.api.claim_review_feed", refuse)
+    monkeypatch.setattr("verifier.api.claims_read.claim_review", refuse)
+    monkeypatch.setattr("verifier.api.claims_read.claim_review_feed", refuse)
 
 
 @pytest.mark.parametrize("endpoint", READ_ENDPOINTS)
@@ -128,7 +129,7 @@ def test_a_link_rot_flag_shows_in_the_very_next_response(client, published_claim
 
 def test_a_correction_shows_in_the_very_next_page(client, published_claim, fact_checker, reviewer):
     from tests.factories import rating
-    from verifier.services import claim_submit, verdict_approve, verdict_save_draft
+    from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
 
     url = f"/claims/{published_claim.pk}/"
     client.get(url)
@@ -207,14 +208,13 @@ def test_accept_selects_a_different_cached_representation(client, published_clai
 
 
 def test_caching_turned_off_still_answers_conditional_requests(
-    client, published_claim, settings, django_assert_max_num_queries
+    client, published_claim, settings, django_assert_num_queries
 ):
     settings.API_CACHE_SECONDS = 0
     first = client.get("/api/v1/claims/")
 
-    with django_assert_max_num_queries(10) as rendered_again:
+    with django_assert_num_queries(6):  # rendered again, not answered from the cache
         client.get("/api/v1/claims/")
-    assert len(rendered_again.captured_queries) > 0
     assert client.get("/api/v1/claims/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
 
 
@@ -232,20 +232,20 @@ def test_last_modified_hedges_by_a_second_while_the_change_is_that_recent():
 
 
 def test_the_version_moves_now_and_again_after_commit(django_capture_on_commit_callbacks):
-    start = http_cache.public_content_version()
+    start = content_version.public_content_version()
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        http_cache.public_content_changed()
-        moved_now = http_cache.public_content_version()
+        content_version.public_content_changed()
+        moved_now = content_version.public_content_version()
     for callback in callbacks:
         callback()
 
     assert start is not None and moved_now is not None
-    assert start < moved_now < http_cache.public_content_version()
+    assert start < moved_now < content_version.public_content_version()
 
 
 def test_file_version_survives_a_missing_or_torn_file(tmp_path):
-    store = http_cache._FileVersion(tmp_path / "version")
+    store = content_version._FileVersion(tmp_path / "version")
     first = store.read()
     (tmp_path / "version").write_text("")
 

@@ -10,7 +10,7 @@ from tests.admin_helpers import claim_url
 from tests.factories import UserFactory
 from tests.verifier.conftest import claim_in_review
 from verifier.models import Notification, NotificationPreference
-from verifier.notifications import notifications_send
+from verifier.services.notifications import notifications_send
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ UNREAD = f"{INBOX}?read=no"
 @pytest.fixture(autouse=True)
 def no_broker():
     with mock.patch("sources.services.enqueue_fetch"), mock.patch(
-        "verifier.notifications.enqueue_notification_mail"
+        "verifier.services.notifications.enqueue_notification_mail"
     ):
         yield
 
@@ -31,8 +31,8 @@ def no_broker():
 def submissions(author, count: int) -> list[Notification]:
     """`count` claims submitted by `author`, each notified to the reviewers."""
     notified = []
-    for _ in range(count):
-        claim = claim_in_review(author)
+    for number in range(count):
+        claim = claim_in_review(author, text=f"Iran says {number + 1} drones were exported before the war")
         notified += notifications_send(event=Notification.Event.SUBMITTED, claim=claim, actor=author)
     return notified
 

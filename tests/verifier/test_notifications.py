@@ -14,13 +14,14 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
-from claims.services import claim_update
+from core.roles import REVIEWERS
 from tests.factories import FactCheckerFactory, ReviewerFactory, UserFactory, rating
 from tests.processes import free_port
 from tests.smtp import smtp_server, text_and_html
 from tests.verifier.conftest import claim_in_review
 from verifier.models import Notification
-from verifier.notifications import (
+from verifier.services.claims import claim_update
+from verifier.services.notifications import (
     MAIL_TASK,
     notification_email_set,
     notification_mail_send,
@@ -28,8 +29,7 @@ from verifier.notifications import (
     notifications_mark_read,
     notifications_send,
 )
-from verifier.roles import REVIEWERS
-from verifier.services import claim_request_changes, verdict_approve, verdict_save_draft
+from verifier.services.verdicts import claim_request_changes, verdict_approve, verdict_save_draft
 from verifier.tasks import mail_notification
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued")]
@@ -40,7 +40,8 @@ Event = Notification.Event
 @pytest.fixture
 def enqueued():
     """Records the mail tasks asked of the broker instead of sending them."""
-    with mock.patch("verifier.notifications.enqueue_notification_mail", return_value=True) as enqueue:
+    enqueue_mail = "verifier.services.notifications.enqueue_notification_mail"
+    with mock.patch(enqueue_mail, return_value=True) as enqueue:
         yield enqueue
 
 
@@ -318,7 +319,7 @@ def test_marking_read_touches_only_the_persons_own_unread_notifications(
 
 def test_marking_read_by_id_leaves_the_others_unread(fact_checker, reviewer, enqueued):
     first = claim_in_review(fact_checker)
-    second = claim_in_review(fact_checker)
+    second = claim_in_review(fact_checker, text="Iran says the drones were never exported")
     [one] = notifications_send(event=Event.SUBMITTED, claim=first, actor=fact_checker)
     [two] = notifications_send(event=Event.SUBMITTED, claim=second, actor=fact_checker)
 

@@ -10,7 +10,7 @@ from tests.processes import WorkerProcess, purge_queues, wait_for
 from tests.smtp import smtp_server, text_and_html
 from tests.verifier.conftest import claim_in_review
 from verifier.models import Notification
-from verifier.notifications import notifications_send
+from verifier.services.notifications import notifications_send
 from verifier.tasks import mail_notification
 
 # Serialized rollback restores the rating scale and groups the migrations made (see test_end_to_end).

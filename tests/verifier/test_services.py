@@ -8,14 +8,15 @@ import pytest
 from django.db import connection
 
 from claims.models import Claim
-from claims.services import claim_create, evidence_add
+from core.errors import DomainError, ErrorKind
 from sources.models import Snapshot, Source
 from tests.factories import FactCheckerFactory, ReviewerFactory, UserFactory, rating
-from verifier import services as verifier_services
-from verifier.errors import DomainError, ErrorKind
 from verifier.models import ImmutableVerdictError, ReviewLogEntry, Verdict
-from verifier.review_log import review_log_problems
-from verifier.services import (
+from verifier.services import verdicts as verifier_services
+from verifier.services.claims import claim_create
+from verifier.services.evidence import evidence_add
+from verifier.services.review_log import review_log_problems
+from verifier.services.verdicts import (
     claim_request_changes,
     claim_submit,
     verdict_approve,

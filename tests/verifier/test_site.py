@@ -8,10 +8,11 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from claims.services import claim_create, claimant_get_or_create
+from claims.services import claimant_get_or_create
 from tests.factories import FactCheckerFactory, ReviewerFactory, rating
 from verifier import site
-from verifier.services import claim_submit, verdict_approve, verdict_save_draft
+from verifier.services.claims import claim_create
+from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued")]
 

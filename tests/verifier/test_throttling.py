@@ -1,4 +1,4 @@
-"""Request rates (verifier.throttling): anonymous clients by address, token holders by account."""
+"""Request rates (verifier.api.throttling): anonymous clients by address, token holders by account."""
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -6,7 +6,7 @@ from rest_framework.authtoken.models import Token
 
 from config.env import env_rate, parse_rate
 from tests.factories import UserFactory
-from verifier.throttling import AnonThrottle
+from verifier.api.throttling import AnonThrottle
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,10 @@ import pytest
 from django.utils import timezone
 
 from claims.models import Claim
-from claims.services import claim_create
 from tests.factories import ClaimantFactory, ClaimFactory, rating
 from tests.verifier.conftest import IRAN_QUOTE
-from verifier.services import claim_submit, verdict_approve, verdict_save_draft
+from verifier.services.claims import claim_create
+from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.db import close_old_connections
 
 from tests.processes import wait_for
 from verifier.models import WebhookDelivery, WebhookEndpoint
-from verifier.webhooks import webhook_signature_valid
+from verifier.services.webhooks import webhook_signature_valid
 
 # Serialized rollback restores the rating scale and groups the migrations made (see test_end_to_end).
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

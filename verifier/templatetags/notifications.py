@@ -4,7 +4,7 @@ from typing import Any
 
 from django import template
 
-from verifier.notification_selectors import notifications_unread_count
+from verifier.selectors.notifications import notifications_unread_count
 
 register = template.Library()
 

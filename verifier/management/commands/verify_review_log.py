@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from verifier.models import ReviewLogEntry
-from verifier.review_log import review_log_problems
+from verifier.services.review_log import review_log_problems
 
 
 class Command(BaseCommand):

@@ -1,0 +1,64 @@
+"""Admin forms: they parse what a person typed; the services decide what may happen with it."""
+
+from django import forms
+
+from claims.models import Claimant, Evidence
+from sources.fetcher import UrlRefused, check_url
+from sources.services import fetch_limits
+from verifier.models import Rating
+
+
+class ClaimantForm(forms.ModelForm):
+    class Meta:
+        model = Claimant
+        fields = ("name", "url")
+
+    def clean_name(self) -> str:
+        # Stored as claimant_get_or_create stores it; the model's constraint refuses another case.
+        return " ".join(self.cleaned_data["name"].split())
+
+
+class EvidenceAddForm(forms.ModelForm):
+    """A new piece of evidence: the source is named by its URL, found or created by the service."""
+
+    url = forms.CharField(
+        label="Source URL",
+        max_length=2048,
+        widget=forms.URLInput(attrs={"size": 40, "placeholder": "https://"}),
+    )
+
+    class Meta:
+        model = Evidence
+        fields = ("url", "quote", "stance", "note")
+        # The admin's tabular inline takes column headings from here.
+        labels = {"url": "Source URL"}
+        widgets = {
+            "quote": forms.Textarea(attrs={"rows": 3, "cols": 40}),
+            "note": forms.Textarea(attrs={"rows": 3, "cols": 30}),
+        }
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"].strip()
+        # The same network-free check the service runs, here so a refused URL is a field error
+        # on the form the fact-checker is filling in rather than a failed save.
+        try:
+            check_url(url, fetch_limits())
+        except UrlRefused as refused:
+            raise forms.ValidationError(refused.reason) from None
+        return url
+
+
+class VerdictDraftForm(forms.Form):
+    """The draft verdict; a draft may be incomplete, submitting checks that it is not."""
+
+    rating = forms.ModelChoiceField(queryset=Rating.objects.all(), required=False)
+    summary = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text="One or two sentences: what the verdict says.",
+    )
+    explanation = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 80}),
+        help_text="How the evidence supports the rating.",
+    )

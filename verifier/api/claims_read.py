@@ -1,0 +1,252 @@
+"""The claims read API of SPEC §5: published claims (drafts for staff), one claim, its ClaimReview
+and the ClaimReview feed, filtered and cursor-paginated.
+
+ClaimViewSet is routed at /api/v1/claims/ and takes its write actions (create, evidence, verdict,
+submit, approve, request-changes) from claims_write.ClaimWriteActions.
+"""
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils.decorators import method_decorator
+from django.utils.encoding import force_str
+from django.utils.http import http_date
+from django.views.decorators.vary import vary_on_headers
+from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from claims.models import Claim
+from claims.selectors import claims_matching_text, claims_tagged
+from verifier.api.claims_write import ClaimWriteActions
+from verifier.api.http_cache import public_read
+from verifier.api.pagination import KeysetCursorPagination
+from verifier.api.schema import (
+    CLAIM_REVIEW,
+    CLAIM_REVIEW_FEED,
+    LINK_HEADER,
+    STATUS_PARAMETER,
+    error_responses,
+)
+from verifier.api.serializers import ClaimSerializer, serializer_context
+from verifier.claimreview import claim_review, claim_review_feed
+from verifier.selectors.published import (
+    RatingScale,
+    claim_last_modified,
+    claims_for_staff,
+    published_claim_reviews,
+    published_claims,
+)
+from verifier.selectors.verdicts import claims_with_current_rating, ratings_matching
+
+if TYPE_CHECKING:
+    from verifier.selectors.published import ClaimRecord, ClaimWithVerdicts
+
+PUBLISHED_ORDERING = ("-published_at", "-id")
+# Unpublished claims have no published_at to page on.
+WORK_IN_PROGRESS_ORDERING = ("-created_at", "-id")
+
+
+class JSONLDRenderer(JSONRenderer):
+    media_type = "application/ld+json"
+    format = "jsonld"
+
+
+# JSON-LD unless the client asks for plain JSON.
+CLAIM_REVIEW_RENDERERS = [JSONLDRenderer, JSONRenderer]
+
+
+class IsoDateTimeParameter(IsoDateTimeField):
+    def strptime(self, value: Any, format: str) -> Any:
+        value = force_str(value)
+        # An unencoded "+" in a query string arrives as a space: "2024-03-01T10:00:00 01:00".
+        if "T" in value and " " in value:
+            value = value.replace(" ", "+")
+        return super().strptime(value, format)
+
+    def to_python(self, value: Any) -> Any:
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        # Python accepts offsets up to 24 hours, PostgreSQL only up to 16: compare in UTC.
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise DjangoValidationError("This moment is out of range.", code="invalid") from None
+
+
+class IsoDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = IsoDateTimeParameter
+
+
+class ClaimFilter(filters.FilterSet):
+    rating = filters.CharFilter(
+        method="filter_rating", help_text="The current verdict's rating, by label or slug."
+    )
+    claimant = filters.CharFilter(
+        field_name="claimant__name", lookup_expr="iexact", help_text="Claimant name (any case)."
+    )
+    tag = filters.CharFilter(method="filter_tag", help_text="Tag slug or name.")
+    q = filters.CharFilter(
+        method="filter_text",
+        max_length=200,
+        help_text="Full-text search of the claim's text and the claimant's name (web search syntax: "
+        '"quoted phrase", -excluded, or).',
+    )
+    published_after = IsoDateTimeFilter(
+        field_name="published_at", lookup_expr="gte", help_text="ISO 8601; published at or after."
+    )
+    published_before = IsoDateTimeFilter(
+        field_name="published_at", lookup_expr="lt", help_text="ISO 8601; published strictly before."
+    )
+    updated_since = IsoDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text="ISO 8601; changed at or after (for incremental pulls).",
+    )
+
+    class Meta:
+        model = Claim
+        fields: list[str] = []
+
+    def filter_rating(self, queryset: QuerySet[Claim], name: str, value: str) -> QuerySet[Claim]:
+        ratings = ratings_matching(value)
+        if not ratings.exists():
+            raise ValidationError({"rating": [f"Unknown rating {value!r}."]})
+        return claims_with_current_rating(queryset, ratings)
+
+    def filter_tag(self, queryset: QuerySet[Claim], name: str, value: str) -> QuerySet[Claim]:
+        return claims_tagged(queryset, value)
+
+    def filter_text(self, queryset: QuerySet[Claim], name: str, value: str) -> QuerySet[Claim]:
+        return claims_matching_text(queryset, value)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Published claims, newest first",
+        parameters=[STATUS_PARAMETER, LINK_HEADER],
+        responses={200: ClaimSerializer(many=True), **error_responses(400)},
+    ),
+    retrieve=extend_schema(
+        summary="One published claim", responses={200: ClaimSerializer, **error_responses(404)}
+    ),
+)
+@method_decorator(vary_on_headers("Authorization"), name="dispatch")
+# ETag, Last-Modified, 304 and the response cache: verifier.api.http_cache.
+@method_decorator(public_read, name="list")
+@method_decorator(public_read, name="retrieve")
+@method_decorator(public_read, name="claimreview")
+class ClaimViewSet(ClaimWriteActions):
+    serializer_class = ClaimSerializer
+    pagination_class = KeysetCursorPagination
+    filterset_class = ClaimFilter
+    lookup_value_converter = "int"
+    list_ordering: tuple[str, ...] = PUBLISHED_ORDERING
+
+    def get_queryset(self) -> QuerySet["ClaimRecord"]:
+        return claims_for_staff() if self._is_staff() else published_claims()
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return serializer_context(**super().get_serializer_context())
+
+    def list(self, request: Request) -> Response:
+        statuses = self._requested_statuses()
+        if statuses is None:
+            queryset = published_claims()
+        else:
+            queryset = claims_for_staff().filter(status__in=statuses)
+            if set(statuses) != {Claim.Status.PUBLISHED}:
+                self.list_ordering = WORK_IN_PROGRESS_ORDERING
+        page = cast("list[ClaimRecord] | None", self.paginate_queryset(self.filter_queryset(queryset)))
+        assert page is not None
+        response = self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return _with_last_modified(response, page)
+
+    def retrieve(self, request: Request, pk: int) -> Response:
+        claim = get_object_or_404(self.get_queryset(), pk=pk)
+        return _with_last_modified(Response(self.get_serializer(claim).data), [claim])
+
+    @extend_schema(
+        summary="The published claim as schema.org ClaimReview (JSON-LD)",
+        description="The same ClaimReview the public page embeds; only published claims have one, "
+        "for staff too.",
+        responses={200: CLAIM_REVIEW, **error_responses(404)},
+    )
+    @action(detail=True, methods=["get"], renderer_classes=CLAIM_REVIEW_RENDERERS)
+    def claimreview(self, request: Request, pk: int) -> Response:
+        claim = get_object_or_404(published_claim_reviews(), pk=pk)
+        body = claim_review(claim, rating_scale=RatingScale())
+        return _with_last_modified_at(Response(body), [claim.updated_at])
+
+    def _is_staff(self) -> bool:
+        return bool(self.request.user and self.request.user.is_staff)
+
+    def _requested_statuses(self) -> tuple[str, ...] | None:
+        raw = self.request.query_params.get("status", "")
+        if not self._is_staff() or not raw.strip():
+            return None
+        statuses = tuple(value.strip() for value in raw.split(",") if value.strip())
+        unknown = [value for value in statuses if value not in Claim.Status.values]
+        if unknown:
+            choices = ", ".join(Claim.Status.values)
+            message = f"Unknown status {unknown[0]!r}; use {choices} (comma-separated)."
+            raise ValidationError({"status": [message]})
+        return statuses
+
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Published claims as a schema.org DataFeed of ClaimReviews, newest first",
+        description="The filters and cursor pages of `GET /api/v1/claims/`; the next and previous "
+        "pages are top-level `next` and `previous` fields and a `Link` header.",
+        parameters=[LINK_HEADER],
+        responses={200: CLAIM_REVIEW_FEED, **error_responses(400)},
+    )
+)
+# ETag, Last-Modified, 304 and the response cache: verifier.api.http_cache.
+@method_decorator(public_read, name="list")
+class ClaimReviewFeedViewSet(viewsets.GenericViewSet):
+    renderer_classes = CLAIM_REVIEW_RENDERERS
+    pagination_class = KeysetCursorPagination
+    filterset_class = ClaimFilter
+    list_ordering: tuple[str, ...] = PUBLISHED_ORDERING
+
+    def get_queryset(self) -> QuerySet["ClaimWithVerdicts"]:
+        return published_claim_reviews()
+
+    def list(self, request: Request) -> Response:
+        rows = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        page = cast("list[ClaimWithVerdicts] | None", rows)
+        assert page is not None and isinstance(self.paginator, KeysetCursorPagination)
+        links = {"next": self.paginator.get_next_link(), "previous": self.paginator.get_previous_link()}
+        body = claim_review_feed(
+            page, rating_scale=RatingScale(), url=request.build_absolute_uri(), links=links
+        )
+        response = self.paginator.with_link_header(Response(body))
+        return _with_last_modified_at(response, [claim.updated_at for claim in page])
+
+
+def _with_last_modified(response: Response, claims: Sequence["ClaimRecord"]) -> Response:
+    if claims:
+        response["Last-Modified"] = http_date(max(claim_last_modified(claim) for claim in claims).timestamp())
+    return response
+
+
+def _with_last_modified_at(response: Response, moments: Iterable[datetime]) -> Response:
+    # A ClaimReview shows no evidence: its claims' own update times are when it last changed.
+    latest = max(moments, default=None)
+    if latest is not None:
+        response["Last-Modified"] = http_date(latest.timestamp())
+    return response

@@ -1,0 +1,252 @@
+"""Conditional GET and a shared cache of rendered public responses (SPEC §5).
+
+Both are keyed on the public content version (core.content_version), which the services move
+forward whenever what the public can read changes. The public read endpoints (decorated with
+`public_read`) are validated and cached against it:
+
+- the ETag is the version plus a digest of the request (URL, Accept, settings), and Last-Modified is
+  when the version last moved, so a conditional request is answered with 304 before the view runs;
+- a rendered 200 is kept in Django's cache with the version it was rendered under, and
+  `PublicCacheMiddleware`, the outermost middleware, serves it to requests without credentials
+  without running the rest of the stack (requests with a token are served it by `public_read`, after
+  authentication and throttling). A new version makes every older entry unusable at once.
+
+Staff can read drafts, whose changes do not move the version: their responses get an ETag computed
+from the body and are never cached.
+"""
+
+import contextlib
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, NamedTuple
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date, parse_etags
+from django.views.decorators.http import conditional_page
+from rest_framework.exceptions import Throttled
+from rest_framework.request import Request
+
+from core.content_version import public_content_version, public_content_version_and_entry
+from verifier.api.throttling import AnonThrottle
+
+logger = logging.getLogger(__name__)
+
+ENTRY_PREFIX = "verifier:public-response:"
+# Bump when the shape of cached entries or of the rendered output changes across a deployment.
+FORMAT = "1"
+# Set by the views; replaced on every hit.
+PER_REQUEST_HEADERS = frozenset({"etag", "last-modified", "date", "content-length", "set-cookie"})
+_VERSION_ATTR = "_public_content_version"
+_LOOKED_UP_ATTR = "_public_cache_looked_up"
+_TO_STORE_ATTR = "_public_cache_store"
+
+
+@dataclass(frozen=True)
+class Validators:
+    etag: str
+    last_modified: int
+
+    @classmethod
+    def of(cls, version: int, key: str) -> "Validators":
+        changed = version // 1_000_000
+        # Two changes within one second share that second as their Last-Modified, so a copy made
+        # during the second a change happened claims to be one second older than it.
+        if time.time() < changed + 1:
+            changed -= 1
+        return cls(etag=f'W/"{version:x}-{key[-16:]}"', last_modified=changed)
+
+    def apply(self, response: HttpResponseBase) -> None:
+        response["ETag"] = self.etag
+        response["Last-Modified"] = http_date(self.last_modified)
+
+    def conditional(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        """304 when the request's validators match (RFC 9110 §13.2.2), else `response`."""
+        answer = get_conditional_response(
+            request,
+            etag=self.etag,
+            last_modified=self.last_modified,
+            response=response,  # type: ignore[arg-type]  # any response; only its headers are read
+        )
+        return answer if answer is not None else response
+
+    def matches_if_none_match(self, request: HttpRequest) -> bool:
+        """The request names this ETag, so it holds the current representation (which exists: the
+        ETag was sent with a 200 under the same version). "*" is left to the rendered response."""
+        tags = parse_etags(request.META.get("HTTP_IF_NONE_MATCH", ""))
+        return self.etag.removeprefix("W/") in (tag.removeprefix("W/") for tag in tags)
+
+    def not_modified(self, request: HttpRequest) -> HttpResponseBase:
+        response = HttpResponse()
+        self.apply(response)
+        return self.conditional(request, response)
+
+
+class Entry(NamedTuple):
+    version: int
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    content: bytes
+    throttled: bool
+
+
+def entry_key(request: HttpRequest) -> str:
+    """The cache key of the public representation the request asks for."""
+    material = "\n".join(
+        (
+            FORMAT,
+            request.build_absolute_uri(),
+            request.META.get("HTTP_ACCEPT", ""),
+            settings.PUBLIC_BASE_URL,
+            settings.VERIFIER_ORG_NAME,
+            settings.VERIFIER_ORG_URL,
+        )
+    )
+    return ENTRY_PREFIX + hashlib.blake2b(material.encode(), digest_size=16).hexdigest()
+
+
+def _caching_enabled() -> bool:
+    return settings.API_CACHE_SECONDS > 0
+
+
+def _response_from(entry: Entry) -> HttpResponse:
+    response = HttpResponse(entry.content, status=entry.status)
+    for name, value in entry.headers:
+        response[name] = value
+    response["Content-Length"] = str(len(entry.content))
+    return response
+
+
+def _entry_of(response: HttpResponseBase, version: int, throttled: bool) -> Entry | None:
+    if response.status_code != 200 or response.streaming or response.cookies:
+        return None
+    assert isinstance(response, HttpResponse)
+    headers = tuple(
+        (name, value) for name, value in response.items() if name.lower() not in PER_REQUEST_HEADERS
+    )
+    return Entry(version, response.status_code, headers, response.content, throttled)
+
+
+def _serve(request: HttpRequest, entry: Entry, key: str) -> HttpResponseBase:
+    validators = Validators.of(entry.version, key)
+    response = _response_from(entry)
+    validators.apply(response)
+    return validators.conditional(request, response)
+
+
+def _has_credentials(request: HttpRequest) -> bool:
+    return "HTTP_AUTHORIZATION" in request.META or settings.SESSION_COOKIE_NAME in request.COOKIES
+
+
+class PublicCacheMiddleware:
+    """Serves cached public responses to requests without credentials, before anything else runs,
+    and stores the responses `public_read` marked once the whole stack has added its headers."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if request.method != "GET" or _has_credentials(request) or not _caching_enabled():
+            return self._finish(request, self.get_response(request))
+        key = entry_key(request)
+        try:
+            version, entry = public_content_version_and_entry(key)
+        except Exception:
+            logger.exception("The response cache cannot be read; rendering")
+            return self.get_response(request)
+        setattr(request, _VERSION_ATTR, version)
+        setattr(request, _LOOKED_UP_ATTR, True)
+        if entry is None or entry.version != version:
+            return self._finish(request, self.get_response(request))
+        if entry.throttled:
+            refusal = _anonymous_throttle_refusal(request)
+            if refusal is not None:
+                return refusal
+        return _serve(request, entry, key)
+
+    def _finish(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        marked: tuple[str, int, bool] | None = getattr(response, _TO_STORE_ATTR, None)
+        if marked is None:
+            return response
+        key, version, throttled = marked
+        entry = _entry_of(response, version, throttled) if request.method == "GET" else None
+        if entry is not None and _caching_enabled():
+            try:
+                cache.set(key, entry, timeout=settings.API_CACHE_SECONDS)
+            except Exception:
+                logger.exception("Could not store a rendered response in the cache")
+        # If-Modified-Since and "If-None-Match: *" are answered once the response is known to exist.
+        return Validators.of(version, key).conditional(request, response)
+
+
+def _anonymous_throttle_refusal(request: HttpRequest) -> HttpResponse | None:
+    throttle = AnonThrottle()
+    if throttle.allow_request(request, None):
+        return None
+    wait = throttle.wait()
+    # The body and header DRF sends for the same refusal.
+    response = JsonResponse({"detail": str(Throttled(wait).detail)}, status=429)
+    response["Retry-After"] = str(max(1, round(wait)))
+    return response
+
+
+def _is_private(request: HttpRequest | Request) -> bool:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return False
+    # API token holders without staff rights read exactly what anonymous clients read; a signed-in
+    # person on a page is served fresh, in case the page greets them.
+    return bool(user.is_staff) or not isinstance(request, Request)
+
+
+def public_read(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Conditional GET for a read view, and the response cache for its public responses.
+
+    For a DRF view, decorate the handler (`method_decorator(public_read, name="list")`), so that
+    authentication and throttling have run when it is called.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest | Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method not in ("GET", "HEAD"):
+            return view(request, *args, **kwargs)
+        version = None if _is_private(request) else _request_version(request)
+        if version is None:
+            # ETag from the rendered body, as Django's ConditionalGetMiddleware does.
+            return conditional_page(view)(request, *args, **kwargs)
+        key = entry_key(request)
+        if not getattr(request, _LOOKED_UP_ATTR, False):
+            entry = _cached_entry(key, version)
+            if entry is not None:
+                return _serve(request, entry, key)
+        validators = Validators.of(version, key)
+        if validators.matches_if_none_match(request):
+            return validators.not_modified(request)
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200:
+            validators.apply(response)
+            setattr(response, _TO_STORE_ATTR, (key, version, isinstance(request, Request)))
+        return response
+
+    return wrapper
+
+
+def _request_version(request: HttpRequest | Request) -> int | None:
+    version: int | None = getattr(request, _VERSION_ATTR, None)
+    return version if version is not None else public_content_version()
+
+
+def _cached_entry(key: str, version: int) -> Entry | None:
+    if not _caching_enabled():
+        return None
+    with contextlib.suppress(Exception):
+        entry = cache.get(key)
+        if entry is not None and entry.version == version:
+            return entry
+    return None

@@ -1,0 +1,207 @@
+"""The claim as the API shows it (SPEC §5), and the parsing of write requests.
+
+Output serializers read claims loaded by verifier.selectors.published; input serializers only parse and
+validate the shape of a request: every write is done by a service.
+"""
+
+from typing import TYPE_CHECKING, Any, cast
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from claims.models import Claim, Evidence
+from sources.models import Source
+from verifier.models import Rating, Verdict
+from verifier.selectors.published import (
+    RatingScale,
+    claim_corrections,
+    claim_current_verdict,
+    claim_shown_evidence,
+    evidence_snapshot,
+)
+from verifier.selectors.verdicts import ratings_matching
+
+if TYPE_CHECKING:
+    from verifier.selectors.published import ClaimRecord, ClaimWithVerdicts
+
+
+def serializer_context(**extra: Any) -> dict[str, Any]:
+    """Context for claim output: the rating scale bounds are read at most once per response."""
+    return {"rating_scale": RatingScale(), **extra}
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error body; a 400 adds `{field: [message]}` for each field at fault."""
+
+    detail = serializers.CharField()
+
+
+class RatingSerializer(serializers.Serializer):
+    label = serializers.CharField()  # type: ignore[assignment]  # a rating's label, not Field.label
+    value = serializers.IntegerField(allow_null=True)
+    best = serializers.SerializerMethodField(help_text="Top of the scale; null for a label without a value.")
+    worst = serializers.SerializerMethodField(help_text="Bottom of the scale; null for a label without one.")
+
+    def get_best(self, rating: Rating) -> int | None:
+        return self.context["rating_scale"].best if rating.value is not None else None
+
+    def get_worst(self, rating: Rating) -> int | None:
+        return self.context["rating_scale"].worst if rating.value is not None else None
+
+
+class VerdictVersionSerializer(serializers.Serializer):
+    rating = RatingSerializer(allow_null=True)
+    summary = serializers.CharField()
+    explanation = serializers.CharField()
+    version = serializers.IntegerField()
+    published_at = serializers.DateTimeField(
+        source="approved_at", allow_null=True, help_text="Null while the verdict is not yet approved."
+    )
+
+
+class VerdictSerializer(VerdictVersionSerializer):
+    corrections = serializers.SerializerMethodField(
+        help_text="Earlier published versions, newest first (empty if never corrected)."
+    )
+
+    @extend_schema_field(VerdictVersionSerializer(many=True))
+    def get_corrections(self, verdict: Verdict) -> list[dict[str, Any]]:
+        # The prefetch that loaded the verdict points it back at the claim it was loaded with.
+        earlier = claim_corrections(cast("ClaimWithVerdicts", verdict.claim), verdict)
+        return VerdictVersionSerializer(earlier, many=True, context=self.context).data  # type: ignore[return-value]
+
+
+class DraftVerdictSerializer(VerdictVersionSerializer):
+    """The verdict being worked on, as a fact-checker saved it."""
+
+    state = serializers.ChoiceField(choices=Verdict.State.choices)
+
+
+class CitedSourceSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    final_url = serializers.CharField(allow_null=True)
+    title = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=Source.Status.choices)
+    http_status = serializers.IntegerField(allow_null=True)
+    fetched_at = serializers.DateTimeField(allow_null=True)
+    content_sha256 = serializers.CharField(allow_null=True, help_text="SHA-256 of the raw body fetched.")
+
+
+class EvidenceSerializer(serializers.Serializer):
+    stance = serializers.ChoiceField(choices=Evidence.Stance.choices)
+    quote = serializers.CharField()
+    quote_status = serializers.ChoiceField(choices=Evidence.QuoteStatus.choices)
+    note = serializers.CharField()
+    source = serializers.SerializerMethodField(  # type: ignore[assignment]  # not Field.source
+        help_text="The cited source as seen in the snapshot the quote was checked against "
+        "(else its latest snapshot); the snapshot fields are null before the first fetch."
+    )
+
+    @extend_schema_field(CitedSourceSerializer)
+    def get_source(self, evidence: Evidence) -> dict[str, Any]:
+        snapshot = evidence_snapshot(evidence)
+        cited = {
+            "url": evidence.source.url,
+            "status": evidence.source.status,
+            "final_url": snapshot.final_url if snapshot else None,
+            "title": snapshot.title if snapshot else None,
+            "http_status": snapshot.http_status if snapshot else None,
+            "fetched_at": snapshot.fetched_at if snapshot else None,
+            "content_sha256": snapshot.content_sha256 if snapshot else None,
+        }
+        return CitedSourceSerializer(cited).data  # type: ignore[return-value]
+
+
+class ClaimantSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    url = serializers.CharField(help_text="The claimant's sameAs page; may be empty.")
+
+
+class ClaimSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.SerializerMethodField(help_text="The public fact-check page.")
+    text = serializers.CharField()
+    claimant = ClaimantSerializer()
+    claim_date = serializers.DateField(allow_null=True)
+    appearance_url = serializers.CharField()
+    tags = serializers.SerializerMethodField(help_text="Tag names.")
+    status = serializers.ChoiceField(choices=Claim.Status.choices)
+    published_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+    flag = serializers.SerializerMethodField(
+        help_text="Why the claim is flagged for the fact-checkers (a cited source changed or "
+        "disappeared), or null."
+    )
+    verdict = serializers.SerializerMethodField(
+        help_text="The latest published verdict. For a claim never published (staff only), the "
+        "verdict being worked on, with a null published_at; null if there is none."
+    )
+    evidence = serializers.SerializerMethodField(
+        help_text="For a published claim, exactly the evidence its published verdict cites."
+    )
+
+    def get_url(self, claim: Claim) -> str:
+        return claim.public_url()
+
+    def get_tags(self, claim: Claim) -> list[str]:
+        return [tag.name for tag in claim.tags.all()]
+
+    def get_flag(self, claim: Claim) -> str | None:
+        return claim.source_flag or None
+
+    @extend_schema_field(VerdictSerializer(allow_null=True))
+    def get_verdict(self, claim: "ClaimWithVerdicts") -> dict[str, Any] | None:
+        verdict = claim_current_verdict(claim)
+        if verdict is None:
+            return None
+        return VerdictSerializer(verdict, context=self.context).data  # type: ignore[return-value]
+
+    @extend_schema_field(EvidenceSerializer(many=True))
+    def get_evidence(self, claim: "ClaimRecord") -> list[dict[str, Any]]:
+        shown = claim_shown_evidence(claim)
+        return EvidenceSerializer(shown, many=True, context=self.context).data  # type: ignore[return-value]
+
+
+# Input: parsing only.
+
+
+class ClaimCreateSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    claimant = serializers.CharField(max_length=200, help_text="The claimant's name; created if new.")
+    claim_date = serializers.DateField(required=False, allow_null=True, default=None)
+    appearance_url = serializers.URLField(max_length=2048, required=False, allow_blank=True, default="")
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, default=list, help_text="Tag names."
+    )
+
+
+class EvidenceCreateSerializer(serializers.Serializer):
+    url = serializers.CharField(max_length=2048, help_text="The cited page; fetched after saving.")
+    quote = serializers.CharField(help_text="The exact words from the source.")
+    stance = serializers.ChoiceField(choices=Evidence.Stance.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class VerdictDraftSerializer(serializers.Serializer):
+    rating = serializers.CharField(
+        required=False, allow_null=True, default=None, help_text="A rating's label or slug."
+    )
+    summary = serializers.CharField(required=False, allow_blank=True, default="")
+    explanation = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate_rating(self, value: str | None) -> Rating | None:
+        if value is None or not value.strip():
+            return None
+        rating = ratings_matching(value).first()
+        if rating is None:
+            labels = ", ".join(Rating.objects.values_list("label", flat=True))
+            raise serializers.ValidationError(f"Unknown rating {value!r}; use one of: {labels}.")
+        return rating
+
+
+class ApproveSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RequestChangesSerializer(serializers.Serializer):
+    comment = serializers.CharField(help_text="What needs to change.")

@@ -1,0 +1,37 @@
+"""What moves the public content version besides the services' own calls: changes the workflow
+does not drive but the public record shows. Connected once the apps are ready (VerifierConfig)."""
+
+from typing import Any
+
+from django.db.models.signals import post_delete, post_save
+
+from claims.models import Claim, Claimant, Tag
+from core.content_version import public_content_changed
+from sources.signals import source_fetch_state_changed
+from verifier.models import Rating
+
+
+def public_content_watch() -> None:
+    """Connects the two hooks below."""
+    for model in (Rating, Claimant, Tag):
+        uid = f"public-content-{model.__name__}"
+        post_save.connect(_reference_data_changed, sender=model, dispatch_uid=uid)
+        post_delete.connect(_reference_data_changed, sender=model, dispatch_uid=uid)
+    source_fetch_state_changed.connect(_source_fetch_state_changed, dispatch_uid="public-content-source")
+
+
+def _reference_data_changed(sender: type, created: bool = False, **kwargs: Any) -> None:
+    # Ratings, claimants and tags are edited in the admin without a service, and published claims
+    # show them. A new claimant or tag is shown only once a claim that has it is published, which
+    # moves the version anyway; a new rating can change the bounds of the scale every rated claim
+    # shows.
+    if created and sender is not Rating:
+        return
+    public_content_changed()
+
+
+def _source_fetch_state_changed(sender: type, source_id: int, **kwargs: Any) -> None:
+    # Published claims show their sources' status, latest snapshot and quote checks: if one cites
+    # this source, the cached public responses are superseded.
+    if Claim.objects.filter(status=Claim.Status.PUBLISHED, evidence__source_id=source_id).exists():
+        public_content_changed()

@@ -1,0 +1,83 @@
+"""Evidence on a claim under the workflow's rules: added while no verdict is in review (on a
+published claim, only with a correction drafted), removed only before the claim is published."""
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from claims.models import Claim, Evidence
+from claims.services import evidence_check_against_latest
+from core.errors import DomainError
+from core.roles import require_fact_checker
+from sources.models import Source
+from sources.services import source_for_url, source_request_fetch
+from verifier.models import Verdict
+from verifier.selectors.verdicts import claim_open_verdict
+
+
+def evidence_change_refusal(claim: Claim) -> str | None:
+    """Why the claim's evidence cannot be added to now, or None if it can."""
+    open_verdict = claim_open_verdict(claim)
+    if open_verdict is not None and open_verdict.state == Verdict.State.IN_REVIEW:
+        return "The claim is in review; a reviewer must request changes before evidence changes."
+    if claim.status == Claim.Status.PUBLISHED and open_verdict is None:
+        return "The claim is published; draft a corrected verdict before changing its evidence."
+    return None
+
+
+def evidence_remove_refusal(claim: Claim) -> str | None:
+    """Why evidence cannot be removed from the claim now, or None if it can."""
+    refusal = evidence_change_refusal(claim)
+    if refusal is None and claim.published_at is not None:
+        # The published verdict's fingerprint points at this row; it stays as part of the record.
+        refusal = "Evidence of a published claim cannot be removed."
+    return refusal
+
+
+def _require_evidence_editable(claim: Claim) -> None:
+    refusal = evidence_change_refusal(claim)
+    if refusal is not None:
+        raise DomainError.conflict(refusal)
+
+
+@transaction.atomic
+def evidence_add(
+    *,
+    actor: User,
+    claim: Claim,
+    url: str,
+    quote: str,
+    stance: str,
+    note: str = "",
+) -> Evidence:
+    """Evidence citing `url`; its source is created or reused and fetched after commit."""
+    require_fact_checker(actor)
+    claim = Claim.objects.select_for_update().get(pk=claim.pk)
+    _require_evidence_editable(claim)
+    if stance not in Evidence.Stance.values:
+        raise DomainError.invalid(
+            f"Stance must be one of {', '.join(Evidence.Stance.values)}.", field="stance"
+        )
+    quote = quote.strip()
+    if not quote:
+        raise DomainError.invalid("Evidence needs the exact quote from the source.", field="quote")
+    source = source_for_url(url)
+    evidence = Evidence.objects.create(
+        claim=claim, source=source, quote=quote, stance=stance, note=note, author=actor
+    )
+    if source.status in (Source.Status.PENDING, Source.Status.FETCHING):
+        if source.fetch_token is None:
+            source_request_fetch(source=source)
+    elif not evidence_check_against_latest(evidence=evidence):
+        source_request_fetch(source=source)
+    return evidence
+
+
+@transaction.atomic
+def evidence_remove(*, actor: User, evidence: Evidence) -> None:
+    """Removes evidence from a claim that has never been published."""
+    require_fact_checker(actor)
+    claim = Claim.objects.select_for_update().get(pk=evidence.claim_id)
+    refusal = evidence_remove_refusal(claim)
+    if refusal is not None:
+        raise DomainError.conflict(refusal)
+    evidence.delete()
