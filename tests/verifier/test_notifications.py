@@ -1,8 +1,8 @@
 """Notifications (SPEC §8): who hears of each workflow event, the rows in the admin, one mail task per
 recipient after commit, and a mail that is sent once, retried only when the server says "not now".
 
-The workflow services call notifications_send in a later round; here the tests make each event
-happen through the services and then call it directly, as those services will.
+The workflow services call notifications_send (tests/verifier/test_notification_events.py); here the
+tests also call it directly, to vary who is concerned.
 """
 
 import datetime
@@ -54,14 +54,13 @@ def test_a_submission_tells_the_reviewers_but_not_the_author(
 ):
     claim = claim_in_review(fact_checker)
 
-    notifications = notifications_send(event=Event.SUBMITTED, claim=claim, actor=fact_checker)
+    notifications = list(Notification.objects.filter(claim=claim))
 
     assert recipients_of(notifications) == {reviewer, second_reviewer}
     assert {n.event for n in notifications} == {"submitted"}
     assert notifications[0].text == (
         f"{fact_checker.username} submitted the verdict on “{claim.text}” for review."
     )
-    assert Notification.objects.filter(claim=claim).count() == 2
 
 
 def test_a_reviewer_who_wrote_the_verdict_is_not_asked_to_review_it(fact_checker, reviewer, enqueued):
@@ -156,12 +155,13 @@ def test_an_event_that_rolls_back_leaves_no_notification_and_queues_nothing(
     fact_checker, reviewer, enqueued, django_capture_on_commit_callbacks
 ):
     claim = claim_in_review(fact_checker)
+    before = set(Notification.objects.values_list("pk", flat=True))
 
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
         notifications_send(event=Event.SUBMITTED, claim=claim, actor=fact_checker)
         raise RuntimeError("the transition failed")
 
-    assert not Notification.objects.exists() and not enqueued.called
+    assert set(Notification.objects.values_list("pk", flat=True)) == before and not enqueued.called
 
 
 def test_people_who_turned_email_off_or_have_no_address_get_no_mail_task(
@@ -307,8 +307,7 @@ def test_the_sweep_queues_again_only_mails_left_waiting(fact_checker, reviewer, 
 def test_marking_read_touches_only_the_persons_own_unread_notifications(
     fact_checker, reviewer, second_reviewer, enqueued
 ):
-    claim = claim_in_review(fact_checker)
-    notifications_send(event=Event.SUBMITTED, claim=claim, actor=fact_checker)
+    claim_in_review(fact_checker)
     other = UserFactory()
 
     assert notifications_mark_read(user=other) == 0

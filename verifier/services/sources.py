@@ -1,6 +1,7 @@
 """What a recorded snapshot means for the claims citing its source (SPEC §4): every quote is
 checked against it, the claims' updated_at moves so incremental pulls see it, and published
-claims whose source changed or disappeared are flagged and announced to the webhooks."""
+claims whose source changed or disappeared are flagged and announced to the webhooks and to the
+people concerned."""
 
 from django.utils import timezone
 
@@ -9,7 +10,8 @@ from claims.services import evidence_check_quote
 from core.content_version import public_content_changed
 from sources.models import Snapshot, Source
 from sources.services import HostBusy, TransientFailure, source_fetch
-from verifier.models import WebhookEndpoint
+from verifier.models import Notification, WebhookEndpoint
+from verifier.services.notifications import notifications_send
 from verifier.services.webhooks import webhook_events_for_claim
 
 
@@ -50,4 +52,5 @@ def claims_flag_for_source_change(*, source: Source, snapshot: Snapshot) -> int:
         public_content_changed()
     for claim in flagged:
         webhook_events_for_claim(claim=claim, event=WebhookEndpoint.Event.FLAG)
+        notifications_send(event=Notification.Event.SOURCE_FLAGGED, claim=claim, actor=None, comment=reason)
     return len(flagged)
