@@ -18,3 +18,6 @@ urlpatterns = [
     path("ratings/<slug:slug>/", rating_page, name="rating-page"),
     path("healthz", healthz, name="healthz"),
 ]
+
+# JSON under /api/ for paths no route matches (verifier.api.errors).
+handler404 = "verifier.api.errors.page_not_found"
