@@ -4,13 +4,12 @@ refuses it once with a temporary error: it arrives once, and a redelivered task 
 from unittest import mock
 
 import pytest
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections
 
 from tests.processes import WorkerProcess, purge_queues, wait_for
 from tests.smtp import smtp_server, text_and_html
 from tests.verifier.conftest import claim_in_review
 from verifier.models import Notification
-from verifier.services.notifications import notifications_send
 from verifier.tasks import mail_notification
 
 # Serialized rollback restores the rating scale and groups the migrations made (see test_end_to_end).
@@ -41,13 +40,10 @@ def mail_status(notification: Notification) -> str:
 def test_a_greylisted_mail_is_retried_by_a_real_worker_and_arrives_once(
     mail_worker, refusing_once_mailbox, fact_checker, reviewer, settings
 ):
-    # The cited source is not fetched here: only the mail goes through the broker.
+    # The cited source is not fetched here: only the mail claim_submit queued goes through the broker.
     with mock.patch("sources.services.enqueue_fetch"):
         claim = claim_in_review(fact_checker)
-    with transaction.atomic():
-        [notification] = notifications_send(
-            event=Notification.Event.SUBMITTED, claim=claim, actor=fact_checker
-        )
+    [notification] = Notification.objects.filter(claim=claim, event=Notification.Event.SUBMITTED)
 
     wait_for(
         lambda: mail_status(notification) == "sent", timeout=90,
