@@ -47,13 +47,27 @@ def tags_get_or_create(*, names: Iterable[str]) -> list[Tag]:
 
 
 def evidence_check_quote(*, evidence: Evidence, snapshot: Snapshot) -> str:
-    """Records whether the evidence quote appears in the snapshot's text."""
+    """Records whether the evidence quote appears in the snapshot's text.
+
+    When the snapshot the evidence shows has the same text and the answer is the same, only
+    quote_checked_at moves: readers keep seeing that snapshot, so a re-check that found nothing new
+    changes nothing they see.
+    """
     if snapshot.outcome != Snapshot.Outcome.FETCHED or not snapshot.text:
         status = Evidence.QuoteStatus.NO_TEXT
     elif quote_found(evidence.quote, snapshot.text):
         status = Evidence.QuoteStatus.FOUND
     else:
         status = Evidence.QuoteStatus.NOT_FOUND
+    shown = evidence.quote_checked_snapshot
+    if (
+        shown is not None
+        and status == evidence.quote_status
+        and shown.outcome == snapshot.outcome
+        and shown.text_sha256 == snapshot.text_sha256
+    ):
+        Evidence.objects.filter(pk=evidence.pk).update(quote_checked_at=timezone.now())
+        return status
     Evidence.objects.filter(pk=evidence.pk).update(
         quote_status=status, quote_checked_snapshot=snapshot, quote_checked_at=timezone.now()
     )

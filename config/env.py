@@ -2,7 +2,11 @@
 
 import os
 import re
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
 
+import dj_email_url
 from django.core.checks.security.base import (
     SECRET_KEY_INSECURE_PREFIX,
     SECRET_KEY_MIN_LENGTH,
@@ -135,3 +139,51 @@ def secret_key_weakness(key: str) -> str:
         return f"it has fewer than {SECRET_KEY_MIN_UNIQUE_CHARACTERS} different characters"
     word = next((word for word in _PLACEHOLDER_WORDS if word in key.lower()), "")
     return f"it contains {word!r}: a placeholder, not a secret" if word else ""
+
+
+def env_choice(name: str, default: str, choices: Sequence[str]) -> str:
+    value = os.environ.get(name, default).strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def env_email_url(name: str, default: str) -> dict[str, Any]:
+    """The EMAIL_* settings of an e-mail URL such as smtp://user:pass@host:587/?tls=True."""
+    raw = os.environ.get(name, default)
+    scheme = urlsplit(raw).scheme
+    # dj-email-url leaves EMAIL_BACKEND out for a scheme it does not know, and Django would then
+    # quietly try SMTP on localhost.
+    if scheme not in dj_email_url.SCHEMES:
+        known = ", ".join(f"{known}://" for known in dj_email_url.SCHEMES)
+        raise ImproperlyConfigured(f"{name} must start with one of {known}; got {raw!r}")
+    try:
+        return dict(dj_email_url.parse(raw))
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name} is not a valid e-mail URL: {error}") from None
+
+
+# gunicorn's port when a bind names none.
+_GUNICORN_DEFAULT_PORT = "8000"
+_ANY_ADDRESS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
+
+
+def base_url_for_bind(bind: str) -> str | None:
+    """The http:// URL a browser on this machine reaches a gunicorn `--bind` address at; None for a
+    Unix socket or an inherited file descriptor, which no browser reaches."""
+    bind = bind.strip()
+    if bind.startswith(("unix:", "fd://")):
+        return None
+    if bind.startswith("["):
+        host, _, rest = bind[1:].partition("]")
+        port = rest.removeprefix(":") or _GUNICORN_DEFAULT_PORT
+    elif bind.count(":") == 1:
+        host, port = bind.split(":")
+    else:
+        host, port = bind, _GUNICORN_DEFAULT_PORT
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ImproperlyConfigured(f"WEB_BIND must be HOST:PORT (e.g. 127.0.0.1:8000); got {bind!r}")
+    host = _ANY_ADDRESS.get(host, host)
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}" if port == "80" else f"http://{host}:{port}"

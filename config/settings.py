@@ -3,6 +3,7 @@
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
@@ -10,7 +11,10 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config import filesystem_broker
 from config.env import (
+    base_url_for_bind,
     env_bool,
+    env_choice,
+    env_email_url,
     env_float,
     env_header,
     env_int,
@@ -55,7 +59,15 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+# Public links (claim pages, ClaimReview, mails, seed_demo's sign-in line) point where `make run`
+# serves (WEB_BIND) unless the deployment says where readers reach it.
+PUBLIC_BASE_URL = (
+    env_str("PUBLIC_BASE_URL", "")
+    or base_url_for_bind(env_str("WEB_BIND", "127.0.0.1:8000"))
+    or "http://127.0.0.1:8000"
+).rstrip("/")
+_PUBLIC_HOST = urlsplit(PUBLIC_BASE_URL).hostname or "127.0.0.1"
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", list(dict.fromkeys(["127.0.0.1", "localhost", _PUBLIC_HOST])))
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # How many reverse proxies in front of the site append to X-Forwarded-For; 0 ignores the header.
 TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
@@ -69,11 +81,17 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
-PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 VERIFIER_ORG_NAME = env_str("VERIFIER_ORG_NAME", "Verifier")
 VERIFIER_ORG_URL = env_str("VERIFIER_ORG_URL", PUBLIC_BASE_URL)
+# Who the public fact-check pages name: "names" credits the fact-checker and the reviewer by their
+# full names (a user without one as the organisation's fact-checker or reviewer, never by login
+# name); "none" names no one and says only that a second person reviewed the verdict.
+VERIFIER_PUBLIC_BYLINES = env_choice("VERIFIER_PUBLIC_BYLINES", "names", ("names", "none"))
 
 INSTALLED_APPS = [
+    # Before the admin, so that its admin/base_site.html (the unread notifications on every admin
+    # page) overrides the admin's own.
+    "verifier",
     "django.contrib.admin",
     "django.contrib.auth",
     "axes",
@@ -90,7 +108,6 @@ INSTALLED_APPS = [
     "simple_history",
     "claims",
     "sources",
-    "verifier",
     "verifier.provenance",
 ]
 
@@ -264,21 +281,67 @@ API_THROTTLE_USER = env_rate("API_THROTTLE_USER", "1200/minute")
 # supersedes it at once (verifier.api.http_cache). 0 renders every response.
 API_CACHE_SECONDS = env_int("API_CACHE_SECONDS", 600)
 
+TOKEN_AUTH_HELP = (
+    "Reads need no credentials. Writes, and drafts for staff, need a token sent as "
+    "`Authorization: Token <key>`: the word `Token`, one space, then the key (in Swagger UI's "
+    "Authorize dialog, paste `Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b`, not the key alone). "
+    "Staff get a key in the admin (Auth Token > Tokens) or with "
+    "`python manage.py drf_create_token USERNAME`."
+)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Verifier API",
-    "DESCRIPTION": "Verified claims as JSON and schema.org ClaimReview; the fact-checking workflow.",
+    "DESCRIPTION": (
+        "Verified claims as JSON and schema.org ClaimReview; the fact-checking workflow.\n\n"
+        + TOKEN_AUTH_HELP
+    ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI from the drf-spectacular-sidecar package: the docs page works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Replaces drf-spectacular's description of TokenAuthentication, which does not say how to
+    # write the header or where a key comes from.
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "tokenAuth": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Authorization",
+                "description": TOKEN_AUTH_HELP,
+            }
+        }
+    },
     # Claims and sources both have a "status" field with different choices.
     "ENUM_NAME_OVERRIDES": {
         "ClaimStatusEnum": "claims.models.Claim.Status",
         "SourceStatusEnum": "sources.models.Source.Status",
     },
 }
+
+# E-mail for notifications (verifier.services.notifications): EMAIL_URL as dj-email-url reads it, e.g.
+# smtp://user:pass@host:587/?tls=True; by default the console backend prints each mail in the
+# worker's output.
+_EMAIL = env_email_url("EMAIL_URL", "console://")
+EMAIL_BACKEND = _EMAIL["EMAIL_BACKEND"]
+EMAIL_HOST = _EMAIL["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _EMAIL["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _EMAIL["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _EMAIL["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = _EMAIL["EMAIL_USE_TLS"]
+EMAIL_USE_SSL = _EMAIL["EMAIL_USE_SSL"]
+# A mail server that stops answering must not hold a worker thread: the task retries later.
+EMAIL_TIMEOUT = _EMAIL["EMAIL_TIMEOUT"] or 10
+DEFAULT_FROM_EMAIL = (
+    env_str("DEFAULT_FROM_EMAIL", "")
+    or _EMAIL.get("DEFAULT_FROM_EMAIL")
+    or f"{VERIFIER_ORG_NAME} <verifier@localhost>"
+)
+# Retries of a notification mail the server refused for now (4xx) or could not take; a mail
+# untouched for EMAIL_STALE_MINUTES (lost message, dead worker) is queued again by beat.
+EMAIL_MAX_RETRIES = env_int("EMAIL_MAX_RETRIES", 8)
+EMAIL_STALE_MINUTES = env_int("EMAIL_STALE_MINUTES", 20, minimum=11)
 
 # Fetching sources (SPEC §4). Ports other than 80/443 exist only for local tests and benchmarks.
 SOURCES_ALLOW_PRIVATE_NETWORKS = env_bool("SOURCES_ALLOW_PRIVATE_NETWORKS", False)
@@ -319,7 +382,9 @@ VERIFIER_TSA_URL = env_str("VERIFIER_TSA_URL", "")
 VERIFIER_TSA_TIMEOUT = env_float("VERIFIER_TSA_TIMEOUT", 10.0)
 
 # Celery: every setting in one place.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "") or REDIS_URL or "filesystem://"
+# The filesystem transport ignores the host, but kombu warns "No hostname was supplied" on every
+# connection whose URL names none.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "") or REDIS_URL or "filesystem://localhost/"
 FILESYSTEM_BROKER_DIR = Path(env_str("FILESYSTEM_BROKER_DIR", str(VAR_DIR / "celery-broker")))
 FETCH_TASK_TIME_LIMIT = int(SOURCES_TIMEOUT_TOTAL * 3) + 30
 # Redis re-delivers an unacknowledged task after visibility_timeout; it must stay well above the
@@ -399,5 +464,9 @@ CELERY_BEAT_SCHEDULE = {
     "request-missing-trusted-timestamps": {
         "task": "verifier.tasks.request_missing_trusted_timestamps",
         "schedule": timedelta(minutes=15),
+    },
+    "requeue-stale-notification-mails": {
+        "task": "verifier.tasks.requeue_stale_notification_mails",
+        "schedule": timedelta(minutes=5),
     },
 }

@@ -127,3 +127,86 @@ def test_unpublished_page_is_404_in_the_browser(live_server, draft_claim, browse
     response = page.goto(live_server.url + draft_claim.get_absolute_url())
 
     assert response is not None and response.status == 404
+
+
+# WCAG 2 contrast of an element's text against the first opaque background behind it.
+CONTRAST_SCRIPT = """(element) => {
+  const channels = (color) => color.match(/[\\d.]+/g).map(Number);
+  const luminance = ([r, g, b]) => {
+    const linear = [r, g, b].map((value) => {
+      const c = value / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2];
+  };
+  let node = element, background = null;
+  while (node && !background) {
+    const color = channels(getComputedStyle(node).backgroundColor);
+    if (color.length < 4 || color[3] > 0) background = color;
+    node = node.parentElement;
+  }
+  const text = luminance(channels(getComputedStyle(element).color));
+  const [light, dark] = [text, luminance(background || [255, 255, 255])].sort((a, b) => b - a);
+  return (light + 0.05) / (dark + 0.05);
+}"""
+
+
+@pytest.fixture
+def site_claims(make_published_claim):
+    """Three published fact-checks from the seed article, by different claimants and topics."""
+    return [
+        make_published_claim(
+            text="Iran says the drones were exported before the invasion", claimant="Iran", tags=["drones"]
+        ),
+        make_published_claim(
+            text="Russia has acquired hundreds of drones from Iran", claimant="John Kirby",
+            tags=["drones", "Russia"], rating_slug="mostly-true",
+        ),
+        make_published_claim(
+            text="A drone plant in the Alabuga Special Economic Zone will be fully operational early "
+            "next year", claimant="White House", tags=["manufacturing"], rating_slug="unverifiable",
+        ),
+    ]
+
+
+def test_the_public_site_on_a_phone(live_server, site_claims, browser):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    iran, kirby, alabuga = site_claims
+    phone = browser.new_page(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+
+    response = phone.goto(live_server.url + "/")
+    assert response is not None and response.status == 200
+    assert phone.get_by_role("heading", level=1, name="Fact-checks").is_visible()
+    headings = phone.locator("ol.fact-checks h3").all_text_contents()
+    assert [heading.strip() for heading in headings] == [f"“{c.text}”" for c in (alabuga, kirby, iran)]
+    overflow = phone.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the index scrolls sideways by {overflow}px on a phone"
+    texts = ("body", ".lede", ".meta", ".site-nav a", "ol.fact-checks h3 a", ".rating", ".search button")
+    for selector in texts:
+        ratio = phone.locator(selector).first.evaluate(CONTRAST_SCRIPT)
+        assert ratio >= 4.5, f"{selector} has a contrast of {ratio:.2f}:1"
+    phone.screenshot(path=SCREENSHOTS / "site_index_phone.png", full_page=True)
+
+    phone.keyboard.press("Tab")
+    assert phone.evaluate("document.activeElement.getAttribute('href')") == "#content"
+
+    phone.get_by_label("Search these fact-checks").fill("Alabuga")
+    phone.keyboard.press("Enter")
+    phone.wait_for_url("**/?q=Alabuga")
+    assert phone.locator("ol.fact-checks h3").all_text_contents() == [f"“{alabuga.text}”"]
+    phone.screenshot(path=SCREENSHOTS / "site_search_phone.png", full_page=True)
+
+    phone.goto(live_server.url + "/")
+    phone.locator("ol.fact-checks").get_by_role("link", name="Russia", exact=True).click()
+    phone.wait_for_url("**/tags/russia/")
+    assert phone.get_by_role("heading", level=1, name="Fact-checks tagged “Russia”").is_visible()
+    assert phone.locator("ol.fact-checks h3").all_text_contents() == [f"“{kirby.text}”"]
+    overflow = phone.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the tag page scrolls sideways by {overflow}px on a phone"
+    phone.screenshot(path=SCREENSHOTS / "site_tag_phone.png", full_page=True)
+
+    phone.get_by_role("link", name=f"“{kirby.text}”").click()
+    phone.wait_for_url(f"**{kirby.get_absolute_url()}")
+    assert phone.locator('meta[property="og:title"]').get_attribute("content") == f"Fact-check: {kirby.text}"
+    phone.get_by_role("navigation", name="Site").get_by_role("link", name="Fact-checks").click()
+    phone.wait_for_url(live_server.url + "/")

@@ -36,6 +36,17 @@ def test_swagger_ui_is_served_from_the_installed_sidecar(client):
     assert "cdn.jsdelivr.net" not in page
 
 
+def test_the_token_scheme_says_how_to_write_the_header_and_where_keys_come_from(client):
+    schema = client.get("/api/v1/schema/?format=json").json()
+
+    token_scheme = schema["components"]["securitySchemes"]["tokenAuth"]
+    assert (token_scheme["in"], token_scheme["name"]) == ("header", "Authorization")
+    assert "`Authorization: Token <key>`" in token_scheme["description"]
+    assert "not the key alone" in token_scheme["description"]
+    assert "manage.py drf_create_token USERNAME" in token_scheme["description"]
+    assert token_scheme["description"] in schema["info"]["description"]
+
+
 @pytest.fixture
 def published(fact_checker, reviewer):
     """Two published claims and a draft, so the generated ids sometimes find something."""

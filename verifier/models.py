@@ -249,3 +249,73 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} of claim {self.claim_id} to {self.endpoint_id} ({self.outcome})"
+
+
+class Notification(models.Model):
+    """One workflow event told to one person: listed in the admin until read, and mailed once unless
+    they turned e-mail off."""
+
+    class Event(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted for review"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+        APPROVED = "approved", "Approved and published"
+        SOURCE_FLAGGED = "source_flagged", "Cited source changed or disappeared"
+
+    class Mail(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        RETRYING = "retrying", "Retrying"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Not sent (e-mail off or no address)"
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    event = models.CharField(max_length=20, choices=Event.choices)
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="notifications")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    mail = models.CharField(max_length=10, choices=Mail.choices, default=Mail.PENDING)
+    mail_attempts = models.PositiveSmallIntegerField(default=0)
+    mail_error = models.TextField(blank=True)
+    mail_last_attempt_at = models.DateTimeField(null=True, blank=True)
+    mailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at", "-id"], name="notification_inbox_idx"),
+            # The unread count shown on every admin page.
+            models.Index(
+                fields=["recipient"], condition=models.Q(read_at__isnull=True), name="notification_unread_idx"
+            ),
+            # The beat sweep for mails a broker outage or a dead worker left waiting.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(mail__in=["pending", "retrying"]),
+                name="notification_mail_due_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_display()} for {self.recipient_id} on claim {self.claim_id}"
+
+
+class NotificationPreference(models.Model):
+    """A person's choice about notification e-mail; without a row, e-mail is on."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="notification_preference",
+    )
+    email = models.BooleanField(default=True, help_text="Send me an e-mail for each notification.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Notification e-mail {'on' if self.email else 'off'} for {self.user_id}"

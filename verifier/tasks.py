@@ -1,14 +1,14 @@
 """Celery entry points for verifier: thin adapters over verifier.services.webhooks and
-verifier.provenance.services."""
+verifier.provenance.services; notification mails for verifier.services.notifications."""
 
 from celery import Task, shared_task
 from django.conf import settings
 
 from core.queueing import retry_delay
 from verifier.api.webhooks import webhook_body
-from verifier.models import WebhookDelivery
+from verifier.models import Notification, WebhookDelivery
 from verifier.provenance import services as provenance
-from verifier.services import webhooks
+from verifier.services import notifications, webhooks
 
 
 @shared_task(bind=True, name=webhooks.DELIVER_TASK, acks_late=True, max_retries=settings.WEBHOOK_MAX_RETRIES)
@@ -42,3 +42,24 @@ def store_review_log_checkpoint() -> int:
 def request_missing_trusted_timestamps() -> int:
     """Asks the timestamp authority again for the tokens an outage left missing."""
     return provenance.trusted_timestamps_request_missing()
+
+
+@shared_task(bind=True, name=notifications.MAIL_TASK, acks_late=True, max_retries=settings.EMAIL_MAX_RETRIES)
+def mail_notification(self: Task, notification_id: int) -> str:
+    """Mails one notification, retrying what the mail server refused for now or could not take, with
+    backoff and jitter."""
+    final_attempt = self.request.retries >= (self.max_retries or 0)
+    status = notifications.notification_mail_send(
+        notification_id=notification_id, final_attempt=final_attempt
+    )
+    if status is None:
+        return "skipped"
+    if status == Notification.Mail.RETRYING:
+        raise self.retry(countdown=retry_delay(self.request.retries, None))
+    return status
+
+
+@shared_task
+def requeue_stale_notification_mails() -> int:
+    """Queues again the notification mails that a broker outage or a dead worker left behind."""
+    return notifications.notification_mails_requeue_stale()

@@ -6,12 +6,13 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.text import Truncator
 
 from claims.models import Evidence
 from sources.models import Snapshot
 from verifier.api.http_cache import public_read
 from verifier.claimreview import claim_review
-from verifier.models import Rating
+from verifier.models import Verdict
 from verifier.selectors.published import (
     RatingScale,
     claim_corrections,
@@ -20,6 +21,8 @@ from verifier.selectors.published import (
     evidence_snapshot,
     published_claims,
 )
+from verifier.selectors.site import verdict_bylines
+from verifier.site import SharePreview, rating_tone, site_context
 
 
 class CitedEvidence(NamedTuple):
@@ -33,28 +36,32 @@ def claim_page(request: HttpRequest, pk: int) -> HttpResponse:
     claim = get_object_or_404(published_claims(), pk=pk)
     verdict = claim_current_verdict(claim)
     rating_scale = RatingScale()
+    corrections = claim_corrections(claim, verdict) if verdict else []
+    share = SharePreview(
+        title=f"Fact-check: {Truncator(claim.text).chars(90)}",
+        description=_share_description(verdict),
+        kind="article",
+        published=claim.published_at,
+        modified=verdict.approved_at if verdict and corrections else None,
+    )
     context = {
+        **site_context(request, share),
         "claim": claim,
         "verdict": verdict,
+        "bylines": verdict_bylines(verdict) if verdict else [],
         "rating_scale": rating_scale,
-        "rating_tone": _rating_tone(verdict.rating if verdict else None, rating_scale),
-        "corrections": claim_corrections(claim, verdict) if verdict else [],
+        "rating_tone": rating_tone(verdict.rating if verdict else None, rating_scale),
+        "corrections": corrections,
         "evidence": [CitedEvidence(item, evidence_snapshot(item)) for item in claim_shown_evidence(claim)],
         "claim_review": claim_review(claim, rating_scale=rating_scale) if verdict else None,
-        "public_url": claim.public_url(),
+        "canonical_url": claim.public_url(),
         "claim_review_url": reverse("api:claim-claimreview", args=[claim.pk]),
-        "org_name": settings.VERIFIER_ORG_NAME,
-        "org_url": settings.VERIFIER_ORG_URL,
     }
     return render(request, "verifier/claim_page.html", context)
 
 
-def _rating_tone(rating: Rating | None, scale: RatingScale) -> str:
-    """The colour family of the rating badge; the label is always written out beside it."""
-    if rating is None or rating.value is None or scale.best is None or scale.worst is None:
-        return "unrated"
-    span = max(scale.best - scale.worst, 1)
-    position = (rating.value - scale.worst) / span
-    if position < 0.35:
-        return "false"
-    return "mixed" if position < 0.65 else "true"
+def _share_description(verdict: Verdict | None) -> str:
+    if verdict is None or verdict.rating is None:
+        return f"A fact-check by {settings.VERIFIER_ORG_NAME}."
+    return Truncator(f"{verdict.rating.label}: {verdict.summary}").chars(200)
+

@@ -9,11 +9,13 @@ from django.core.management import call_command, execute_from_command_line
 from django.test import override_settings
 from werkzeug import Request, Response
 
-from claims.models import Evidence
+from claims.models import Claim, Evidence
 from sources.models import Snapshot, Source
+from tests.factories import rating
 from verifier.services.claims import claim_create
 from verifier.services.evidence import evidence_add
 from verifier.services.sources import source_fetch_and_apply
+from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -119,6 +121,38 @@ def test_recheck_sources_sync_checks_the_quotes_against_the_new_snapshot_as_the_
     evidence.refresh_from_db()
     assert evidence.quote_status == Evidence.QuoteStatus.NOT_FOUND
     assert evidence.quote_checked_snapshot == fetched_source.snapshots.first()
+
+
+def test_recheck_sources_sync_on_an_unchanged_source_moves_no_updated_at(
+    fetched_source, fact_checker, reviewer
+):
+    claim = fetched_source.evidence.get().claim
+    verdict_save_draft(actor=fact_checker, claim=claim, rating=rating("false"), summary="Not so.")
+    claim_submit(actor=fact_checker, claim=claim)
+    verdict_approve(actor=reviewer, claim=claim)
+    before = Claim.objects.get(pk=claim.pk).updated_at
+    shown = Evidence.objects.get(source=fetched_source)
+
+    call_command("recheck_sources", "--all", "--sync", stdout=io.StringIO())
+
+    assert fetched_source.snapshots.first().change == Snapshot.Change.SAME
+    assert Claim.objects.get(pk=claim.pk).updated_at == before
+    evidence = Evidence.objects.get(pk=shown.pk)
+    assert evidence.quote_checked_snapshot_id == shown.quote_checked_snapshot_id
+    assert evidence.quote_checked_at > shown.quote_checked_at
+
+
+def test_recheck_sources_sync_on_a_changed_source_moves_updated_at(fetched_source, httpserver):
+    claim = fetched_source.evidence.get().claim
+    before = Claim.objects.get(pk=claim.pk).updated_at
+    httpserver.clear_all_handlers()
+    httpserver.expect_request("/drones").respond_with_data(
+        PAGE.replace("exported before the attack", "exported after the attack"), content_type="text/html"
+    )
+
+    call_command("recheck_sources", "--all", "--sync", stdout=io.StringIO())
+
+    assert Claim.objects.get(pk=claim.pk).updated_at > before
 
 
 def test_recheck_sources_without_sync_queues_the_fetch_after_commit(

@@ -117,3 +117,23 @@ def settled(monkeypatch):
             return real_time.time() + 3
 
     monkeypatch.setattr(http_cache, "time", Later)
+
+
+def claim_in_review(
+    author, *, assignee=None, submitter=None, text="Iran says the drones were exported before the invasion"
+) -> Claim:
+    """A claim with evidence and a verdict that `author` drafted and `submitter` (by default the
+    author) submitted for review."""
+    claim = claim_create(
+        actor=author,
+        text=text,
+        claimant_name="Iran",
+        assignee=assignee,
+    )
+    evidence_add(
+        actor=author, claim=claim, url="https://news.example.org/iran-drones", quote=IRAN_QUOTE,
+        stance="supports",
+    )
+    verdict_save_draft(actor=author, claim=claim, rating=rating("misleading"), summary="Exported before.")
+    claim_submit(actor=submitter or author, claim=claim)
+    return claim

@@ -153,8 +153,8 @@ def test_page_path_is_the_api_url(client, published_claim):
 
 
 # claim, tags, verdicts with ratings, evidence with sources and checked snapshots, the sources'
-# latest snapshots, the rating scale bounds.
-PAGE_QUERIES = 6
+# latest snapshots, the rating scale bounds, the author and reviewer of the bylines.
+PAGE_QUERIES = 7
 
 
 @pytest.mark.parametrize("evidence_count", [1, 3])

@@ -3,12 +3,16 @@
 Services raise DomainError; this handler turns its kind into 400/403/404/409, so no view has to
 catch it. Django's refusals of a request body (larger than DATA_UPLOAD_MAX_MEMORY_SIZE, too many
 fields) become a JSON 413 or 400 instead of Django's HTML error page.
+catch it. A path under /api/ that no route matches (an unknown path, an id that is not a number)
+gets the same JSON 404 from `page_not_found`, Django's handler404.
 """
 
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -44,6 +48,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is not None and isinstance(exc, ValidationError):
         response.data = _validation_body(response.data)
     return response
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404 page, except under /api/, where clients expect JSON like every other answer."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+    return defaults.page_not_found(request, exception)
 
 
 def _validation_body(errors: Any) -> dict[str, Any]:

@@ -83,6 +83,20 @@ def reviewable_claims() -> QuerySet[Claim]:
     return published_only().filter(Exists(approved))
 
 
+def published_claim_reviews() -> QuerySet[ClaimWithVerdicts]:
+    """Published claims with what their ClaimReview shows (claimant, approved verdicts and their
+    ratings), without the evidence; unordered. The public site's lists read these."""
+    approved = Verdict.objects.filter(state=Verdict.State.APPROVED)
+    loaded = (
+        reviewable_claims()
+        .select_related("claimant")
+        .prefetch_related(
+            Prefetch("verdicts", queryset=approved.select_related("rating"), to_attr="loaded_verdicts")
+        )
+    )
+    return cast("QuerySet[ClaimWithVerdicts]", loaded)
+
+
 def claim_current_verdict(claim: ClaimWithVerdicts) -> Verdict | None:
     """The claim's current verdict (verifier.selectors.verdicts) among those loaded with it."""
     return current_verdict_among(claim.loaded_verdicts)

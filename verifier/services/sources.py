@@ -1,6 +1,7 @@
 """What a recorded snapshot means for the claims citing its source (SPEC §4): every quote is
 checked against it, the claims' updated_at moves so incremental pulls see it, and published
-claims whose source changed or disappeared are flagged and announced to the webhooks."""
+claims whose source changed or disappeared are flagged and announced to the webhooks and to the
+people concerned."""
 
 from django.utils import timezone
 
@@ -9,7 +10,8 @@ from claims.services import evidence_check_quote
 from core.content_version import public_content_changed
 from sources.models import Snapshot, Source
 from sources.services import HostBusy, TransientFailure, source_fetch
-from verifier.models import WebhookEndpoint
+from verifier.models import Notification, WebhookEndpoint
+from verifier.services.notifications import notifications_send
 from verifier.services.webhooks import webhook_events_for_claim
 
 
@@ -27,13 +29,20 @@ def source_fetch_and_apply(
 
 
 def snapshot_apply_to_claims(*, snapshot: Snapshot) -> None:
-    """Checks every quote citing the snapshot's source against it, moves those claims' updated_at,
-    and flags the published ones if the source changed or disappeared."""
+    """Checks every quote citing the snapshot's source against it, moves the updated_at of the
+    claims whose evidence now reads differently, and flags the published ones if the source
+    changed or disappeared."""
     source = snapshot.source
-    for evidence in source.evidence.all():
+    shown_changed: set[int] = set()
+    checked = source.evidence.select_related("quote_checked_snapshot").defer("quote_checked_snapshot__text")
+    for evidence in checked:
+        shown = (evidence.quote_checked_snapshot_id, evidence.quote_status)
         evidence_check_quote(evidence=evidence, snapshot=snapshot)
-    # Claims show their sources' latest snapshot; incremental pulls (updated_since) must see it.
-    Claim.objects.filter(evidence__source=source).update(updated_at=snapshot.fetched_at)
+        if (evidence.quote_checked_snapshot_id, evidence.quote_status) != shown:
+            shown_changed.add(evidence.claim_id)
+    # Incremental pulls (updated_since) must see a claim whose evidence shows another snapshot or
+    # quote status; a re-check that found the same page moves no claim.
+    Claim.objects.filter(pk__in=shown_changed).update(updated_at=snapshot.fetched_at)
     if snapshot.change in (Snapshot.Change.CHANGED, Snapshot.Change.GONE):
         claims_flag_for_source_change(source=source, snapshot=snapshot)
 
@@ -50,4 +59,5 @@ def claims_flag_for_source_change(*, source: Source, snapshot: Snapshot) -> int:
         public_content_changed()
     for claim in flagged:
         webhook_events_for_claim(claim=claim, event=WebhookEndpoint.Event.FLAG)
+        notifications_send(event=Notification.Event.SOURCE_FLAGGED, claim=claim, actor=None, comment=reason)
     return len(flagged)

@@ -11,9 +11,10 @@ from core.content_version import public_content_changed
 from core.errors import DomainError
 from core.roles import require_fact_checker, require_reviewer
 from sources.models import Snapshot
-from verifier.models import FingerprintEntry, Rating, ReviewLogEntry, Verdict, WebhookEndpoint
+from verifier.models import FingerprintEntry, Notification, Rating, ReviewLogEntry, Verdict, WebhookEndpoint
 from verifier.provenance.services import review_log_checkpoint_store
 from verifier.selectors.verdicts import claim_open_verdict
+from verifier.services.notifications import notifications_send
 from verifier.services.review_log import review_log_append
 from verifier.services.webhooks import webhook_events_for_claim
 
@@ -119,6 +120,7 @@ def claim_submit(*, actor: User, claim: Claim) -> Verdict:
         claim=claim, verdict=verdict, actor=actor, action=ReviewLogEntry.Action.SUBMIT,
         from_state=Verdict.State.DRAFT, to_state=Verdict.State.IN_REVIEW,
     )
+    notifications_send(event=Notification.Event.SUBMITTED, claim=claim, actor=actor, verdict=verdict)
     return verdict
 
 
@@ -201,6 +203,7 @@ def verdict_approve(*, actor: User, claim: Claim, comment: str = "") -> Verdict:
     # Signed with the approval, so a reader's copy of the log head already covers this verdict.
     review_log_checkpoint_store()
     webhook_events_for_claim(claim=claim, event=event)
+    notifications_send(event=Notification.Event.APPROVED, claim=claim, actor=actor, verdict=verdict)
     return verdict
 
 
@@ -222,5 +225,8 @@ def claim_request_changes(*, actor: User, claim: Claim, comment: str) -> Verdict
     review_log_append(
         claim=claim, verdict=verdict, actor=actor, action=ReviewLogEntry.Action.REQUEST_CHANGES,
         from_state=Verdict.State.IN_REVIEW, to_state=Verdict.State.DRAFT, comment=comment,
+    )
+    notifications_send(
+        event=Notification.Event.CHANGES_REQUESTED, claim=claim, actor=actor, verdict=verdict, comment=comment
     )
     return verdict
