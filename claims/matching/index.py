@@ -10,7 +10,7 @@ typo from a mere translation. A logistic model turns both into a calibrated `sco
 import math
 import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -160,17 +160,31 @@ class ClaimIndex:
         return claim_id in self._claims
 
     def add(self, claims: Iterable[IndexedClaim], *, vectors: Vectors | None = None) -> None:
-        """Index the claims, replacing any already indexed under the same id."""
-        batch = list(claims)
+        """Index the claims, replacing any already indexed under the same id.
+
+        `vectors`, one row per claim, skips the encoder (vectors kept from an earlier encoding).
+        Claims are encoded and added a batch at a time, so building a large index never holds more
+        than one batch of full-precision vectors.
+        """
+        batch: list[IndexedClaim] = []
+        added = 0
+        for claim in claims:
+            batch.append(claim)
+            if len(batch) == ENCODE_BATCH:
+                self._add_batch(batch, None if vectors is None else vectors[added : added + len(batch)])
+                added += len(batch)
+                batch = []
+        if batch:
+            self._add_batch(batch, None if vectors is None else vectors[added : added + len(batch)])
+
+    def _add_batch(self, batch: list[IndexedClaim], vectors: Vectors | None) -> None:
         if vectors is None:
-            vectors = self._encode([claim.text for claim in batch])
+            vectors = self._encoder.encode([text_clean(claim.text) for claim in batch])
         with self._lock:
             for claim in batch:
                 if claim.claim_id in self._claims:
                     self._vectors.remove(claim.claim_id)
-            if batch:
-                keys = np.array([claim.claim_id for claim in batch], dtype=np.uint64)
-                self._vectors.add(keys, vectors)
+            self._vectors.add(np.array([claim.claim_id for claim in batch], dtype=np.uint64), vectors)
             for claim in batch:
                 # Interned: 100,000 claims share eight language strings.
                 self._claims[claim.claim_id] = (claim.text, sys.intern(claim.language))
@@ -198,7 +212,7 @@ class ClaimIndex:
         if not cleaned or not self._claims:
             return []
         query_language = language or language_detect(cleaned) or ""
-        query_vector = self._encode([cleaned])[0]
+        query_vector = self._encoder.encode([cleaned])[0]
         candidates = self._candidates(query_vector, limit=limit, allowed=allowed)
         query_facts = claim_facts(cleaned, language=query_language)
         query_folded = text_fold(cleaned)
@@ -224,16 +238,6 @@ class ClaimIndex:
             )
         matches.sort(key=lambda match: (-match.score, match.claim_id))
         return matches[:limit]
-
-    def _encode(self, texts: Sequence[str]) -> Vectors:
-        cleaned = [text_clean(text) for text in texts]
-        return np.concatenate(
-            [
-                self._encoder.encode(cleaned[start : start + ENCODE_BATCH])
-                for start in range(0, len(cleaned), ENCODE_BATCH)
-            ]
-            or [np.zeros((0, self._encoder.dimensions), dtype=np.float32)]
-        )
 
     def _candidates(
         self, query_vector: Vectors, *, limit: int, allowed: Callable[[int], bool] | None
