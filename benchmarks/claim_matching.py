@@ -12,8 +12,9 @@ figures are printed for every split.
 For each index size it prints recall@1 and @5 per kind and for same- vs cross-language queries,
 the rate at which the right claim is judged `same_claim`, the false "already checked" rate,
 the same for a pure-lexical baseline (rapidfuzz over every claim), p50/p95 latency of one search
-and the process's memory. Sizes beyond the fixture add synthetic claims made by splicing fixture
-claims of one language and changing their numbers, so the right claim competes with look-alikes.
+and the process's memory. Sizes beyond the fixture add synthetic claims made by splicing the first
+half of one fixture claim to the second half of another of its language and changing numbers, so
+the right claim competes with look-alikes that share its words but not its assertion.
 
     .venv/bin/python benchmarks/claim_matching.py [--sizes 160,1000,100000] [--calibrate]
 
@@ -103,7 +104,11 @@ _NUMBER = re.compile(r"\d+")
 
 
 def synthetic_claims(claims: list[dict[str, str]], count: int) -> list[tuple[str, str]]:
-    """(text, language) look-alikes: halves of two fixture claims of one language, numbers changed."""
+    """(text, language) look-alikes: the start of one fixture claim and the end of another, numbers changed.
+
+    Each part is at most half of its claim's words, so no synthetic claim restates a fixture claim:
+    they compete for the query's attention without being a right answer themselves.
+    """
     rng = random.Random(SYNTHETIC_SEED)
     by_language: dict[str, list[list[str]]] = defaultdict(list)
     for claim in claims:
@@ -114,8 +119,8 @@ def synthetic_claims(claims: list[dict[str, str]], count: int) -> list[tuple[str
     while len(made) < count:
         language = rng.choice(languages)
         first, second = rng.sample(by_language[language], 2)
-        cut_first = rng.randint(2, max(2, len(first) - 1))
-        cut_second = rng.randint(1, max(1, len(second) - 2))
+        cut_first = rng.randint(1, max(1, len(first) // 2))
+        cut_second = rng.randint((len(second) + 1) // 2, max((len(second) + 1) // 2, len(second) - 1))
         text = " ".join(first[:cut_first] + second[cut_second:])
         text = _NUMBER.sub(
             lambda match: str(rng.randint(1, 2100)) if rng.random() < 0.7 else match.group(), text
