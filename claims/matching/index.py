@@ -1,0 +1,259 @@
+"""The in-memory claim index: vectors for recall, text and facts for the judgement.
+
+Search runs in two tiers. The semantic tier finds the nearest claims by sentence vector in an HNSW
+graph (usearch, vectors quantised to int8: 512 bytes a claim); the lexical tier scores each
+candidate's characters against the query (rapidfuzz on folded text), which separates a copy or a
+typo from a mere translation. A logistic model turns both into a calibrated `score`, and
+`same_claim` additionally needs the facts (numbers, entities, negation, names) not to contradict.
+"""
+
+import math
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from rapidfuzz import fuzz
+from usearch.index import Index
+
+from claims.matching.embedding import TextEncoder, Vectors
+from claims.matching.facts import ClaimFacts, claim_facts, facts_conflict
+from claims.matching.language import language_detect
+from claims.matching.normalise import text_clean, text_fold
+
+# Logistic calibration of `score` = P(same claim), fitted on the tuning half of the labelled
+# fixture by `benchmarks/claim_matching.py --calibrate` (the candidates of every tuning query against
+# the fixture's 160 claims; positives are the query's own claim). One weight per feature of
+# `MatchEvidence`, in the order of `evidence_features`.
+SCORE_INTERCEPT = -13.85
+SCORE_COSINE_WEIGHT = 25.55
+SCORE_LEXICAL_WEIGHT = 4.48
+SCORE_SAME_LANGUAGE_WEIGHT = -3.25
+SCORE_CONFLICT_WEIGHT = -23.88
+SCORE_SHARED_FACTS_WEIGHT = -1.25
+SCORE_UNPAIRED_FACTS_WEIGHT = -3.32
+SCORE_UNFAMILIAR_LANGUAGE_WEIGHT = 4.81
+SCORE_WEIGHTS = (
+    SCORE_INTERCEPT,
+    SCORE_COSINE_WEIGHT,
+    SCORE_LEXICAL_WEIGHT,
+    SCORE_SAME_LANGUAGE_WEIGHT,
+    SCORE_CONFLICT_WEIGHT,
+    SCORE_SHARED_FACTS_WEIGHT,
+    SCORE_UNPAIRED_FACTS_WEIGHT,
+    SCORE_UNFAMILIAR_LANGUAGE_WEIGHT,
+)
+# Counts of facts saturate: a third shared entity says little more than the second.
+FACT_COUNT_CAP = 3
+# `same_claim` needs at least this score and no conflict. On the tuning half, 0.6 is the lowest
+# threshold with the lowest false "already checked" rate: 3.2 % of the queries that must not match,
+# while 93.8 % of the queries whose claim is indexed are answered "already checked" (0.5: 6.5 % and
+# 93.8 %; 0.9: 3.2 % and 86.9 %).
+SAME_CLAIM_MIN_SCORE = 0.6
+# Candidates taken from the vector graph for the judgement, which reorders them by score; the
+# benchmark's recall@5 at 100,000 claims is measured with this pool.
+CANDIDATE_POOL = 30
+ENCODE_BATCH = 256
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedClaim:
+    claim_id: int
+    text: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class MatchEvidence:
+    """What the score of one candidate rests on."""
+
+    cosine: float
+    lexical: float
+    same_language: bool
+    # Why it cannot be the same claim despite the wording: "number", "entity", "negation", "name".
+    conflict: str | None
+    # Numbers and entities that both texts state, and that only one of them states.
+    shared_facts: int
+    unpaired_facts: int
+    # Either text is in a language the encoder was not trained on (Ukrainian): its cosines run lower.
+    unfamiliar_language: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimMatch:
+    claim_id: int
+    score: float
+    same_claim: bool
+    evidence: MatchEvidence
+
+
+@lru_cache(maxsize=16_384)
+def _claim_facts_cached(text: str, language: str) -> ClaimFacts:
+    return claim_facts(text, language=language)
+
+
+def lexical_similarity(left: str, right: str) -> float:
+    """Character-level similarity of two folded texts in 0..1, insensitive to word order."""
+    return fuzz.token_set_ratio(left, right) / 100
+
+
+def evidence_features(evidence: MatchEvidence) -> tuple[float, ...]:
+    """The evidence as the score's model reads it, in the order of SCORE_WEIGHTS."""
+    return (
+        1.0,
+        evidence.cosine,
+        evidence.lexical,
+        float(evidence.same_language),
+        float(evidence.conflict is not None),
+        float(min(evidence.shared_facts, FACT_COUNT_CAP)),
+        float(min(evidence.unpaired_facts, FACT_COUNT_CAP)),
+        float(evidence.unfamiliar_language),
+    )
+
+
+def match_score(evidence: MatchEvidence) -> float:
+    """The calibrated probability that a candidate is the same claim as the query."""
+    logit = sum(
+        weight * feature for weight, feature in zip(SCORE_WEIGHTS, evidence_features(evidence), strict=True)
+    )
+    return 1 / (1 + math.exp(-logit))
+
+
+def match_evidence(
+    *,
+    query: ClaimFacts,
+    claim: ClaimFacts,
+    cosine: float,
+    lexical: float,
+    same_language: bool,
+    unfamiliar_language: bool,
+) -> MatchEvidence:
+    facts_query = {*query.entities, *map(str, query.numbers)}
+    facts_claim = {*claim.entities, *map(str, claim.numbers)}
+    return MatchEvidence(
+        cosine=cosine,
+        lexical=lexical,
+        same_language=same_language,
+        conflict=facts_conflict(query, claim, same_language=same_language),
+        shared_facts=len(facts_query & facts_claim),
+        unpaired_facts=len(facts_query ^ facts_claim),
+        unfamiliar_language=unfamiliar_language,
+    )
+
+
+class ClaimIndex:
+    """Claims by id, searchable by any wording; built from rows and updated one claim at a time."""
+
+    def __init__(self, *, encoder: TextEncoder) -> None:
+        self._encoder = encoder
+        self._vectors = Index(ndim=encoder.dimensions, metric="cos", dtype="i8")
+        self._claims: dict[int, tuple[str, str]] = {}
+        # usearch allows concurrent searches but not a removal during one.
+        self._lock = threading.RLock()
+
+    def __len__(self) -> int:
+        return len(self._claims)
+
+    def __contains__(self, claim_id: object) -> bool:
+        return claim_id in self._claims
+
+    def add(self, claims: Iterable[IndexedClaim], *, vectors: Vectors | None = None) -> None:
+        """Index the claims, replacing any already indexed under the same id.
+
+        `vectors`, one row per claim, skips the encoder (vectors kept from an earlier encoding).
+        Claims are encoded and added a batch at a time, so building a large index never holds more
+        than one batch of full-precision vectors.
+        """
+        batch: list[IndexedClaim] = []
+        added = 0
+        for claim in claims:
+            batch.append(claim)
+            if len(batch) == ENCODE_BATCH:
+                self._add_batch(batch, None if vectors is None else vectors[added : added + len(batch)])
+                added += len(batch)
+                batch = []
+        if batch:
+            self._add_batch(batch, None if vectors is None else vectors[added : added + len(batch)])
+
+    def _add_batch(self, batch: list[IndexedClaim], vectors: Vectors | None) -> None:
+        if vectors is None:
+            vectors = self._encoder.encode([text_clean(claim.text) for claim in batch])
+        with self._lock:
+            for claim in batch:
+                if claim.claim_id in self._claims:
+                    self._vectors.remove(claim.claim_id)
+            self._vectors.add(np.array([claim.claim_id for claim in batch], dtype=np.uint64), vectors)
+            for claim in batch:
+                # Interned: 100,000 claims share eight language strings.
+                self._claims[claim.claim_id] = (claim.text, sys.intern(claim.language))
+
+    def remove(self, claim_id: int) -> None:
+        """Forget the claim; unknown ids are ignored, so a replayed deletion is harmless."""
+        with self._lock:
+            if self._claims.pop(claim_id, None) is not None:
+                self._vectors.remove(claim_id)
+
+    def search(
+        self,
+        text: str,
+        *,
+        limit: int = 5,
+        language: str | None = None,
+        allowed: Callable[[int], bool] | None = None,
+    ) -> list[ClaimMatch]:
+        """The claims most likely to make the same assertion as the text, best first.
+
+        `allowed` hides claims the caller may not see (drafts for anonymous users); hidden claims
+        never take a place in the result.
+        """
+        cleaned = text_clean(text)
+        if not cleaned or not self._claims:
+            return []
+        query_language = language or language_detect(cleaned) or ""
+        query_vector = self._encoder.encode([cleaned])[0]
+        candidates = self._candidates(query_vector, limit=limit, allowed=allowed)
+        query_facts = claim_facts(cleaned, language=query_language)
+        query_folded = text_fold(cleaned)
+        matches = []
+        for claim_id, cosine in candidates:
+            claim_text, claim_language = self._claims[claim_id]
+            evidence = match_evidence(
+                query=query_facts,
+                claim=_claim_facts_cached(claim_text, claim_language),
+                cosine=round(cosine, 4),
+                lexical=round(lexical_similarity(query_folded, text_fold(text_clean(claim_text))), 4),
+                same_language=claim_language == query_language,
+                unfamiliar_language=not {query_language, claim_language} <= self._encoder.languages,
+            )
+            score = match_score(evidence)
+            matches.append(
+                ClaimMatch(
+                    claim_id=claim_id,
+                    score=round(score, 4),
+                    same_claim=evidence.conflict is None and score >= SAME_CLAIM_MIN_SCORE,
+                    evidence=evidence,
+                )
+            )
+        matches.sort(key=lambda match: (-match.score, match.claim_id))
+        return matches[:limit]
+
+    def _candidates(
+        self, query_vector: Vectors, *, limit: int, allowed: Callable[[int], bool] | None
+    ) -> list[tuple[int, float]]:
+        """(claim id, cosine) of the nearest visible claims; widens the search while too few are visible."""
+        wanted = max(limit, CANDIDATE_POOL)
+        count = wanted
+        while True:
+            with self._lock:
+                found = self._vectors.search(query_vector, count)
+                total = len(self._claims)
+            visible = [
+                (int(key), 1.0 - float(distance))
+                for key, distance in zip(found.keys, found.distances, strict=True)
+                if allowed is None or allowed(int(key))
+            ]
+            if len(visible) >= wanted or count >= total:
+                return visible[:wanted]
+            count *= 4
