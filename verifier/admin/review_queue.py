@@ -17,6 +17,7 @@ from core.roles import is_reviewer
 from verifier.admin.badges import QUOTE_TONES
 from verifier.admin.common import actor
 from verifier.models import Verdict
+from verifier.selectors.verdicts import VerdictContributors, verdicts_contributors
 from verifier.selectors.workflow import VerdictChanges, claims_for_review, verdict_changes, verdicts_in_review
 from verifier.services.verdicts import verdict_four_eyes_refusal
 
@@ -53,7 +54,12 @@ class QueueRow:
         return counts
 
 
-def _row(model_admin: admin.ModelAdmin, reviewer: User | None, claim: "ClaimForReview") -> QueueRow | None:
+def _row(
+    model_admin: admin.ModelAdmin,
+    reviewer: User | None,
+    claim: "ClaimForReview",
+    contributors: dict[int, VerdictContributors],
+) -> QueueRow | None:
     verdicts = claim.review_verdicts
     verdict = next((v for v in verdicts if v.state == Verdict.State.IN_REVIEW), None)
     if verdict is None:
@@ -71,7 +77,11 @@ def _row(model_admin: admin.ModelAdmin, reviewer: User | None, claim: "ClaimForR
             else None
         ),
         four_eyes_reason=(
-            verdict_four_eyes_refusal(actor=reviewer, verdict=verdict) if reviewer else None
+            verdict_four_eyes_refusal(
+                actor=reviewer, verdict=verdict, contributors=contributors[verdict.pk]
+            )
+            if reviewer
+            else None
         ),
         url=reverse("admin:claims_claim_change", args=[claim.pk], current_app=site),
         approve_url=reverse("admin:claims_claim_approve", args=[claim.pk], current_app=site),
@@ -89,7 +99,16 @@ def review_queue_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> Ht
     page = Paginator(queue, REVIEW_QUEUE_PAGE_SIZE).get_page(request.GET.get("p"))
     reviewer = actor(request) if is_reviewer(request.user) else None
     claims = claims_for_review(list(page.object_list))
-    rows = [row for claim in claims if (row := _row(model_admin, reviewer, claim))]
+    in_review = [
+        verdict
+        for claim in claims
+        for verdict in claim.review_verdicts
+        if verdict.state == Verdict.State.IN_REVIEW
+    ]
+    contributors = verdicts_contributors(verdicts=in_review) if reviewer else {}
+    rows = [
+        row for claim in claims if (row := _row(model_admin, reviewer, claim, contributors))
+    ]
     context = {
         **model_admin.admin_site.each_context(request),
         "title": "Review queue",

@@ -7,12 +7,15 @@
   correction being drafted or reviewed, on a published claim); the admin's claim list shows it.
 """
 
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.lookups import Exact
 
-from claims.models import Claim
+from claims.models import Claim, Evidence
 from verifier.models import Rating, Verdict
 
 
@@ -69,3 +72,70 @@ def claims_with_latest_verdict(claims: QuerySet[Claim]) -> QuerySet[Claim]:
         latest_rating=Subquery(latest.values("rating__label")[:1]),
         latest_verdict_state=Subquery(latest.values("state")[:1]),
     )
+
+
+@dataclass(frozen=True)
+class VerdictContributors:
+    """Who had a hand in one verdict version, for the four-eyes rule (SPEC §10)."""
+
+    writer_ids: frozenset[int]
+    submitter_ids: frozenset[int]
+    evidence_editor_ids: frozenset[int]
+
+
+_VERDICT_CONTENT_FIELDS = ("rating_id", "summary", "explanation")
+
+
+def verdicts_contributors(*, verdicts: Sequence[Verdict]) -> dict[int, VerdictContributors]:
+    """For each open verdict version: who wrote any of its content (its field history), who
+    submitted it, and who added, edited or removed its claim's evidence since the claim's last
+    approval. Two queries however many verdicts, so the review queue can show the rule per row."""
+    verdict_ids = [verdict.pk for verdict in verdicts]
+    claim_ids = {verdict.claim_id for verdict in verdicts}
+    writers: dict[int, set[int]] = defaultdict(set)
+    submitters: dict[int, set[int]] = defaultdict(set)
+    previous: dict[int, dict[str, Any]] = {}
+    records = (
+        Verdict.history.filter(id__in=verdict_ids)
+        .order_by("id", "history_date", "history_id")
+        .values("id", "history_user_id", "state", *_VERDICT_CONTENT_FIELDS)
+    )
+    for record in records:
+        before = previous.get(record["id"])
+        user_id = record["history_user_id"]
+        if user_id is not None:
+            if before is None or any(
+                record[field] != before[field] for field in _VERDICT_CONTENT_FIELDS
+            ):
+                writers[record["id"]].add(user_id)
+            if record["state"] == Verdict.State.IN_REVIEW and (
+                before is None or before["state"] != Verdict.State.IN_REVIEW
+            ):
+                submitters[record["id"]].add(user_id)
+        previous[record["id"]] = record
+    last_approval = dict(
+        Verdict.objects.filter(claim_id__in=claim_ids, state=Verdict.State.APPROVED)
+        .values("claim_id")
+        .annotate(last=Max("approved_at"))
+        .values_list("claim_id", "last")
+    )
+    evidence_records = Evidence.history.filter(claim_id__in=claim_ids).values_list(
+        "claim_id", "history_date", "history_user_id", "author_id", "history_type"
+    )
+    evidence_editors: dict[int, set[int]] = defaultdict(set)
+    for claim_id, changed_at, user_id, author_id, history_type in evidence_records:
+        since = last_approval.get(claim_id)
+        if since is not None and changed_at <= since:
+            continue
+        if user_id is not None:
+            evidence_editors[claim_id].add(user_id)
+        if history_type == "+":
+            evidence_editors[claim_id].add(author_id)
+    return {
+        verdict.pk: VerdictContributors(
+            writer_ids=frozenset(writers[verdict.pk] | {verdict.author_id}),
+            submitter_ids=frozenset(submitters[verdict.pk]),
+            evidence_editor_ids=frozenset(evidence_editors[verdict.claim_id]),
+        )
+        for verdict in verdicts
+    }

@@ -80,4 +80,6 @@ def evidence_remove(*, actor: User, evidence: Evidence) -> None:
     refusal = evidence_remove_refusal(claim)
     if refusal is not None:
         raise DomainError.conflict(refusal)
+    # Who removed it counts for the four-eyes rule, also when no request is there to name them.
+    evidence._history_user = actor  # type: ignore[attr-defined]
     evidence.delete()

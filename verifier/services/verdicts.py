@@ -13,7 +13,11 @@ from core.roles import require_fact_checker, require_reviewer
 from sources.models import Snapshot
 from verifier.models import FingerprintEntry, Notification, Rating, ReviewLogEntry, Verdict, WebhookEndpoint
 from verifier.provenance.services import review_log_checkpoint_store
-from verifier.selectors.verdicts import claim_open_verdict
+from verifier.selectors.verdicts import (
+    VerdictContributors,
+    claim_open_verdict,
+    verdicts_contributors,
+)
 from verifier.services.notifications import notifications_send
 from verifier.services.review_log import review_log_append
 from verifier.services.webhooks import webhook_events_for_claim
@@ -74,6 +78,9 @@ def verdict_save_draft(
     verdict.rating = rating
     verdict.summary = summary.strip()
     verdict.explanation = explanation.strip()
+    # The field history names who wrote each change, which the four-eyes rule reads, also when
+    # no request is there to name them.
+    verdict._history_user = actor  # type: ignore[attr-defined]
     verdict.save()
     if is_new:
         review_log_append(
@@ -157,10 +164,23 @@ def evidence_fingerprint(claim: Claim) -> list[FingerprintEntry]:
     return fingerprint
 
 
-def verdict_four_eyes_refusal(*, actor: User, verdict: Verdict) -> str | None:
-    """Why the four-eyes rule stops `actor` from approving `verdict`, or None if it does not."""
-    if verdict.author_id == actor.pk:
+def verdict_four_eyes_refusal(
+    *, actor: User, verdict: Verdict, contributors: VerdictContributors | None = None
+) -> str | None:
+    """Why the four-eyes rule stops `actor` from approving `verdict`, or None if it does not:
+    nobody, superusers included, approves a version they wrote any part of or submitted.
+    `contributors`: the version's, when the caller read them for many verdicts at once."""
+    if contributors is None:
+        contributors = verdicts_contributors(verdicts=[verdict])[verdict.pk]
+    if actor.pk in contributors.writer_ids:
         return "Four-eyes rule: you wrote this verdict, so another reviewer must approve it."
+    if actor.pk in contributors.submitter_ids:
+        return "Four-eyes rule: you submitted this verdict, so another reviewer must approve it."
+    if actor.pk in contributors.evidence_editor_ids:
+        return (
+            "Four-eyes rule: you changed the evidence of this verdict, "
+            "so another reviewer must approve it."
+        )
     return None
 
 
