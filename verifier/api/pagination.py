@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
@@ -188,8 +188,11 @@ class KeysetCursorPagination(BasePagination):
             )
         return page
 
-    def _position(self, row: Mapping[str, Any], *, backwards: bool = False) -> Position:
-        return Position(self.field, row[self.field], row["id"], backwards)
+    def _position(self, row: Mapping[str, Any] | Model, *, backwards: bool = False) -> Position:
+        # The API pages values() rows; the public site pages model instances.
+        if isinstance(row, Mapping):
+            return Position(self.field, row[self.field], row["id"], backwards)
+        return Position(self.field, getattr(row, self.field), row.pk, backwards)
 
     def _link(self, position: Position | None) -> str | None:
         if position is None:
