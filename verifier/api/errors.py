@@ -2,9 +2,9 @@
 
 Services raise DomainError; this handler turns its kind into 400/403/404/409, so no view has to
 catch it. Django's refusals of a request body (larger than DATA_UPLOAD_MAX_MEMORY_SIZE, too many
-fields) become a JSON 413 or 400 instead of Django's HTML error page.
-catch it. A path under /api/ that no route matches (an unknown path, an id that is not a number)
-gets the same JSON 404 from `page_not_found`, Django's handler404.
+fields) become a JSON 413 or 400 instead of Django's HTML error page. A path under /api/ that no
+route matches (an unknown path, an id that is not a number) gets the same JSON 404 from
+`page_not_found`, Django's handler404.
 """
 
 from typing import Any
