@@ -5,6 +5,8 @@ read verdict state or write the review log, are verifier.services'."""
 from collections.abc import Iterable
 
 from django.contrib.auth.models import User
+from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -28,22 +30,50 @@ def claimant_get_or_create(
     return claimant
 
 
+MAX_TAGS_PER_CLAIM = 50
+
+
 def tags_get_or_create(*, names: Iterable[str]) -> list[Tag]:
-    """The tags with these names, created if new."""
-    tags = []
+    """The tags with these names (case-insensitive), created if new, in the order named; at most
+    MAX_TAGS_PER_CLAIM. One query finds the existing tags and one creates the rest."""
+    wanted: dict[str, str] = {}
     for raw in names:
         name = " ".join(raw.split())
-        if not name:
-            continue
-        # A tag renamed in the admin keeps its slug, so its current name is looked up first.
-        tag = Tag.objects.filter(name__iexact=name).first()
-        if tag is None:
-            slug = slugify(name)
-            if not slug:
-                raise DomainError.invalid(f"Tag {raw!r} has no usable characters.", field="tags")
-            tag, _ = Tag.objects.get_or_create(slug=slug, defaults={"name": name})
-        tags.append(tag)
-    return tags
+        if name:
+            wanted.setdefault(name.lower(), name)
+    if len(wanted) > MAX_TAGS_PER_CLAIM:
+        raise DomainError.invalid(
+            f"A claim takes at most {MAX_TAGS_PER_CLAIM} tags; {len(wanted)} were given.", field="tags"
+        )
+    slugs = {}
+    for key, name in wanted.items():
+        slugs[key] = slugify(name)
+        if not slugs[key]:
+            raise DomainError.invalid(f"Tag {name!r} has no usable characters.", field="tags")
+    # A tag renamed in the admin keeps its slug, so its current name is matched first.
+    existing = list(
+        Tag.objects.annotate(lower_name=Lower("name")).filter(
+            Q(lower_name__in=wanted) | Q(slug__in=slugs.values())
+        )
+    )
+    by_name = {tag.lower_name: tag for tag in existing}
+    by_slug: dict[str, Tag] = {tag.slug: tag for tag in existing}
+    missing = {
+        slugs[key]: name
+        for key, name in wanted.items()
+        if key not in by_name and slugs[key] not in by_slug
+    }
+    if missing:
+        # Another writer may create the same tag meanwhile: its row is the one read back.
+        Tag.objects.bulk_create(
+            [Tag(name=name, slug=slug) for slug, name in missing.items()], ignore_conflicts=True
+        )
+        by_slug.update((tag.slug, tag) for tag in Tag.objects.filter(slug__in=missing))
+    tags: dict[int, Tag] = {}
+    for key in wanted:
+        tag = by_name.get(key) or by_slug[slugs[key]]
+        tags.setdefault(tag.pk, tag)
+    return list(tags.values())
 
 
 def evidence_check_quote(*, evidence: Evidence, snapshot: Snapshot) -> str:

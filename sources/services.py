@@ -12,7 +12,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -23,6 +23,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import (
     DatabaseError,
+    DataError,
     IntegrityError,
     InterfaceError,
     OperationalError,
@@ -374,11 +375,64 @@ def _classify_change(*, source: Source, result: FetchResult) -> str:
     return Snapshot.Change.UNREACHABLE
 
 
+def _result_without_extraction(result: FetchResult, *, error: DatabaseError) -> FetchResult:
+    # Only what the fetcher measured itself is kept; the error's own message may quote the page.
+    return replace(
+        result,
+        outcome=Outcome.EXTRACTION_FAILED,
+        reason=(
+            f"The database refused to store what was extracted from the page"
+            f" ({type(error).__name__}); none of its text was kept."
+        ),
+        headers={},
+        redirect_chain=(),
+        title="",
+        author="",
+        published="",
+        text="",
+        text_sha256="",
+    )
+
+
+def _snapshot_create(
+    *, source: Source, token: str, result: FetchResult, body_name: str, warc_name: str
+) -> Snapshot:
+    return Snapshot.objects.create(
+        source=source,
+        fetch_token=token,
+        requested_url=result.requested_url,
+        final_url=result.final_url,
+        redirect_chain=list(result.redirect_chain),
+        connected_ip=result.connected_ip,
+        http_status=result.http_status,
+        headers=result.headers,
+        content_type=result.content_type,
+        charset=result.charset,
+        bytes_received=result.bytes_received,
+        body_bytes=len(result.body),
+        truncated=result.truncated,
+        content_sha256=result.content_sha256,
+        text_sha256=result.text_sha256,
+        body=body_name,
+        warc=warc_name,
+        warc_sha256=result.warc_sha256,
+        warc_bytes=len(result.warc),
+        title=result.title,
+        author=result.author,
+        published=result.published,
+        text=result.text,
+        outcome=result.outcome.value,
+        error_detail=result.reason,
+        change=_classify_change(source=source, result=result),
+    )
+
+
 def snapshot_record(
     *, source: Source, token: str, result: FetchResult, on_recorded: SnapshotHook | None = None
 ) -> Snapshot | None:
     """Stores the outcome as an immutable snapshot, classified against the previous one
-    (`snapshot.change`); None if a redelivered task already recorded this attempt.
+    (`snapshot.change`); None if a redelivered task already recorded this attempt. What the
+    database refuses to store (DataError) is recorded as a failed extraction without the page's text.
 
     `on_recorded` runs with the new snapshot inside the same transaction, so what the layers above
     derive from it commits with it, or not at all.
@@ -393,40 +447,22 @@ def snapshot_record(
     )
     now = timezone.now()
     with transaction.atomic():
-        change = _classify_change(source=source, result=result)
         try:
             with transaction.atomic():
-                snapshot = Snapshot.objects.create(
-                    source=source,
-                    fetch_token=token,
-                    requested_url=result.requested_url,
-                    final_url=result.final_url,
-                    redirect_chain=list(result.redirect_chain),
-                    connected_ip=result.connected_ip,
-                    http_status=result.http_status,
-                    headers=result.headers,
-                    content_type=result.content_type,
-                    charset=result.charset,
-                    bytes_received=result.bytes_received,
-                    body_bytes=len(result.body),
-                    truncated=result.truncated,
-                    content_sha256=result.content_sha256,
-                    text_sha256=result.text_sha256,
-                    body=body_name,
-                    warc=warc_name,
-                    warc_sha256=result.warc_sha256,
-                    warc_bytes=len(result.warc),
-                    title=result.title,
-                    author=result.author,
-                    published=result.published,
-                    text=result.text,
-                    outcome=result.outcome.value,
-                    error_detail=result.reason,
-                    change=change,
+                snapshot = _snapshot_create(
+                    source=source, token=token, result=result, body_name=body_name, warc_name=warc_name
                 )
         except IntegrityError:
             # A redelivered task already recorded this attempt.
             return None
+        except DataError as refusal:
+            # What the page said slipped past the fetcher's checks (a NUL, say) and the database
+            # will not store it: record that outcome rather than leave the source fetching forever.
+            logger.warning("Snapshot of source %s refused by the database: %s", source.pk, refusal)
+            result = _result_without_extraction(result, error=refusal)
+            snapshot = _snapshot_create(
+                source=source, token=token, result=result, body_name=body_name, warc_name=warc_name
+            )
         Source.objects.filter(pk=source.pk, fetch_token=token).update(
             status=(
                 Source.Status.FETCHED

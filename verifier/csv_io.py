@@ -34,6 +34,7 @@ from verifier.services.claims import (
     claim_duplicate_key,
     claims_import,
     claims_recorded,
+    url_has_credentials,
 )
 
 if TYPE_CHECKING:
@@ -126,6 +127,8 @@ def _check_row(line: int, cells: dict[str, str]) -> ImportRow:
             _url_validator(appearance_url)
         except ValidationError:
             row.errors.append(f"appearance_url: {appearance_url!r} is not an http(s) URL.")
+        if url_has_credentials(appearance_url):
+            row.errors.append("appearance_url: the URL carries a user name or password (user:pass@).")
         if len(appearance_url) > Claim._meta.get_field("appearance_url").max_length:  # type: ignore[operator]
             row.errors.append("appearance_url: the URL is longer than 2048 characters.")
     tags = _tag_names(cells.get("tags", ""))

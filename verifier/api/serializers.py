@@ -22,6 +22,15 @@ def serializer_context(**extra: Any) -> dict[str, Any]:
     return {"rating_scale": RatingScale(), **extra}
 
 
+# What one person writes in one field; far beyond any real fact-check, short of a denial of service.
+CLAIM_TEXT_MAX = 5_000
+QUOTE_MAX = 10_000
+NOTE_MAX = 10_000
+SUMMARY_MAX = 1_000
+EXPLANATION_MAX = 50_000
+COMMENT_MAX = 10_000
+
+
 class ErrorSerializer(serializers.Serializer):
     """Every error body; a 400 adds `{field: [message]}` for each field at fault."""
 
@@ -119,7 +128,7 @@ class ClaimSerializer(serializers.Serializer):
 
 
 class ClaimCreateSerializer(serializers.Serializer):
-    text = serializers.CharField()
+    text = serializers.CharField(max_length=CLAIM_TEXT_MAX)
     claimant = serializers.CharField(max_length=200, help_text="The claimant's name; created if new.")
     claim_date = serializers.DateField(required=False, allow_null=True, default=None)
     appearance_url = serializers.URLField(max_length=2048, required=False, allow_blank=True, default="")
@@ -130,17 +139,19 @@ class ClaimCreateSerializer(serializers.Serializer):
 
 class EvidenceCreateSerializer(serializers.Serializer):
     url = serializers.CharField(max_length=2048, help_text="The cited page; fetched after saving.")
-    quote = serializers.CharField(help_text="The exact words from the source.")
+    quote = serializers.CharField(max_length=QUOTE_MAX, help_text="The exact words from the source.")
     stance = serializers.ChoiceField(choices=Evidence.Stance.choices)
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=NOTE_MAX, required=False, allow_blank=True, default="")
 
 
 class VerdictDraftSerializer(serializers.Serializer):
     rating = serializers.CharField(
         required=False, allow_null=True, default=None, help_text="A rating's label or slug."
     )
-    summary = serializers.CharField(required=False, allow_blank=True, default="")
-    explanation = serializers.CharField(required=False, allow_blank=True, default="")
+    summary = serializers.CharField(max_length=SUMMARY_MAX, required=False, allow_blank=True, default="")
+    explanation = serializers.CharField(
+        max_length=EXPLANATION_MAX, required=False, allow_blank=True, default=""
+    )
 
     def validate_rating(self, value: str | None) -> Rating | None:
         if value is None or not value.strip():
@@ -153,8 +164,8 @@ class VerdictDraftSerializer(serializers.Serializer):
 
 
 class ApproveSerializer(serializers.Serializer):
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    comment = serializers.CharField(max_length=COMMENT_MAX, required=False, allow_blank=True, default="")
 
 
 class RequestChangesSerializer(serializers.Serializer):
-    comment = serializers.CharField(help_text="What needs to change.")
+    comment = serializers.CharField(max_length=COMMENT_MAX, help_text="What needs to change.")

@@ -2,6 +2,7 @@
 review or published, changes to many claims at once, and the CSV import."""
 
 import datetime
+import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -34,6 +35,24 @@ class NewClaim:
 def claim_date_in_future(claim_date: datetime.date | None) -> bool:
     """Whether the claim is dated after today; a claim is recorded once it has been made."""
     return claim_date is not None and claim_date > timezone.localdate()
+
+
+def url_has_credentials(url: str) -> bool:
+    """Whether the URL carries a user name or password (user:pass@host); published, they would leak
+    someone's login to every reader of the record."""
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+    except ValueError:
+        return False
+    return "@" in parts.netloc
+
+
+def _require_appearance_url(appearance_url: str) -> None:
+    if url_has_credentials(appearance_url):
+        raise DomainError.invalid(
+            "The appearance URL carries a user name or password (user:pass@); give it without them.",
+            field="appearance_url",
+        )
 
 
 def claim_duplicate_key(claim: NewClaim) -> tuple[str, str]:
@@ -89,6 +108,7 @@ def claim_create(
     text = text.strip()
     if not text:
         raise DomainError.invalid("A claim needs its text.", field="text")
+    _require_appearance_url(appearance_url)
     _require_new_claim(NewClaim(text=text, claimant_name=claimant_name, claim_date=claim_date))
     claim = Claim.objects.create(
         text=text,
@@ -181,6 +201,8 @@ def claim_update(*, actor: User, claim: Claim, **changes: Any) -> Claim:
             raise DomainError.invalid("A claim needs its text.", field="text")
     if "claimant_name" in changed:
         claim.claimant = claimant_get_or_create(name=changes["claimant_name"])
+    if "appearance_url" in changed:
+        _require_appearance_url(changes["appearance_url"])
     for field in ("claim_date", "appearance_url", "assignee"):
         if field in changed:
             setattr(claim, field, changes[field])
