@@ -145,6 +145,25 @@ def test_renaming_a_tag_a_published_claim_shows_is_refused(
     assert public_views(as_user(fact_checker), published_claim) == before
 
 
+def test_deleting_a_tag_a_published_claim_shows_is_refused(as_user, superuser, published_claim):
+    drones = published_claim.tags.get()
+    unused = Tag.objects.create(name="unused", slug="unused")
+    client = as_user(superuser)
+
+    one = client.post(reverse("admin:claims_tag_delete", args=[drones.pk]), {"post": "yes"})
+    bulk = client.post(
+        reverse("admin:claims_tag_changelist"),
+        {"action": "delete_selected", helpers.ACTION_CHECKBOX_NAME: [drones.pk, unused.pk], "post": "yes"},
+    )
+
+    assert (one.status_code, bulk.status_code) == (403, 403)
+    assert set(Tag.objects.values_list("name", flat=True)) == {"drones", "unused"}
+    assert list(published_claim.tags.values_list("name", flat=True)) == ["drones"]
+    deleted = client.post(reverse("admin:claims_tag_delete", args=[unused.pk]), {"post": "yes"})
+    assert deleted.status_code == 302
+    assert list(Tag.objects.values_list("name", flat=True)) == ["drones"]
+
+
 def test_the_same_edits_on_a_draft_still_work(as_user, superuser, fact_checker):
     draft = drafted_claim(fact_checker)
     draft.tags.set([Tag.objects.create(name="drones", slug="drones")])

@@ -12,7 +12,7 @@ from core.errors import DomainError
 from verifier.admin.badges import fetch_badge, quote_badge
 from verifier.admin.forms import ClaimantForm, TagChangeForm
 from verifier.admin.verdicts import HistoryAdmin
-from verifier.services.claims import claimant_update, tag_update
+from verifier.services.claims import claimant_update, tag_change_refusal, tag_update
 
 
 class PublicRecordAdmin(admin.ModelAdmin):
@@ -64,6 +64,13 @@ class TagAdmin(PublicRecordAdmin):
 
     def record_update(self, obj: Tag, data: dict[str, Any]) -> None:
         tag_update(tag=obj, name=data["name"], slug=data["slug"])
+
+    def has_delete_permission(self, request: HttpRequest, obj: Tag | None = None) -> bool:
+        # Deleting the tag would take it off the published claims that show it (the claimant's
+        # foreign key protects it already); the list's bulk delete asks this for every tag.
+        if obj is not None and tag_change_refusal(obj) is not None:
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 @admin.register(Evidence)
