@@ -246,11 +246,12 @@ def test_fact_checker_edits_a_draft_claim_and_history_keeps_the_old_text(as_user
     assert claim.history.latest().history_user == fact_checker
 
 
-def test_a_published_claims_text_and_claimant_are_read_only(as_user, fact_checker, reviewer):
+def test_a_published_claims_public_record_is_read_only(as_user, fact_checker, reviewer):
     claim = published_claim(fact_checker, reviewer)
     client = as_user(fact_checker)
     page = client.get(claim_url(claim))
-    assert {"text", "claimant"}.isdisjoint(page.context["adminform"].form.fields)
+    form_fields = page.context["adminform"].form.fields
+    assert {"text", "claimant", "claim_date", "appearance_url", "tags"}.isdisjoint(form_fields)
     data = admin_form_data(page)
     data.update(text="Rewritten after publication", appearance_url="https://example.org/speech")
 
@@ -258,7 +259,7 @@ def test_a_published_claims_text_and_claimant_are_read_only(as_user, fact_checke
 
     claim.refresh_from_db()
     assert claim.text == "Iran says the drones were exported before the invasion"
-    assert claim.appearance_url == "https://example.org/speech"
+    assert claim.appearance_url == ""
 
 
 def test_a_claim_in_review_is_read_only_and_a_late_edit_is_refused(as_user, fact_checker):
@@ -390,10 +391,12 @@ def test_verdict_of_a_published_claim_is_untouched_by_claim_edits(as_user, fact_
     claim = published_claim(fact_checker, reviewer)
     client = as_user(fact_checker)
     data = admin_form_data(client.get(claim_url(claim)))
-    data["claim_date"] = "2022-10-20"
+    data["assignee"] = str(fact_checker.pk)
 
     assert client.post(claim_url(claim), data).status_code == 302
 
+    claim.refresh_from_db()
+    assert claim.assignee == fact_checker
     assert Verdict.objects.get(claim=claim).state == Verdict.State.APPROVED
 
 

@@ -1,6 +1,8 @@
 """claim_update and the edit rules every entry point shows and the services enforce."""
 
 
+import datetime
+
 import pytest
 
 from claims.models import Claim, Tag
@@ -75,12 +77,20 @@ def test_a_claim_in_review_cannot_be_updated(fact_checker):
     assert "in review" in refused.value.message
 
 
-def test_a_published_claims_text_and_claimant_are_frozen_but_not_the_rest(fact_checker, reviewer):
+def test_a_published_claims_public_record_is_frozen_but_not_its_assignee(
+    fact_checker, other_fact_checker, reviewer
+):
     claim = drafted_claim(fact_checker)
     claim_submit(actor=fact_checker, claim=claim)
     verdict_approve(actor=reviewer, claim=claim)
 
-    for change in ({"text": "Rewritten"}, {"claimant_name": "Russia"}):
+    for change in (
+        {"text": "Rewritten"},
+        {"claimant_name": "Russia"},
+        {"claim_date": datetime.date(2022, 10, 20)},
+        {"appearance_url": "https://example.org/speech"},
+        {"tags": ["forged"]},
+    ):
         with pytest.raises(DomainError) as refused:
             claim_update(actor=fact_checker, claim=claim, **change)
         assert refused.value.kind == ErrorKind.CONFLICT
@@ -89,12 +99,14 @@ def test_a_published_claims_text_and_claimant_are_frozen_but_not_the_rest(fact_c
         claim=claim,
         text=claim.text,
         claimant_name="iran",  # the same claimant, however it is typed
-        appearance_url="https://example.org/speech",
+        assignee=other_fact_checker,
     )
 
     claim.refresh_from_db()
-    assert claim.appearance_url == "https://example.org/speech"
-    assert set(claim_frozen_fields(claim)) == {"text", "claimant_name"}
+    assert (claim.appearance_url, claim.assignee) == ("", other_fact_checker)
+    assert set(claim_frozen_fields(claim)) == {
+        "text", "claimant_name", "claim_date", "appearance_url", "tags",
+    }
 
 
 def test_an_unchanged_update_writes_nothing(fact_checker):

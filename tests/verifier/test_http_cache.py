@@ -6,6 +6,7 @@ import pytest
 from django.utils.http import http_date
 
 from core import content_version
+from core.errors import DomainError
 from tests.verifier.conftest import record_fetch
 from verifier.api import http_cache
 from verifier.models import Rating
@@ -141,12 +142,14 @@ def test_a_correction_shows_in_the_very_next_page(client, published_claim, fact_
     assert "Corrected summary." in client.get(url).content.decode()
 
 
-def test_editing_a_published_claim_or_a_rating_label_invalidates(client, published_claim, fact_checker):
+def test_editing_a_rating_label_invalidates(client, published_claim, fact_checker):
     url = f"/api/v1/claims/{published_claim.pk}/"
     client.get(url)
 
-    claim_update(actor=fact_checker, claim=published_claim, tags=["drones", "iran"])
-    assert client.get(url).json()["tags"] == ["drones", "iran"]
+    # A published claim's tags are its public record (issue 9, finding 2): a direct edit is refused.
+    with pytest.raises(DomainError):
+        claim_update(actor=fact_checker, claim=published_claim, tags=["drones", "iran"])
+    assert client.get(url).json()["tags"] == ["drones"]
 
     Rating.objects.filter(slug="false").update(label="Wrong")  # an update() bypasses signals
     Rating.objects.get(slug="false").save()

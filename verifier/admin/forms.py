@@ -1,11 +1,31 @@
 """Admin forms: they parse what a person typed; the services decide what may happen with it."""
 
+from collections.abc import Callable
+from typing import Any
+
 from django import forms
 
-from claims.models import Claimant, Evidence
+from claims.models import Claimant, Evidence, Tag
 from sources.fetcher import UrlRefused, check_url
 from sources.services import fetch_limits
 from verifier.models import Rating
+from verifier.services.claims import claimant_change_refusal, tag_change_refusal
+
+
+def _refuse_public_record_change(
+    form: forms.ModelForm, refusal_of: Callable[[Any], str | None]
+) -> None:
+    """The service's refusal as a form error when the form changes a stored record that a published
+    claim shows (the service refuses the same change on save)."""
+    cleaned = form.cleaned_data
+    # Before _post_clean the instance still holds the stored values.
+    stored = form.instance
+    fields = form._meta.fields or ()
+    changed = any(name in cleaned and cleaned[name] != getattr(stored, name) for name in fields)
+    if stored.pk is not None and changed:
+        refusal = refusal_of(stored)
+        if refusal is not None:
+            raise forms.ValidationError(refusal)
 
 
 class ClaimantForm(forms.ModelForm):
@@ -16,6 +36,22 @@ class ClaimantForm(forms.ModelForm):
     def clean_name(self) -> str:
         # Stored as claimant_get_or_create stores it; the model's constraint refuses another case.
         return " ".join(self.cleaned_data["name"].split())
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        _refuse_public_record_change(self, claimant_change_refusal)
+        return cleaned
+
+
+class TagChangeForm(forms.ModelForm):
+    class Meta:
+        model = Tag
+        fields = ("name", "slug")
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        _refuse_public_record_change(self, tag_change_refusal)
+        return cleaned
 
 
 class EvidenceAddForm(forms.ModelForm):

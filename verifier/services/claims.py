@@ -6,13 +6,14 @@ import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from claims.models import Claim
+from claims.models import Claim, Claimant, Tag
 from claims.services import claimant_get_or_create, tags_get_or_create
 from core.content_version import public_content_changed
 from core.errors import DomainError
@@ -127,8 +128,9 @@ def claim_create(
 
 
 CLAIM_UPDATE_FIELDS = ("text", "claimant_name", "claim_date", "appearance_url", "tags", "assignee")
-# What was claimed and by whom is what the published verdict rates; it never changes under it.
-_PUBLIC_RECORD_FIELDS = ("text", "claimant_name")
+# What was claimed, by whom, when, where and under which tags is the public record the published
+# verdict rates (SPEC §10); it never changes under it. The assignee is internal.
+_PUBLIC_RECORD_FIELDS = ("text", "claimant_name", "claim_date", "appearance_url", "tags")
 
 
 def _claim_in_review(claim: Claim) -> bool:
@@ -146,8 +148,8 @@ def claim_frozen_fields(claim: Claim) -> dict[str, str]:
         return dict.fromkeys(CLAIM_UPDATE_FIELDS, reason)
     if claim.published_at is not None:
         reason = (
-            "The claim is published: its text and claimant are what the verdict rates and cannot"
-            " change."
+            "The claim is published: its text, claimant, date, appearance URL and tags are the"
+            " public record the verdict rates and cannot change."
         )
         return dict.fromkeys(_PUBLIC_RECORD_FIELDS, reason)
     return {}
@@ -219,6 +221,70 @@ def claim_update(*, actor: User, claim: Claim, **changes: Any) -> Claim:
     if claim.status == Claim.Status.PUBLISHED:
         public_content_changed()
     return claim
+
+
+# The records around a claim that its published page and ClaimReview show.
+_PublicRecord = TypeVar("_PublicRecord", Claimant, Tag)
+
+
+def _published_claim_using(claims: QuerySet[Claim]) -> Claim | None:
+    return claims.filter(published_at__isnull=False).order_by("pk").first()
+
+
+def claimant_change_refusal(claimant: Claimant) -> str | None:
+    """Why the claimant's name and URL cannot change now, or None: a published claim shows them as
+    its claimant (page and ClaimReview), so they change only while drafts alone use the claimant."""
+    published = _published_claim_using(claimant.claims.all())
+    if published is None:
+        return None
+    return (
+        f"Published claim #{published.pk} names {claimant.name} as its claimant: the claimant's"
+        " name and URL are part of its public record and cannot change."
+    )
+
+
+def tag_change_refusal(tag: Tag) -> str | None:
+    """Why the tag's name and slug cannot change now, or None: a published claim shows the tag."""
+    published = _published_claim_using(tag.claims.all())
+    if published is None:
+        return None
+    return (
+        f"Published claim #{published.pk} is tagged {tag.name}: the tag's name and slug are part"
+        " of its public record and cannot change."
+    )
+
+
+def _public_record_update(
+    record: _PublicRecord, *, changes: dict[str, str], refusal_of: Callable[[_PublicRecord], str | None]
+) -> _PublicRecord:
+    record = type(record)._default_manager.select_for_update().get(pk=record.pk)
+    if all(getattr(record, field) == value for field, value in changes.items()):
+        return record
+    refusal = refusal_of(record)
+    if refusal is not None:
+        raise DomainError.conflict(refusal)
+    for field, value in changes.items():
+        setattr(record, field, value)
+    record.save(update_fields=list(changes))
+    return record
+
+
+@transaction.atomic
+def claimant_update(*, claimant: Claimant, name: str, url: str) -> Claimant:
+    """Renames the claimant or changes its URL unless claimant_change_refusal refuses it."""
+    return _public_record_update(
+        claimant,
+        changes={"name": " ".join(name.split()), "url": url},
+        refusal_of=claimant_change_refusal,
+    )
+
+
+@transaction.atomic
+def tag_update(*, tag: Tag, name: str, slug: str) -> Tag:
+    """Renames the tag or changes its slug unless tag_change_refusal refuses it."""
+    return _public_record_update(
+        tag, changes={"name": name, "slug": slug}, refusal_of=tag_change_refusal
+    )
 
 
 @dataclass
