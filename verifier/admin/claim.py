@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import get_content_type_for_model
@@ -18,11 +19,13 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import ForeignKey, QuerySet
 from django.forms import ModelChoiceField, ModelForm
 from django.http import (
+    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
     HttpResponseNotAllowed,
     HttpResponseRedirect,
+    JsonResponse,
 )
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
@@ -30,7 +33,12 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from claims.models import Claim, Evidence
-from claims.selectors import assignable_users, claims_matching_text, evidence_at_a_glance
+from claims.selectors import (
+    assignable_users,
+    claims_matching_text,
+    evidence_at_a_glance,
+    evidence_awaits_check,
+)
 from claims.services import evidence_refetch_source
 from core.errors import DomainError
 from core.roles import is_fact_checker, is_reviewer
@@ -46,7 +54,14 @@ from verifier.admin.filters import (
     SourceChangedFilter,
 )
 from verifier.admin.forms import VerdictDraftForm
-from verifier.admin.inlines import EvidenceAddInline, EvidenceInline, NewEvidenceFormSet
+from verifier.admin.inlines import (
+    LIVE_STATUS_FIELDS,
+    EvidenceAddInline,
+    EvidenceInline,
+    NewEvidenceFormSet,
+    evidence_fetch_cell,
+    evidence_quote_cell,
+)
 from verifier.admin.review_queue import review_queue_view
 from verifier.admin.transfer import export_published_view, import_view
 from verifier.admin.verdicts import HistoryAdmin
@@ -59,7 +74,12 @@ from verifier.selectors.workflow import (
     verdict_changes,
 )
 from verifier.services.claims import CLAIM_UPDATE_FIELDS, claim_create, claim_frozen_fields, claim_update
-from verifier.services.evidence import evidence_add, evidence_change_refusal, evidence_remove
+from verifier.services.evidence import (
+    evidence_add,
+    evidence_change_refusal,
+    evidence_remove,
+    evidence_update,
+)
 from verifier.services.verdicts import (
     claim_request_changes,
     claim_submit,
@@ -138,6 +158,7 @@ class ClaimAdmin(HistoryAdmin):
 
     class Media:
         css = {"all": ["verifier/admin.css"]}
+        js = ["verifier/live_status.js"]
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return ClaimChangeList
@@ -283,9 +304,21 @@ class ClaimAdmin(HistoryAdmin):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except DomainError as error:
-            # The admin ran the save in one transaction, so none of it was kept.
-            self.message_user(request, error.message, messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
+            if request.method != "POST":
+                raise
+            # The admin ran the save in one transaction, so none of it was kept: the page comes
+            # back with every edit still in its fields and the service's reason on the form.
+            request._claim_save_refusal = error  # type: ignore[attr-defined]
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(
+        self, request: HttpRequest, obj: Claim | None = None, change: bool = False, **kwargs: Any
+    ) -> type[ModelForm]:
+        form = super().get_form(request, obj, change, **kwargs)
+        refusal: DomainError | None = getattr(request, "_claim_save_refusal", None)
+        if refusal is None:
+            return form
+        return type(form.__name__, (form,), {"clean": _refused_clean(form, refusal)})
 
     def save_model(self, request: HttpRequest, obj: Claim, form: ModelForm, change: bool) -> None:
         data = form.cleaned_data
@@ -320,6 +353,50 @@ class ClaimAdmin(HistoryAdmin):
         # Not form.save_m2m(): claim_create and claim_update already set the tags.
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
+        if change:
+            # Every button of the claim page posts the whole page: the claim and its evidence are
+            # saved above, then the verdict and what the button asks for, in the same transaction.
+            request._claim_page_done = self._save_verdict_and_act(  # type: ignore[attr-defined]
+                request, form.instance
+            )
+
+    def _save_verdict_and_act(self, request: HttpRequest, claim: Claim) -> list[str]:
+        done = []
+        verdict_form = _verdict_form(request, claim)
+        wants_verdict = _PAGE_BUTTONS["save_verdict"] in request.POST
+        submitting = _PAGE_BUTTONS["submit"] in request.POST
+        if verdict_form is not None and (wants_verdict or submitting or verdict_form.has_changed()):
+            if not verdict_form.is_valid():
+                raise DomainError.invalid(_form_errors(verdict_form))
+            verdict = verdict_save_draft(
+                actor=actor(request),
+                claim=claim,
+                rating=verdict_form.cleaned_data["rating"],
+                summary=verdict_form.cleaned_data["summary"],
+                explanation=verdict_form.cleaned_data["explanation"],
+            )
+            done.append(f"Saved the draft verdict (version {verdict.version}).")
+        if submitting:
+            claim_submit(actor=actor(request), claim=claim)
+            done.append("Submitted the verdict for review.")
+        refetch = request.POST.get(_PAGE_BUTTONS["refetch"])
+        if refetch is not None:
+            done.append(_refetch(request, claim, refetch))
+        return done
+
+    def response_change(self, request: HttpRequest, obj: Claim) -> HttpResponse:
+        done: list[str] = getattr(request, "_claim_page_done", [])
+        anchor = next((a for button, a in _BUTTON_ANCHORS.items() if button in request.POST), None)
+        if anchor is None:
+            for message in done:
+                self.message_user(request, message, messages.SUCCESS)
+            return super().response_change(request, obj)
+        for message in done or ["Saved the claim."]:
+            self.message_user(request, message, messages.SUCCESS)
+        change_url = reverse(
+            "admin:claims_claim_change", args=[obj.pk], current_app=self.admin_site.name
+        )
+        return HttpResponseRedirect(f"{change_url}#{anchor}")
 
     def save_formset(self, request: HttpRequest, form: ModelForm, formset: Any, change: bool) -> None:
         claim = form.instance
@@ -328,6 +405,22 @@ class ClaimAdmin(HistoryAdmin):
             evidence_remove(actor=actor(request), evidence=evidence_form.instance)
             formset.deleted_objects.append(evidence_form.instance)
         if not isinstance(formset, NewEvidenceFormSet):
+            for evidence_form in formset.initial_forms:
+                if evidence_form in formset.deleted_forms or not evidence_form.has_changed():
+                    continue
+                data = evidence_form.cleaned_data
+                formset.changed_objects.append(
+                    (
+                        evidence_update(
+                            actor=actor(request),
+                            evidence=evidence_form.instance,
+                            quote=data["quote"],
+                            stance=data["stance"],
+                            note=data.get("note", ""),
+                        ),
+                        evidence_form.changed_data,
+                    )
+                )
             return
         for evidence_form in formset.extra_forms:
             if not evidence_form.has_changed():
@@ -374,16 +467,7 @@ class ClaimAdmin(HistoryAdmin):
         )
         draft_form = None
         if drafting and is_fact_checker(user):
-            # A correction starts from the published text.
-            basis = open_verdict or published_verdict
-            initial = {}
-            if basis is not None:
-                initial = {
-                    "rating": basis.rating_id,
-                    "summary": basis.summary,
-                    "explanation": basis.explanation,
-                }
-            draft_form = VerdictDraftForm(initial=initial)
+            draft_form = _draft_verdict_form(request, open_verdict or published_verdict)
         can_submit = draft_form is not None and open_verdict is not None
         changes = None
         if open_verdict is not None and published_verdict is not None:
@@ -426,8 +510,13 @@ class ClaimAdmin(HistoryAdmin):
             "history_url": reverse(
                 "admin:claims_claim_history", args=[claim.pk], current_app=self.admin_site.name
             ),
+            "live_status_fields": LIVE_STATUS_FIELDS,
+            "live_status_pending": any(
+                evidence_awaits_check(evidence)
+                for evidence in evidence_at_a_glance().filter(claim=claim)
+            ),
         }
-        for action in ("verdict", "submit", "approve", "request_changes", "refetch"):
+        for action in ("verdict", "submit", "approve", "request_changes", "refetch", "live_status"):
             context[f"{action}_url"] = reverse(
                 f"admin:claims_claim_{action}", args=[claim.pk], current_app=self.admin_site.name
             )
@@ -456,6 +545,11 @@ class ClaimAdmin(HistoryAdmin):
                 name="claims_claim_request_changes",
             ),
             path("<path:object_id>/refetch/", view(self.refetch_view), name="claims_claim_refetch"),
+            path(
+                "<path:object_id>/live-status/",
+                view(self.live_status_view),
+                name="claims_claim_live_status",
+            ),
             *super().get_urls(),
         ]
 
@@ -500,11 +594,7 @@ class ClaimAdmin(HistoryAdmin):
         def save_draft(claim: Claim) -> str:
             form = VerdictDraftForm(request.POST)
             if not form.is_valid():
-                raise DomainError.invalid(
-                    " ".join(
-                        f"{name}: {error}" for name, errors in form.errors.items() for error in errors
-                    )
-                )
+                raise DomainError.invalid(_form_errors(form))
             verdict = verdict_save_draft(
                 actor=actor(request),
                 claim=claim,
@@ -541,19 +631,96 @@ class ClaimAdmin(HistoryAdmin):
 
         return self._workflow_action(request, object_id, request_changes)
 
+    def live_status_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The fetch and quote-check cells of the claim's evidence as the page renders them, and
+        whether anything is still to come: what live_status.js polls. Four queries after the
+        session's: the claim, the user's permissions (two) and the evidence with their sources."""
+        claim = self.get_object(request, unquote(object_id))
+        if claim is None:
+            raise Http404("No such claim.")
+        if not self.has_view_permission(request, claim):
+            raise PermissionDenied
+        evidence = list(evidence_at_a_glance().filter(claim=claim))
+        # admin_view already marks it never_cache: each poll reads the database.
+        return JsonResponse(
+            {
+                "settled": not any(evidence_awaits_check(row) for row in evidence),
+                "evidence": [
+                    {
+                        "id": row.pk,
+                        "fetch_outcome": evidence_fetch_cell(row),
+                        "quote_check": evidence_quote_cell(row),
+                    }
+                    for row in evidence
+                ],
+            }
+        )
+
     def refetch_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The re-fetch button of one evidence row (posted with the claim form, via formaction)."""
 
         def refetch(claim: Claim) -> str:
-            evidence_id = record_id(request.POST.get("evidence"))
-            evidence = (
-                Evidence.objects.select_related("source").filter(claim=claim, pk=evidence_id).first()
-                if evidence_id is not None
-                else None
-            )
-            if evidence is None:
-                raise DomainError.not_found("That evidence is no longer on this claim.")
-            source = evidence_refetch_source(actor=actor(request), evidence=evidence)
-            return f"Queued a new fetch of {source.url}; its quotes are checked again when it lands."
+            return _refetch(request, claim, request.POST.get("evidence"))
 
         return self._workflow_action(request, object_id, refetch, anchor="evidence-group")
+
+
+# The claim page's buttons besides the admin's own, each posting the whole claim form.
+_PAGE_BUTTONS = {"save_verdict": "save_verdict", "submit": "submit_for_review", "refetch": "_refetch"}
+_BUTTON_ANCHORS = {"save_verdict": "verdict", "submit_for_review": "verdict", "_refetch": "evidence-group"}
+
+
+def _refetch(request: HttpRequest, claim: Claim, posted_id: str | None) -> str:
+    evidence_id = record_id(posted_id)
+    evidence = (
+        Evidence.objects.select_related("source").filter(claim=claim, pk=evidence_id).first()
+        if evidence_id is not None
+        else None
+    )
+    if evidence is None:
+        raise DomainError.not_found("That evidence is no longer on this claim.")
+    source = evidence_refetch_source(actor=actor(request), evidence=evidence)
+    return f"Queued a new fetch of {source.url}; its quotes are checked again when it lands."
+
+
+def _draft_verdict_form(request: HttpRequest, basis: Verdict | None) -> VerdictDraftForm:
+    """The draft verdict's fields, bound to what the page posted; a correction starts from the
+    published text."""
+    initial = {}
+    if basis is not None:
+        initial = {"rating": basis.rating_id, "summary": basis.summary, "explanation": basis.explanation}
+    # A post without the verdict's fields (a page without them, a script) leaves the verdict alone.
+    posted = request.method == "POST" and any(name in request.POST for name in VerdictDraftForm.base_fields)
+    return VerdictDraftForm(request.POST if posted else None, initial=initial)
+
+
+def _verdict_form(request: HttpRequest, claim: Claim) -> VerdictDraftForm | None:
+    """The draft verdict form the page showed, bound to the post; None when no draft was open
+    to this user (in review, or not a fact-checker)."""
+    if not is_fact_checker(request.user):
+        return None
+    verdicts = claim_verdicts(claim)
+    open_verdict = next((v for v in verdicts if v.state != Verdict.State.APPROVED), None)
+    if open_verdict is not None and open_verdict.state != Verdict.State.DRAFT:
+        return None
+    published = next((v for v in verdicts if v.state == Verdict.State.APPROVED), None)
+    return _draft_verdict_form(request, open_verdict or published)
+
+
+def _form_errors(form: forms.Form) -> str:
+    return " ".join(f"{name}: {error}" for name, errors in form.errors.items() for error in errors)
+
+
+def _refused_clean(form: type[ModelForm], refusal: DomainError) -> Callable[[ModelForm], Any]:
+    """A clean() that reports the service's refusal of the last save on the field it names (or
+    on the whole form), so the page is shown again, bound, instead of saved."""
+
+    def clean(self: ModelForm) -> Any:
+        cleaned = form.clean(self)
+        if refusal.field in self.fields:
+            self.add_error(refusal.field, refusal.message)
+        else:
+            self.add_error(None, refusal.message)
+        return cleaned
+
+    return clean
