@@ -10,6 +10,7 @@ from tests.admin_helpers import QUOTE, admin_form_data, claim_url, drafted_claim
 from tests.factories import rating
 from verifier.models import Verdict
 from verifier.services.claims import claim_create
+from verifier.services.verdicts import claim_submit, verdict_approve
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued")]
 
@@ -129,3 +130,25 @@ def test_a_service_refusal_of_the_claims_text_is_an_error_on_that_field(page, fa
     form = response.context["adminform"].form
     assert form["text"].value() == "Already checked" and form.errors["text"]
     assert Verdict.objects.get(claim=claim).summary != "Edited too."
+
+
+def test_a_published_claims_page_saves_without_posting_its_read_only_evidence(
+    as_user, fact_checker, reviewer
+):
+    claim = drafted_claim(fact_checker)
+    claim_submit(actor=fact_checker, claim=claim)
+    verdict_approve(actor=reviewer, claim=claim)
+    client = as_user(fact_checker)
+    data = admin_form_data(client.get(claim_url(claim)))
+    # A browser posts no fields for read-only cells.
+    for field in ("quote", "stance", "note"):
+        data.pop(f"evidence-0-{field}", None)
+    data["assignee"] = str(fact_checker.pk)
+
+    response = client.post(claim_url(claim), data)
+
+    assert response.status_code == 302
+    claim.refresh_from_db()
+    assert claim.assignee == fact_checker
+    assert claim.evidence.get().quote == QUOTE
+    assert Verdict.objects.get(claim=claim).state == Verdict.State.APPROVED

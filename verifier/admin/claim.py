@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import get_content_type_for_model
@@ -363,23 +362,14 @@ class ClaimAdmin(HistoryAdmin):
     def _save_verdict_and_act(self, request: HttpRequest, claim: Claim) -> list[str]:
         done = []
         verdict_form = _verdict_form(request, claim)
-        wants_verdict = _PAGE_BUTTONS["save_verdict"] in request.POST
-        submitting = _PAGE_BUTTONS["submit"] in request.POST
+        wants_verdict = SAVE_VERDICT in request.POST
+        submitting = SUBMIT in request.POST
         if verdict_form is not None and (wants_verdict or submitting or verdict_form.has_changed()):
-            if not verdict_form.is_valid():
-                raise DomainError.invalid(_form_errors(verdict_form))
-            verdict = verdict_save_draft(
-                actor=actor(request),
-                claim=claim,
-                rating=verdict_form.cleaned_data["rating"],
-                summary=verdict_form.cleaned_data["summary"],
-                explanation=verdict_form.cleaned_data["explanation"],
-            )
-            done.append(f"Saved the draft verdict (version {verdict.version}).")
+            done.append(_verdict_save(request, claim, verdict_form))
         if submitting:
             claim_submit(actor=actor(request), claim=claim)
             done.append("Submitted the verdict for review.")
-        refetch = request.POST.get(_PAGE_BUTTONS["refetch"])
+        refetch = request.POST.get(REFETCH)
         if refetch is not None:
             done.append(_refetch(request, claim, refetch))
         return done
@@ -592,17 +582,7 @@ class ClaimAdmin(HistoryAdmin):
 
     def verdict_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         def save_draft(claim: Claim) -> str:
-            form = VerdictDraftForm(request.POST)
-            if not form.is_valid():
-                raise DomainError.invalid(_form_errors(form))
-            verdict = verdict_save_draft(
-                actor=actor(request),
-                claim=claim,
-                rating=form.cleaned_data["rating"],
-                summary=form.cleaned_data["summary"],
-                explanation=form.cleaned_data["explanation"],
-            )
-            return f"Saved the draft verdict (version {verdict.version})."
+            return _verdict_save(request, claim, VerdictDraftForm(request.POST))
 
         return self._workflow_action(request, object_id, save_draft)
 
@@ -665,9 +645,10 @@ class ClaimAdmin(HistoryAdmin):
         return self._workflow_action(request, object_id, refetch, anchor="evidence-group")
 
 
-# The claim page's buttons besides the admin's own, each posting the whole claim form.
-_PAGE_BUTTONS = {"save_verdict": "save_verdict", "submit": "submit_for_review", "refetch": "_refetch"}
-_BUTTON_ANCHORS = {"save_verdict": "verdict", "submit_for_review": "verdict", "_refetch": "evidence-group"}
+# The claim page's buttons besides the admin's own, each posting the whole claim form, and where
+# on the page each returns to.
+SAVE_VERDICT, SUBMIT, REFETCH = "save_verdict", "submit_for_review", "_refetch"
+_BUTTON_ANCHORS = {SAVE_VERDICT: "verdict", SUBMIT: "verdict", REFETCH: "evidence-group"}
 
 
 def _refetch(request: HttpRequest, claim: Claim, posted_id: str | None) -> str:
@@ -707,8 +688,19 @@ def _verdict_form(request: HttpRequest, claim: Claim) -> VerdictDraftForm | None
     return _draft_verdict_form(request, open_verdict or published)
 
 
-def _form_errors(form: forms.Form) -> str:
-    return " ".join(f"{name}: {error}" for name, errors in form.errors.items() for error in errors)
+def _verdict_save(request: HttpRequest, claim: Claim, form: VerdictDraftForm) -> str:
+    if not form.is_valid():
+        raise DomainError.invalid(
+            " ".join(f"{name}: {error}" for name, errors in form.errors.items() for error in errors)
+        )
+    verdict = verdict_save_draft(
+        actor=actor(request),
+        claim=claim,
+        rating=form.cleaned_data["rating"],
+        summary=form.cleaned_data["summary"],
+        explanation=form.cleaned_data["explanation"],
+    )
+    return f"Saved the draft verdict (version {verdict.version})."
 
 
 def _refused_clean(form: type[ModelForm], refusal: DomainError) -> Callable[[ModelForm], Any]:

@@ -100,8 +100,11 @@ class EvidenceEditForm(forms.ModelForm):
     """Recorded evidence: what can change before publication (evidence_update saves it)."""
 
     # The service checks the same bounds; here they are errors on the row being typed.
-    quote = TypedTextField(max_length=QUOTE_MAX, widget=_QUOTE_WIDGETS["quote"])
-    note = TypedTextField(max_length=NOTE_MAX, required=False, widget=_QUOTE_WIDGETS["note"])
+    # Narrower than the add row's: the row also holds the source, its badges and who added it.
+    quote = TypedTextField(max_length=QUOTE_MAX, widget=forms.Textarea(attrs={"rows": 3, "cols": 34}))
+    note = TypedTextField(
+        max_length=NOTE_MAX, required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 20})
+    )
 
     class Meta:
         model = Evidence

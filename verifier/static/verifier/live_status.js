@@ -3,7 +3,8 @@
 // page asks the claim's live-status endpoint for the fetch and quote-check cells, rendered there by
 // the same code as the page, and puts them in place; it stops once everything is settled. A static
 // file, so it runs under a Content-Security-Policy that allows no inline script.
-(function () {
+// The admin loads it in <head>, before the evidence it looks for is parsed.
+document.addEventListener("DOMContentLoaded", function () {
   "use strict";
   var group = document.querySelector("[data-live-status-url]");
   if (!group || !group.hasAttribute("data-live-status-pending")) {
@@ -60,4 +61,4 @@
   }
 
   schedule();
-})();
+});
