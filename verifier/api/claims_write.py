@@ -16,7 +16,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotAuthenticated
+from rest_framework.exceptions import NotAuthenticated, NotFound
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 from claims.models import Claim, Evidence
 from core.errors import DomainError
 from core.roles import require_fact_checker, require_reviewer
+from verifier.api.pagination import MAX_ID
 from verifier.api.schema import error_responses
 from verifier.api.serializers import (
     ApproveSerializer,
@@ -146,6 +147,9 @@ class ClaimWriteActions(viewsets.GenericViewSet):
         permission_classes=[IsStaff, FactCheckerToWrite],
     )
     def evidence_item(self, request: Request, pk: int, evidence_id: int) -> Response:
+        if max(pk, evidence_id) > MAX_ID:
+            # No row has it, and SQLite cannot even compare with it.
+            raise NotFound()
         evidence = get_object_or_404(Evidence.objects.all(), pk=evidence_id, claim_id=pk)
         if request.method == "PATCH":
             changes = _parsed(EvidenceUpdateSerializer, request)
