@@ -152,3 +152,23 @@ def test_a_published_claims_page_saves_without_posting_its_read_only_evidence(
     assert claim.assignee == fact_checker
     assert claim.evidence.get().quote == QUOTE
     assert Verdict.objects.get(claim=claim).state == Verdict.State.APPROVED
+
+
+def test_start_a_correction_posts_the_page_and_drafts_version_two(as_user, fact_checker, reviewer):
+    claim = drafted_claim(fact_checker)
+    claim_submit(actor=fact_checker, claim=claim)
+    verdict_approve(actor=reviewer, claim=claim)
+    client = as_user(fact_checker)
+    page = client.get(claim_url(claim))
+    assert 'value="Start a correction"' in page.content.decode()
+    data = admin_form_data(page)
+    data.update(summary="Iran admits it; the timing was wrong.", save_verdict="Start a correction")
+
+    response = client.post(claim_url(claim), data, follow=True)
+
+    assert [str(m) for m in response.context["messages"]] == ["Saved the draft verdict (version 2)."]
+    correction = Verdict.objects.get(claim=claim, version=2)
+    assert (correction.state, correction.summary) == (
+        Verdict.State.DRAFT, "Iran admits it; the timing was wrong.",
+    )
+    assert Verdict.objects.get(claim=claim, version=1).state == Verdict.State.APPROVED
