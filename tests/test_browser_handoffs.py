@@ -13,12 +13,16 @@ from claims.models import Claim, Evidence
 from claims.services import tags_get_or_create
 from core.roles import REVIEWERS
 from sources.models import Source
+from tests import test_browser_admin as admin_walkthrough
 from tests.admin_helpers import drafted_claim
 from tests.browser import SCREENSHOTS
 from tests.factories import FactCheckerFactory, ReviewerFactory
-from tests.test_browser_admin import browser, log_in  # noqa: F401  (browser is a fixture)
 from verifier.models import Verdict
 from verifier.services.verdicts import claim_request_changes, claim_submit
+
+# The admin walkthrough's Chromium and sign-in.
+browser = admin_walkthrough.browser
+log_in = admin_walkthrough.log_in
 
 SCREENSHOT_PREFIX = "handoffs"
 LAPTOP = {"width": 1366, "height": 768}
