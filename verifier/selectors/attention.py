@@ -53,37 +53,34 @@ def publishing_warnings(evidence: Iterable[Evidence]) -> list[PublishingWarning]
     warnings = []
     for row in evidence:
         source = row.source
+        found: list[tuple[str, str]] = []
         if row.quote_status == Evidence.QuoteStatus.NOT_FOUND:
-            warnings.append(
-                PublishingWarning(
-                    code=PublishingWarning.QUOTE_NOT_FOUND,
-                    evidence=row.pk,
-                    url=source.url,
-                    message=f"The quote of evidence #{row.pk} was not found in {source.url}.",
+            found.append(
+                (
+                    PublishingWarning.QUOTE_NOT_FOUND,
+                    f"The quote of evidence #{row.pk} was not found in {source.url}.",
                 )
             )
         if source.status in _SOURCE_UNDER_WAY:
-            warnings.append(
-                PublishingWarning(
-                    code=PublishingWarning.SOURCE_PENDING,
-                    evidence=row.pk,
-                    url=source.url,
-                    message=(
-                        f"{source.url} (evidence #{row.pk}) is still being fetched: "
-                        "its quote is not checked yet."
-                    ),
+            found.append(
+                (
+                    PublishingWarning.SOURCE_PENDING,
+                    f"{source.url} (evidence #{row.pk}) is still being fetched: "
+                    "its quote is not checked yet.",
                 )
             )
         elif source.status == Source.Status.FAILED:
             reason = f": {source.outcome_reason}" if source.outcome_reason else ""
-            warnings.append(
-                PublishingWarning(
-                    code=PublishingWarning.SOURCE_FAILED,
-                    evidence=row.pk,
-                    url=source.url,
-                    message=f"The last fetch of {source.url} (evidence #{row.pk}) failed{reason}.",
+            found.append(
+                (
+                    PublishingWarning.SOURCE_FAILED,
+                    f"The last fetch of {source.url} (evidence #{row.pk}) failed{reason}.",
                 )
             )
+        warnings.extend(
+            PublishingWarning(code=code, evidence=row.pk, url=source.url, message=message)
+            for code, message in found
+        )
     return warnings
 
 
