@@ -104,6 +104,16 @@ def test_claim_list_keeps_assignee_attention_and_updated_on_screen_at_1366_px(li
     assert "changes requested" in " ".join(attention)
     assert "source failed" in " ".join(attention)
 
+    # The claim sent back opens on the reviewer's comment, in view without scrolling.
+    page.locator("#result_list tr", has_text="changes requested").locator("th a").click()
+    banner = page.locator(".changes-requested-banner")
+    banner.wait_for()
+    shoot(page, "01b-claim-sent-back-1366")
+    assert "Changes requested by rashid" in banner.inner_text()
+    assert "Cite the export dates." in banner.inner_text()
+    box = banner.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= LAPTOP["height"]
+
 
 def test_a_reviewer_on_a_phone_approves_from_the_queue_after_confirming_the_warnings(
     live_server, browser
