@@ -50,7 +50,7 @@ class PublishingWarning:
 
 def publishing_warnings(evidence: Iterable[Evidence]) -> list[PublishingWarning]:
     """The warnings for these evidence rows (loaded with their source), in their order."""
-    warnings = []
+    warnings: list[PublishingWarning] = []
     for row in evidence:
         source = row.source
         found: list[tuple[str, str]] = []
