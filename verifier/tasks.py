@@ -44,6 +44,15 @@ def request_missing_trusted_timestamps() -> int:
     return provenance.trusted_timestamps_request_missing()
 
 
+@shared_task(name=provenance.PACKAGE_TASK, acks_late=True)
+def build_evidence_package(claim_id: int, version: int) -> str:
+    """Builds and stores the evidence package of a newly published version (a no-op if stored)."""
+    stored = provenance.evidence_package_build(claim_id=claim_id, version=version)
+    if stored is None:
+        return "not published"
+    return "built" if stored.built else "already stored"
+
+
 @shared_task(bind=True, name=notifications.MAIL_TASK, acks_late=True, max_retries=settings.EMAIL_MAX_RETRIES)
 def mail_notification(self: Task, notification_id: int) -> str:
     """Mails one notification, retrying what the mail server refused for now or could not take, with

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from datetime import date, datetime
+from functools import partial
+from typing import IO, Any
 
-from verifier.models import ReviewLogEntry
+from django.core.files.storage import default_storage
+
+from claims.models import Claim, Evidence
+from sources.models import Snapshot
+from verifier.claimreview import claim_review_of, reviewed_claim
+from verifier.models import ReviewLogEntry, Verdict
 from verifier.provenance.merkle import inclusion_proofs, leaf_hash
 from verifier.provenance.models import ReviewLogCheckpoint, SigningKey, TrustedTimestamp
+from verifier.provenance.package import PackageCapture, PackageEvidence, PackageSpec
+from verifier.selectors.published import RatingScale
 
 
 def signing_keys_known() -> list[SigningKey]:
@@ -77,3 +86,106 @@ def trusted_timestamps_for(digests: Iterable[str]) -> dict[str, bytes]:
     """The tokens held for these SHA-256 digests (hex), by digest; missing ones are left out."""
     rows = TrustedTimestamp.objects.filter(digest__in=list(digests)).exclude(token=b"")
     return {row.digest: bytes(row.token) for row in rows.only("digest", "token")}
+
+
+def published_verdict(*, claim_id: int, version: int | None = None) -> Verdict | None:
+    """A published claim's approved verdict `version` (the current one when None), with its claim,
+    claimant and rating loaded; None when the claim is not published or has no such version."""
+    approved = Verdict.objects.filter(
+        claim_id=claim_id, claim__status=Claim.Status.PUBLISHED, state=Verdict.State.APPROVED
+    ).select_related("claim__claimant", "rating")
+    if version is not None:
+        return approved.filter(version=version).first()
+    return approved.order_by("-version").first()
+
+
+def evidence_package_spec(verdict: Verdict) -> PackageSpec:
+    """What the evidence package of this published verdict holds, read from the database: the
+    evidence its fingerprint froze at approval with the snapshots it was checked in, their WARC
+    captures, the ClaimReview of this version and the review log up to its approval.
+
+    Nothing large is read here: captures and texts are opened only if the package is built."""
+    claim = verdict.claim
+    fingerprint = verdict.fingerprint()
+    evidence_rows = Evidence.objects.in_bulk([entry["evidence"] for entry in fingerprint])
+    snapshot_ids = {entry["snapshot"] for entry in fingerprint if entry.get("snapshot") is not None}
+    snapshots = Snapshot.objects.defer("text", "headers", "redirect_chain").in_bulk(snapshot_ids)
+    evidence = [
+        PackageEvidence(
+            evidence=entry["evidence"],
+            url=entry["url"],
+            stance=evidence_rows[entry["evidence"]].stance,
+            quote=evidence_rows[entry["evidence"]].quote,
+            note=evidence_rows[entry["evidence"]].note,
+            quote_status=entry.get("quote_status") or evidence_rows[entry["evidence"]].quote_status,
+            snapshot=entry.get("snapshot"),
+        )
+        for entry in fingerprint
+    ]
+    captures = [
+        _package_capture(snapshot, snapshot.warc.name)
+        for snapshot in snapshots.values()
+        if snapshot.warc.name
+    ]
+    approval = (
+        ReviewLogEntry.objects.filter(verdict=verdict, action=ReviewLogEntry.Action.APPROVE)
+        .order_by("-sequence")
+        .values_list("sequence", flat=True)
+        .first()
+    )
+    review_log, checkpoint = review_log_package_part(claim_id=claim.pk, up_to_sequence=approval or 0)
+    assert verdict.approved_at is not None and claim.published_at is not None
+    return PackageSpec(
+        title=f"Fact-check {claim.pk}, version {verdict.version}",
+        created=verdict.approved_at,
+        claim={
+            "id": claim.pk,
+            "url": claim.public_url(),
+            "text": claim.text,
+            "claimant": {"name": claim.claimant.name, "url": claim.claimant.url},
+            "claimDate": _iso(claim.claim_date),
+            "appearanceUrl": claim.appearance_url,
+            "published": _iso(claim.published_at),
+        },
+        verdict={
+            "version": verdict.version,
+            "rating": verdict.rating.label if verdict.rating else None,
+            "ratingValue": verdict.rating.value if verdict.rating else None,
+            "summary": verdict.summary,
+            "explanation": verdict.explanation,
+            "approved": _iso(verdict.approved_at),
+        },
+        claim_review=claim_review_of(reviewed_claim(claim, verdict), rating_scale=RatingScale()),
+        fingerprint=[dict(entry) for entry in fingerprint],
+        evidence=evidence,
+        captures=captures,
+        review_log=review_log,
+        checkpoint=checkpoint,
+        timestamps=trusted_timestamps_for(capture.warc_sha256 for capture in captures),
+    )
+
+
+def _package_capture(snapshot: Snapshot, warc_name: str) -> PackageCapture:
+    return PackageCapture(
+        snapshot=snapshot.pk,
+        url=snapshot.requested_url,
+        fetched_at=snapshot.fetched_at,
+        title=snapshot.title,
+        text_sha256=snapshot.text_sha256,
+        warc_sha256=snapshot.warc_sha256,
+        warc_bytes=snapshot.warc_bytes,
+        load_text=partial(_snapshot_text, snapshot.pk),
+        open_warc=partial(_open_stored, warc_name),
+    )
+
+
+def _snapshot_text(snapshot_id: int) -> str:
+    return Snapshot.objects.values_list("text", flat=True).get(pk=snapshot_id)
+
+
+def _open_stored(name: str) -> IO[bytes]:
+    return default_storage.open(name, "rb")
+
+
+def _iso(moment: date | datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from importlib.metadata import version
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -16,18 +17,26 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.errors import DomainError
+from core.queueing import task_queue
 from sources.models import Snapshot
 from verifier.provenance.keys import signing_key_load, signing_key_record
 from verifier.provenance.merkle import checkpoint_message, leaf_hash, tree_head
 from verifier.provenance.models import ReviewLogCheckpoint, SigningKey, TrustedTimestamp
 from verifier.provenance.package import PackageSpec, package_key, package_write
-from verifier.provenance.selectors import review_log_checkpoint_latest, review_log_hashes, signing_keys_known
+from verifier.provenance.selectors import (
+    evidence_package_spec,
+    published_verdict,
+    review_log_checkpoint_latest,
+    review_log_hashes,
+    signing_keys_known,
+)
 from verifier.provenance.signing import public_key_b64, sign_text
 from verifier.provenance.tsa import TimestampUnavailable, timestamp_request
 
 logger = logging.getLogger(__name__)
 
 PACKAGE_SOFTWARE = f"Verifier {version('verifier')}"
+PACKAGE_TASK = "verifier.tasks.build_evidence_package"
 # A token that could not be had is asked for again after this long, not on every sweep.
 TIMESTAMP_RETRY_AFTER = timedelta(minutes=10)
 
@@ -143,12 +152,22 @@ class StoredPackage:
     built: bool
 
 
+def evidence_package_key(spec: PackageSpec) -> str:
+    """The content hash of `spec`'s package as Verifier signs it now (see package_key): equal keys
+    mean equal bytes, so it names the stored file and serves as its ETag."""
+    return _package_key(spec, signing_key_load())
+
+
+def _package_key(spec: PackageSpec, key: ec.EllipticCurvePrivateKey) -> str:
+    return package_key(spec, public_key=public_key_b64(key.public_key()), software=PACKAGE_SOFTWARE)
+
+
 def evidence_package_store(*, spec: PackageSpec) -> StoredPackage:
     """The signed package of `spec` in storage, found by the content hash of its inputs or built,
     stored and its signed hash timestamped (when an authority is configured)."""
     key = signing_key_load()
     signing_key_record(key)
-    content_key = package_key(spec, public_key=public_key_b64(key.public_key()), software=PACKAGE_SOFTWARE)
+    content_key = _package_key(spec, key)
     name = f"packages/{content_key[:2]}/{content_key}.wacz"
     if default_storage.exists(name):
         return StoredPackage(name=name, key=content_key, built=False)
@@ -164,3 +183,18 @@ def evidence_package_store(*, spec: PackageSpec) -> StoredPackage:
         kind=TrustedTimestamp.Kind.PACKAGE,
     )
     return StoredPackage(name=name, key=content_key, built=True)
+
+
+def evidence_package_build(*, claim_id: int, version: int) -> StoredPackage | None:
+    """The stored package of the claim's published `version`, built if it is not stored yet;
+    None when that version is not (or no longer) published."""
+    verdict = published_verdict(claim_id=claim_id, version=version)
+    if verdict is None:
+        return None
+    return evidence_package_store(spec=evidence_package_spec(verdict))
+
+
+def evidence_package_enqueue(*, claim_id: int, version: int) -> bool:
+    """Queues the build of a newly published version's package, so its first download is served
+    from storage. If the broker is down, that first download builds it."""
+    return task_queue(name=PACKAGE_TASK, args=(claim_id, version), swept_by="the first download")
