@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -32,16 +32,11 @@ from sources.models import OUTCOME_CHOICES, Snapshot, Source
 from sources.services import snapshot_body_check, sources_refetch
 from verifier.admin.badges import badge, fetch_badge_with_reason, outcome_badge
 from verifier.admin.common import actor
+from verifier.archive import snapshot_body_download
 
 CITED_BY_SHOWN = 20
 # Quotes highlighted on a snapshot's page: the newest evidence citing the source.
 QUOTES_SHOWN = 50
-_BODY_EXTENSIONS = {
-    "text/html": ".html",
-    "application/xhtml+xml": ".xhtml",
-    "text/plain": ".txt",
-    "application/pdf": ".pdf",
-}
 
 
 class OutcomeFilter(admin.SimpleListFilter):
@@ -348,21 +343,8 @@ class SnapshotAdmin(admin.ModelAdmin):
                 level=messages.ERROR,
             )
             return HttpResponseRedirect(reverse("admin:sources_snapshot_change", args=[snapshot.pk]))
-        media_type = snapshot.content_type.split(";")[0].strip().lower()
-        filename = (
-            f"snapshot-{snapshot.pk}-{snapshot.content_sha256[:12]}"
-            f"{_BODY_EXTENSIONS.get(media_type, '.bin')}"
-        )
         # Served as opaque bytes, never as the page it may be: it is untrusted content.
-        response = FileResponse(
-            default_storage.open(snapshot.body.name, "rb"),
-            as_attachment=True,
-            filename=filename,
-            content_type="application/octet-stream",
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Security-Policy"] = "sandbox"
-        return response
+        return snapshot_body_download(snapshot)
 
     @admin.display(description="outcome", ordering="outcome")
     def outcome_shown(self, snapshot: Snapshot) -> str:

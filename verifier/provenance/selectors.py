@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 from typing import IO, Any
@@ -163,6 +164,54 @@ def evidence_package_spec(verdict: Verdict) -> PackageSpec:
         checkpoint=checkpoint,
         timestamps=trusted_timestamps_for(capture.warc_sha256 for capture in captures),
     )
+
+
+@dataclass(frozen=True)
+class SnapshotCitation:
+    """One evidence item whose published verdict cites a snapshot: its quote was checked in it."""
+
+    claim_id: int
+    claim_text: str
+    version: int
+    evidence_id: int
+    quote: str
+    quote_status: str
+
+
+def snapshot_citations(snapshot: Snapshot) -> list[SnapshotCitation]:
+    """The evidence items that a published verdict's fingerprint cites with this snapshot, each
+    once (from its newest such version), by claim and evidence. Empty: the snapshot is not part
+    of any published record, so readers have no archive page for it."""
+    evidence = {
+        row.pk: row
+        for row in Evidence.objects.filter(
+            source_id=snapshot.source_id, claim__status=Claim.Status.PUBLISHED
+        ).select_related("claim")
+    }
+    if not evidence:
+        return []
+    verdicts = (
+        Verdict.objects.filter(
+            claim_id__in={row.claim_id for row in evidence.values()}, state=Verdict.State.APPROVED
+        )
+        .only("claim_id", "version", "state", "evidence_fingerprint")
+        .order_by("-version")
+    )
+    citations: dict[int, SnapshotCitation] = {}
+    for verdict in verdicts:
+        for entry in verdict.fingerprint():
+            row = evidence.get(entry["evidence"])
+            if row is None or entry.get("snapshot") != snapshot.pk or row.pk in citations:
+                continue
+            citations[row.pk] = SnapshotCitation(
+                claim_id=row.claim_id,
+                claim_text=row.claim.text,
+                version=verdict.version,
+                evidence_id=row.pk,
+                quote=row.quote,
+                quote_status=entry.get("quote_status") or row.quote_status,
+            )
+    return sorted(citations.values(), key=lambda citation: (citation.claim_id, citation.evidence_id))
 
 
 def _package_capture(snapshot: Snapshot, warc_name: str) -> PackageCapture:

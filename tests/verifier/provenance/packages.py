@@ -4,14 +4,15 @@ import zipfile
 from pathlib import Path
 
 from claims.models import Claim
-from sources.models import Snapshot
-from sources.services import source_fetch
+from sources.models import Snapshot, Source
+from sources.services import source_request_fetch
 from tests.factories import rating
 from verifier.provenance.keys import signing_key_load, signing_key_record
 from verifier.provenance.package import PackageSpec, package_write
 from verifier.provenance.selectors import evidence_package_spec, published_verdict
 from verifier.services.claims import claim_create
 from verifier.services.evidence import evidence_add
+from verifier.services.sources import source_fetch_and_apply
 from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
 
 QUOTE = "Iran says that these drones were exported before the attack on Ukraine"
@@ -31,20 +32,29 @@ def serve_article(settings, httpserver):
     return httpserver
 
 
-def publish_citing_site(site, fact_checker, reviewer) -> Claim:
+def publish_citing_site(site, fact_checker, reviewer, *, path: str = "/drones", quote: str = QUOTE) -> Claim:
     """A claim published through the workflow, citing a page really fetched and captured."""
     claim = claim_create(actor=fact_checker, text="Iran exported drones before the war", claimant_name="Iran")
     evidence = evidence_add(
-        actor=fact_checker, claim=claim, url=site.url_for("/drones"), quote=QUOTE, stance="supports"
+        actor=fact_checker, claim=claim, url=site.url_for(path), quote=quote, stance="supports"
     )
-    evidence.source.refresh_from_db()
-    snapshot = source_fetch(source_id=evidence.source_id, token=str(evidence.source.fetch_token))
-    assert isinstance(snapshot, Snapshot) and snapshot.warc_sha256
+    fetch_now(evidence.source)
     verdict_save_draft(actor=fact_checker, claim=claim, rating=rating("false"), summary="No.", explanation="")
     claim_submit(actor=fact_checker, claim=claim)
     verdict_approve(actor=reviewer, claim=claim)
     claim.refresh_from_db()
     return claim
+
+
+def fetch_now(source: Source) -> Snapshot:
+    """Fetches the source as a worker would (the local page, guarded, captured) and records it."""
+    source.refresh_from_db()
+    if source.status not in (Source.Status.PENDING, Source.Status.FETCHING):
+        source_request_fetch(source=source, queue=False)
+        source.refresh_from_db()
+    snapshot = source_fetch_and_apply(source_id=source.pk, token=str(source.fetch_token))
+    assert isinstance(snapshot, Snapshot) and snapshot.warc_sha256
+    return snapshot
 
 
 def published_spec(site, fact_checker, reviewer) -> PackageSpec:

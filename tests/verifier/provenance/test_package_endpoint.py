@@ -40,20 +40,6 @@ def published(site, fact_checker, reviewer) -> Claim:
     return publish_citing_site(site, fact_checker, reviewer)
 
 
-@pytest.fixture
-def storage_opens(monkeypatch):
-    """The names opened in the configured storage, in order."""
-    opened: list[str] = []
-    real_open = default_storage.open
-
-    def recording_open(name, mode="rb"):
-        opened.append(name)
-        return real_open(name, mode)
-
-    monkeypatch.setattr(default_storage, "open", recording_open)
-    return opened
-
-
 def body_of(response) -> bytes:
     return b"".join(response.streaming_content)
 
