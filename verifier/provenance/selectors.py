@@ -167,6 +167,33 @@ def evidence_package_spec(verdict: Verdict) -> PackageSpec:
 
 
 @dataclass(frozen=True)
+class MissingTimestamps:
+    """What still has no trusted timestamp: tokens asked for and not had (`waiting`, with their
+    last error), and captures not asked for yet (`unasked`, the first of `unasked_count`)."""
+
+    waiting: list[TrustedTimestamp]
+    unasked: list[Snapshot]
+    unasked_count: int
+
+    def __bool__(self) -> bool:
+        return bool(self.waiting or self.unasked_count)
+
+
+def trusted_timestamps_missing(*, limit: int = 100) -> MissingTimestamps:
+    """The captures and packages without a token, oldest attempt first, at most `limit` of each."""
+    waiting = TrustedTimestamp.objects.filter(token=b"").defer("token").order_by("last_attempt_at", "id")
+    unasked = (
+        Snapshot.objects.exclude(warc_sha256="")
+        .exclude(warc_sha256__in=TrustedTimestamp.objects.values("digest"))
+        .only("id", "requested_url", "fetched_at", "warc_sha256")
+        .order_by("id")
+    )
+    return MissingTimestamps(
+        waiting=list(waiting[:limit]), unasked=list(unasked[:limit]), unasked_count=unasked.count()
+    )
+
+
+@dataclass(frozen=True)
 class SnapshotCitation:
     """One evidence item whose published verdict cites a snapshot: its quote was checked in it."""
 

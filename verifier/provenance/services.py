@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 PACKAGE_SOFTWARE = f"Verifier {version('verifier')}"
 PACKAGE_TASK = "verifier.tasks.build_evidence_package"
+TIMESTAMP_TASK = "verifier.tasks.request_missing_trusted_timestamps"
 # A token that could not be had is asked for again after this long, not on every sweep.
 TIMESTAMP_RETRY_AFTER = timedelta(minutes=10)
 
@@ -114,12 +115,15 @@ def trusted_timestamp_request(*, digest: str, kind: str) -> TrustedTimestamp | N
     return stamp
 
 
-def trusted_timestamps_request_missing(*, limit: int = 100) -> int:
+def trusted_timestamps_request_missing(*, limit: int = 100, retry_now: bool = False) -> int:
     """Asks for the tokens still missing (new captures, earlier outages); stops at the first
-    failure, since the authority is then most likely down. Returns how many were stamped."""
+    failure, since the authority is then most likely down. Returns how many were stamped.
+
+    A token that could not be had is asked for again only after TIMESTAMP_RETRY_AFTER, unless
+    `retry_now` (a person saw the authority is back)."""
     if not settings.VERIFIER_TSA_URL:
         return 0
-    retry_before = timezone.now() - TIMESTAMP_RETRY_AFTER
+    retry_before = timezone.now() - (timedelta(0) if retry_now else TIMESTAMP_RETRY_AFTER)
     waiting = list(
         TrustedTimestamp.objects.filter(token=b"", last_attempt_at__lt=retry_before)
         .order_by("last_attempt_at")
@@ -140,6 +144,11 @@ def trusted_timestamps_request_missing(*, limit: int = 100) -> int:
             break
         stamped += 1
     return stamped
+
+
+def trusted_timestamps_retry_enqueue() -> bool:
+    """Queues the sweep of missing tokens at once, each asked for again whenever it last failed."""
+    return task_queue(name=TIMESTAMP_TASK, args=(True,), swept_by="the next beat sweep")
 
 
 @dataclass(frozen=True)
