@@ -152,7 +152,8 @@ class EvidencePackageView(APIView):
         if not_modified is not None:
             not_modified["ETag"] = etag
             return not_modified
-        stored = evidence_package_store(spec=spec)
+        # A reader is waiting: the package's token is left to the sweep, never waited for here.
+        stored = evidence_package_store(spec=spec, stamp_now=False)
         response = FileResponse(
             default_storage.open(stored.name, "rb"),
             as_attachment=True,

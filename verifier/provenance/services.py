@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core.errors import DomainError
@@ -125,8 +125,9 @@ def trusted_timestamps_request_missing(*, limit: int = 100, retry_now: bool = Fa
         return 0
     retry_before = timezone.now() - (timedelta(0) if retry_now else TIMESTAMP_RETRY_AFTER)
     waiting = list(
-        TrustedTimestamp.objects.filter(token=b"", last_attempt_at__lt=retry_before)
-        .order_by("last_attempt_at")
+        TrustedTimestamp.objects.filter(token=b"")
+        .filter(Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=retry_before))
+        .order_by(F("last_attempt_at").asc(nulls_first=True))
         .values_list("digest", "kind")[:limit]
     )
     unasked = (
@@ -171,9 +172,10 @@ def _package_key(spec: PackageSpec, key: ec.EllipticCurvePrivateKey) -> str:
     return package_key(spec, public_key=public_key_b64(key.public_key()), software=PACKAGE_SOFTWARE)
 
 
-def evidence_package_store(*, spec: PackageSpec) -> StoredPackage:
+def evidence_package_store(*, spec: PackageSpec, stamp_now: bool = True) -> StoredPackage:
     """The signed package of `spec` in storage, found by the content hash of its inputs or built,
-    stored and its signed hash timestamped (when an authority is configured)."""
+    stored and its signed hash timestamped (when an authority is configured): at once, or with
+    `stamp_now` False (a reader is waiting) by the next sweep of missing tokens."""
     key = signing_key_load()
     signing_key_record(key)
     content_key = _package_key(spec, key)
@@ -187,10 +189,13 @@ def evidence_package_store(*, spec: PackageSpec) -> StoredPackage:
     if stored != name:
         # Another worker built the same package at the same moment; keep a single copy.
         default_storage.delete(stored)
-    trusted_timestamp_request(
-        digest=written.datapackage_hash.removeprefix("sha256:"),
-        kind=TrustedTimestamp.Kind.PACKAGE,
-    )
+    signed_digest = written.datapackage_hash.removeprefix("sha256:")
+    if stamp_now:
+        trusted_timestamp_request(digest=signed_digest, kind=TrustedTimestamp.Kind.PACKAGE)
+    elif settings.VERIFIER_TSA_URL:
+        TrustedTimestamp.objects.get_or_create(
+            digest=signed_digest, defaults={"kind": TrustedTimestamp.Kind.PACKAGE}
+        )
     return StoredPackage(name=name, key=content_key, built=True)
 
 

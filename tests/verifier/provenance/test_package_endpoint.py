@@ -23,8 +23,9 @@ from django.core.management import call_command
 from claims.models import Claim
 from tests.factories import rating
 from tests.verifier.provenance.packages import publish_citing_site
+from verifier.provenance.models import TrustedTimestamp
 from verifier.provenance.package import FACT_CHECK_PATH
-from verifier.provenance.services import PACKAGE_TASK
+from verifier.provenance.services import PACKAGE_TASK, trusted_timestamps_request_missing
 from verifier.services.claims import claim_create
 from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
 
@@ -238,3 +239,21 @@ def test_the_build_task_stores_the_package_the_endpoint_then_serves(client, publ
     body_of(client.get(package_url(published.pk)))
 
     assert [name.split("/")[0] for name in storage_opens] == ["packages"]
+
+
+def test_a_download_never_waits_for_the_timestamp_authority(client, published, tsa):
+    tsa.failing = True
+
+    response = client.get(package_url(published.pk))
+
+    assert response.status_code == 200 and tsa.requests == 0
+    with zipfile.ZipFile(io.BytesIO(body_of(response))) as archive:
+        signed_hash = json.loads(archive.read("datapackage-digest.json"))["hash"]
+    waiting = TrustedTimestamp.objects.get(digest=signed_hash.removeprefix("sha256:"))
+    assert (waiting.kind, bytes(waiting.token), waiting.attempts) == ("package", b"", 0)
+
+    tsa.failing = False
+    assert trusted_timestamps_request_missing() == 2  # the package's token and its capture's
+
+    waiting.refresh_from_db()
+    assert waiting.token and waiting.stamped_at is not None
