@@ -56,6 +56,7 @@ def reviewed_claim(claim: Claim, verdict: Verdict) -> ReviewedClaim:
         summary=verdict.summary,
         rating__label=rating.label if rating else None,
         rating__value=rating.value if rating else None,
+        evidence_fingerprint=verdict.evidence_fingerprint,
     )
 
 
@@ -77,6 +78,9 @@ def claim_review_of(
         "itemReviewed": _item_reviewed(claim),
         "reviewRating": _review_rating(claim, rating_scale),
     }
+    citations = _citations(claim["evidence_fingerprint"])
+    if citations:
+        review["citation"] = citations
     return review
 
 
@@ -130,6 +134,20 @@ def _item_reviewed(claim: ReviewedClaim) -> dict[str, Any]:
     if claim["appearance_url"]:
         item["appearance"] = {"@type": "CreativeWork", "url": claim["appearance_url"]}
     return item
+
+
+def _citations(fingerprint: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The sources the verdict cited at approval, each with its archived copy (schema.org
+    CreativeWork.archivedAt): the snapshot the approval froze, never a later one."""
+    return [
+        {
+            "@type": "CreativeWork",
+            "url": entry["url"],
+            "archivedAt": settings.PUBLIC_BASE_URL + reverse("archive-snapshot", args=[entry["snapshot"]]),
+        }
+        for entry in fingerprint
+        if entry.get("snapshot") is not None
+    ]
 
 
 def _claimant_type(kind: str) -> str:
