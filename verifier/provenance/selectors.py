@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
@@ -63,24 +63,36 @@ def review_log_package_part(
 
     The same version always gets the same checkpoint, so its package stays reproducible. Without
     a covering checkpoint the entries come without proofs and the checkpoint is None."""
+    entries, checkpoint, load_proofs = _review_log_entries(claim_id=claim_id, up_to_sequence=up_to_sequence)
+    proofs = load_proofs()
+    part = [
+        {**entry, "proof": proofs[entry["entry_hash"]]} if entry["entry_hash"] in proofs else entry
+        for entry in entries
+    ]
+    return part, checkpoint
+
+
+def _review_log_entries(
+    *, claim_id: int, up_to_sequence: int
+) -> tuple[list[dict[str, Any]], dict[str, object] | None, Callable[[], dict[str, list[str]]]]:
+    """review_log_package_part with the proofs left to a loader, which reads the whole log."""
     entries = list(
         ReviewLogEntry.objects.filter(claim_id=claim_id, sequence__lte=up_to_sequence).order_by("sequence")
     )
     checkpoint = review_log_checkpoint_covering(up_to_sequence)
-    proofs: dict[int, list[str]] = {}
-    if checkpoint is not None:
-        leaves = [leaf_hash(entry_hash) for _, entry_hash in review_log_hashes(size=checkpoint.size)]
-        proofs = inclusion_proofs(leaves, [entry.sequence - 1 for entry in entries])
     part = [
-        {
-            "content": entry.content(),
-            "previous_hash": entry.previous_hash,
-            "entry_hash": entry.entry_hash,
-            **({"proof": proofs[entry.sequence - 1]} if checkpoint is not None else {}),
-        }
+        {"content": entry.content(), "previous_hash": entry.previous_hash, "entry_hash": entry.entry_hash}
         for entry in entries
     ]
-    return part, checkpoint_document(checkpoint) if checkpoint is not None else None
+
+    def load_proofs() -> dict[str, list[str]]:
+        if checkpoint is None:
+            return {}
+        leaves = [leaf_hash(entry_hash) for _, entry_hash in review_log_hashes(size=checkpoint.size)]
+        proofs = inclusion_proofs(leaves, [entry.sequence - 1 for entry in entries])
+        return {entry.entry_hash: proofs[entry.sequence - 1] for entry in entries}
+
+    return part, checkpoint_document(checkpoint) if checkpoint is not None else None, load_proofs
 
 
 def trusted_timestamps_for(digests: Iterable[str]) -> dict[str, bytes]:
@@ -134,7 +146,9 @@ def evidence_package_spec(verdict: Verdict) -> PackageSpec:
         .values_list("sequence", flat=True)
         .first()
     )
-    review_log, checkpoint = review_log_package_part(claim_id=claim.pk, up_to_sequence=approval or 0)
+    review_log, checkpoint, load_proofs = _review_log_entries(
+        claim_id=claim.pk, up_to_sequence=approval or 0
+    )
     assert verdict.approved_at is not None and claim.published_at is not None
     return PackageSpec(
         title=f"Fact-check {claim.pk}, version {verdict.version}",
@@ -163,6 +177,7 @@ def evidence_package_spec(verdict: Verdict) -> PackageSpec:
         review_log=review_log,
         checkpoint=checkpoint,
         timestamps=trusted_timestamps_for(capture.warc_sha256 for capture in captures),
+        load_review_log_proofs=load_proofs,
     )
 
 

@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from django.core.files.storage import default_storage
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from claims.models import Claim
 from tests.factories import rating
@@ -98,16 +100,16 @@ def test_a_second_download_is_served_from_storage_without_reading_a_capture(clie
     assert second["ETag"] == first["ETag"]
 
 
-def test_the_text_of_a_snapshot_is_not_read_for_a_stored_package(client, published):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
+def test_a_stored_package_is_served_without_reading_texts_or_the_whole_review_log(client, published):
     body_of(client.get(package_url(published.pk)))
     with CaptureQueriesContext(connection) as queries:
         body_of(client.get(package_url(published.pk)))
 
     snapshot_reads = [query["sql"] for query in queries if 'FROM "sources_snapshot"' in query["sql"]]
     assert snapshot_reads and not any('"sources_snapshot"."text"' in sql for sql in snapshot_reads)
+    log_reads = [query["sql"] for query in queries if 'FROM "verifier_reviewlogentry"' in query["sql"]]
+    # The claim's own entries, and its approval: never the whole log the inclusion proofs need.
+    assert log_reads and all('"claim_id" =' in sql or '"verdict_id" =' in sql for sql in log_reads)
 
 
 def test_a_missing_package_is_built_at_request_time_and_stored(client, published):
