@@ -9,9 +9,7 @@ from typing import Any
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.cache import get_conditional_response
-from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_GET
-from django.views.decorators.vary import vary_on_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -136,7 +134,6 @@ class JSONErrorsOnly(BaseContentNegotiation):
         **error_responses(400, 404),
     },
 )
-@method_decorator(vary_on_headers("Authorization"), name="dispatch")
 class EvidencePackageView(APIView):
     renderer_classes = [FastJSONRenderer]
     content_negotiation_class = JSONErrorsOnly
