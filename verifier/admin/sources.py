@@ -27,7 +27,7 @@ from django.utils.text import Truncator
 from claims.models import Evidence
 from core.errors import DomainError
 from core.roles import is_fact_checker
-from sources.highlight import FoldedText, QuoteMark, highlight
+from sources.highlight import QuoteMark, highlight, quote_spans
 from sources.models import OUTCOME_CHOICES, Snapshot, Source
 from sources.services import snapshot_body_check, sources_refetch
 from verifier.admin.badges import badge, fetch_badge_with_reason, outcome_badge
@@ -236,14 +236,13 @@ def _quotes(snapshot: Snapshot) -> list[tuple[Evidence, QuoteMark]]:
             .select_related("claim")
             .order_by("-id")[:QUOTES_SHOWN]
         )
-        folded = FoldedText(snapshot.text)
         cached = [
             (
                 row,
                 QuoteMark(
                     label=f"Evidence #{row.pk} (claim #{row.claim_id})",
                     anchor=f"quote-{row.pk}",
-                    spans=folded.spans(row.quote),
+                    spans=quote_spans(row.quote, snapshot.text),
                 ),
             )
             for row in evidence
