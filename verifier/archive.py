@@ -1,11 +1,11 @@
 """Archive pages for readers (SPEC §7): `/archive/{snapshot_id}/` shows what Verifier fetched for
 a snapshot a published verdict cites, and offers its WARC capture and raw body as downloads.
 
-The page shows only the extracted text, escaped, with the quotes marked by quote_spans, the span
-finder of the admin's snapshot page and of the evidence package's offsets. What the site sent is never rendered on this origin: the
-body and the capture are attachments of opaque bytes, with `nosniff` and a sandbox CSP in case a
-browser opens them anyway. Any snapshot no published verdict cites is a 404 (staff, who review
-work in progress, can see every snapshot).
+The page shows only the extracted text, escaped, with the quotes marked by quote_spans (the span
+finder of the admin's snapshot page and of the evidence package's offsets). What the site sent is
+never rendered on this origin: the body and the capture are attachments of opaque bytes, with
+`nosniff` and a sandbox CSP in case a browser opens them anyway. Any snapshot no published verdict
+cites is a 404 (staff, who review work in progress, can see every snapshot).
 """
 
 import logging
