@@ -45,7 +45,9 @@ REVIEW_CLAIM_COLUMNS = (
     "id", "text", "published_at", "updated_at", "claim_date", "appearance_url", "claimant__name",
     "claimant__kind", "claimant__url",
 )
-REVIEW_VERDICT_COLUMNS = ("claim_id", "version", "approved_at", "summary", "rating__label", "rating__value")
+REVIEW_VERDICT_COLUMNS = (
+    "claim_id", "version", "approved_at", "summary", "rating__label", "rating__value", "evidence_fingerprint",
+)
 
 
 class ReviewedClaim(TypedDict):
@@ -66,6 +68,8 @@ class ReviewedClaim(TypedDict):
     summary: str
     rating__label: str | None
     rating__value: int | None
+    # The evidence the verdict cited at approval (Verdict.evidence_fingerprint): its archive pages.
+    evidence_fingerprint: list[dict[str, Any]]
 
 # When a shown piece of evidence last changed, besides its claim (as claim_last_modified reads it).
 EVIDENCE_MOMENTS = ("quote_checked_at", "source__fetch_requested_at", "source__last_fetched_at")

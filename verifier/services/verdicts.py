@@ -1,5 +1,6 @@
 """The verdict workflow of SPEC §3: draft, submit, approve (four-eyes), request changes, correct."""
 
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -13,7 +14,7 @@ from core.roles import require_fact_checker, require_reviewer
 from core.text_bounds import EXPLANATION_MAX, SUMMARY_MAX, require_text_within
 from sources.models import Snapshot
 from verifier.models import FingerprintEntry, Notification, Rating, ReviewLogEntry, Verdict, WebhookEndpoint
-from verifier.provenance.services import review_log_checkpoint_store
+from verifier.provenance.services import evidence_package_enqueue, review_log_checkpoint_store
 from verifier.selectors.verdicts import (
     VerdictContributors,
     claim_open_verdict,
@@ -229,6 +230,7 @@ def verdict_approve(*, actor: User, claim: Claim, comment: str = "") -> Verdict:
     )
     # Signed with the approval, so a reader's copy of the log head already covers this verdict.
     review_log_checkpoint_store()
+    transaction.on_commit(partial(evidence_package_enqueue, claim_id=claim.pk, version=verdict.version))
     webhook_events_for_claim(claim=claim, event=event)
     notifications_send(event=Notification.Event.APPROVED, claim=claim, actor=actor, verdict=verdict)
     return verdict
