@@ -303,7 +303,7 @@ def measure(
     if status != expect:
         raise RuntimeError(f"{name}: {url} answered {status}, expected {expect}")
     if shutil.which("wrk"):
-        command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency"]
+        command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s", "--latency"]
         for key, value in (headers or {}).items():
             command += ["-H", f"{key}: {value}"]
         output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
