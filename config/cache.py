@@ -46,7 +46,7 @@ class ReusedClientRedisCache(RedisCache):
             pipeline.set(counter_key, 0, ex=timeout, nx=True)
             pipeline.incr(counter_key)
             values, _, count = pipeline.execute()
-        loads = self._cache._serializer.loads
+        loads = self._cache._serializer.loads  # type: ignore[attr-defined]  # not in the stubs
         found = {
             key: loads(value) for key, value in zip(made.values(), values, strict=True) if value is not None
         }

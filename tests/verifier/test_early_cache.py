@@ -8,6 +8,7 @@ pipelined round trip (config.cache).
 
 import os
 import time
+from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
@@ -86,7 +87,7 @@ def app(django_handler) -> PublicCacheApplication:
     return PublicCacheApplication(django_handler)
 
 
-def get(app, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+def get(app, path: str, **headers: Any) -> tuple[int, dict[str, str], bytes]:
     """A GET through the WSGI application, as gunicorn calls it."""
     environ = RequestFactory().get(path, **headers).environ
     answered: dict = {}

@@ -47,6 +47,7 @@ from verifier.admin.filters import (
 )
 from verifier.admin.forms import VerdictDraftForm
 from verifier.admin.inlines import EvidenceAddInline, EvidenceInline, NewEvidenceFormSet
+from verifier.admin.paging import LargeTablePaging
 from verifier.admin.review_queue import review_queue_view
 from verifier.admin.transfer import export_published_view, import_view
 from verifier.admin.verdicts import HistoryAdmin
@@ -93,7 +94,7 @@ class ClaimChangeList(ChangeList):
 
 
 @admin.register(Claim)
-class ClaimAdmin(HistoryAdmin):
+class ClaimAdmin(LargeTablePaging, HistoryAdmin):
     list_display = (
         "claim_text",
         "claimant_link",

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
@@ -44,6 +44,9 @@ from rest_framework.request import Request
 from core.cache_outage import cache_outages
 from core.content_version import public_content_version, public_content_version_and_entry
 from verifier.api.throttling import EARLY_COUNT, AnonThrottle
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 logger = logging.getLogger(__name__)
 
@@ -221,10 +224,6 @@ def _throttled(wait: float) -> HttpResponse:
     return response
 
 
-StartResponse = Callable[[str, list[tuple[str, str]]], Any]
-WSGIApplication = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-
-
 class PublicCacheApplication:
     """The WSGI layer in front of Django's handler: a GET without credentials whose response is
     cached is answered (200, 304 or the anonymous rate limit's 429) from one cache round trip,
@@ -235,18 +234,19 @@ class PublicCacheApplication:
     every request it cannot answer, goes to Django, with what was read and counted (EARLY_LOOKUP,
     EARLY_COUNT)."""
 
-    def __init__(self, application: WSGIApplication) -> None:
+    def __init__(self, application: "WSGIApplication") -> None:
         self.application = application
         self.throttled_paths: set[str] = set()
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(self, environ: "WSGIEnvironment", start_response: "StartResponse") -> Iterable[bytes]:
         response = self._early_response(environ)
         if response is None:
             return self.application(environ, start_response)
+        assert isinstance(response, HttpResponse)  # a 200, 304 or 429 with its body in memory
         start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
         return [response.content]
 
-    def _early_response(self, environ: dict[str, Any]) -> HttpResponse | None:
+    def _early_response(self, environ: "WSGIEnvironment") -> HttpResponseBase | None:
         if environ.get("REQUEST_METHOD") != "GET" or not _caching_enabled():
             return None
         request = WSGIRequest(environ)
