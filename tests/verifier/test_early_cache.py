@@ -17,6 +17,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client, RequestFactory
+from redis.connection import AbstractConnection
 
 from core.cache_outage import cache_outages
 from tests.processes import RedisProcess
@@ -240,6 +241,36 @@ def test_one_round_trip_reads_entries_and_counts(settings, private_redis):
         assert cache.incr("client:1") == 3
         raw = cache._cache.get_client()
         assert 0 < raw.ttl(cache.make_and_validate_key("client:1")) <= 5
+    finally:
+        cache.clear()
+        settings.CACHES = working
+
+
+@needs_redis
+def test_a_counted_answer_before_django_takes_one_redis_round_trip(
+    settings, private_redis, published_claim, monkeypatch
+):
+    working = settings.CACHES
+    settings.CACHES = redis_cache(private_redis.url)
+    settings.API_THROTTLE_ANON = "100/minute"
+    app = PublicCacheApplication(DjangoHandler())
+    sent = []
+    send = AbstractConnection.send_packed_command
+
+    def counted(connection, command, *args, **kwargs):
+        sent.append(command)
+        return send(connection, command, *args, **kwargs)
+
+    try:
+        get(app, CLAIMS)  # rendered and stored
+        etag = get(app, CLAIMS)[1]["ETag"]  # served; the path is known to be rate-limited from now on
+        monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+
+        answers = [get(app, CLAIMS)[0], get(app, CLAIMS, HTTP_IF_NONE_MATCH=etag)[0]]
+
+        assert answers == [200, 304]
+        assert len(sent) == 2
+        assert anonymous_count() == 4
     finally:
         cache.clear()
         settings.CACHES = working
