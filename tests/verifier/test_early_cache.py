@@ -9,6 +9,7 @@ pipelined round trip (config.cache).
 import os
 import time
 from typing import Any
+from urllib.parse import unquote_to_bytes, urlsplit
 
 import pytest
 from django.conf import settings as django_settings
@@ -91,6 +92,9 @@ def app(django_handler) -> PublicCacheApplication:
 def get(app, path: str, **headers: Any) -> tuple[int, dict[str, str], bytes]:
     """A GET through the WSGI application, as gunicorn calls it."""
     environ = RequestFactory().get(path, **headers).environ
+    # As a WSGI server passes the path (PEP 3333): its bytes decoded as ISO-8859-1, which building
+    # the request above replaced with the decoded path.
+    environ["PATH_INFO"] = unquote_to_bytes(urlsplit(path).path).decode("iso-8859-1")
     answered: dict = {}
 
     def start_response(status, response_headers, exc_info=None):
@@ -184,6 +188,12 @@ def test_a_request_counted_with_the_lookup_is_not_counted_again(
     assert (rendered[0], from_cache[0]) == (200, 200)
     assert django_handler.reached == 2
     assert anonymous_count() == 4
+
+
+@pytest.mark.parametrize("path", [f"{CLAIMS}\u0100/", "/claims/\u00fcber/"])
+def test_a_path_beyond_ascii_reaches_django_as_sent(app, path):
+    assert get(app, path)[0] == 404
+    assert get(app, path)[0] == 404
 
 
 def test_a_publish_is_visible_in_the_very_next_answer(app, make_published_claim):

@@ -249,7 +249,9 @@ class PublicCacheApplication:
     def _early_response(self, environ: "WSGIEnvironment") -> HttpResponseBase | None:
         if environ.get("REQUEST_METHOD") != "GET" or not _caching_enabled():
             return None
-        request = WSGIRequest(environ)
+        # A copy: WSGIRequest writes the decoded path back into the environ it is given, which
+        # Django's handler would then decode a second time.
+        request = WSGIRequest(dict(environ))
         if _has_credentials(request):
             return None
         try:
