@@ -10,6 +10,7 @@ from claims.models import Claim, Evidence
 from core.content_version import public_content_changed
 from core.errors import DomainError
 from core.roles import require_fact_checker, require_reviewer
+from core.text_bounds import EXPLANATION_MAX, SUMMARY_MAX, require_text_within
 from sources.models import Snapshot
 from verifier.models import FingerprintEntry, Notification, Rating, ReviewLogEntry, Verdict, WebhookEndpoint
 from verifier.provenance.services import review_log_checkpoint_store
@@ -75,6 +76,8 @@ def verdict_save_draft(
         is_new = True
     else:
         is_new = False
+    require_text_within(summary, limit=SUMMARY_MAX, field="summary")
+    require_text_within(explanation, limit=EXPLANATION_MAX, field="explanation")
     verdict.rating = rating
     verdict.summary = summary.strip()
     verdict.explanation = explanation.strip()
@@ -105,8 +108,9 @@ def claim_submit_refusal(*, claim: Claim, verdict: Verdict) -> str | None:
 
 
 @transaction.atomic
-def claim_submit(*, actor: User, claim: Claim) -> Verdict:
-    """Sends the claim's draft verdict to review."""
+def claim_submit(*, actor: User, claim: Claim, comment: str = "") -> Verdict:
+    """Sends the claim's draft verdict to review, with the fact-checker's optional note for the
+    reviewer (in the review log)."""
     require_fact_checker(actor)
     claim = Claim.objects.select_for_update().get(pk=claim.pk)
     verdict = claim_open_verdict(claim)
@@ -125,9 +129,12 @@ def claim_submit(*, actor: User, claim: Claim) -> Verdict:
     _set_claim_status(claim, actor, _claim_status_for(claim, verdict.state))
     review_log_append(
         claim=claim, verdict=verdict, actor=actor, action=ReviewLogEntry.Action.SUBMIT,
-        from_state=Verdict.State.DRAFT, to_state=Verdict.State.IN_REVIEW,
+        from_state=Verdict.State.DRAFT, to_state=Verdict.State.IN_REVIEW, comment=comment.strip(),
     )
-    notifications_send(event=Notification.Event.SUBMITTED, claim=claim, actor=actor, verdict=verdict)
+    notifications_send(
+        event=Notification.Event.SUBMITTED, claim=claim, actor=actor, verdict=verdict,
+        comment=comment.strip(),
+    )
     return verdict
 
 
