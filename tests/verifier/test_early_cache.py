@@ -119,7 +119,9 @@ def anonymous_count() -> int | None:
     return cache.get(f"throttle_anon_127.0.0.1:{window}")
 
 
-def test_a_cached_response_and_its_304s_are_answered_before_django(app, django_handler, published_claim):
+def test_a_cached_response_and_its_304s_are_answered_before_django(
+    app, django_handler, published_claim, settled
+):
     status, headers, body = get(app, CLAIMS)
 
     again = get(app, CLAIMS)
