@@ -453,6 +453,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sources.tasks.recheck_due_sources",
         "schedule": crontab(minute="*/30"),
     },
+    "index-claims-due": {
+        "task": "claims.tasks.index_claims_due",
+        "schedule": timedelta(minutes=5),
+    },
     "requeue-stale-webhook-deliveries": {
         "task": "verifier.tasks.requeue_stale_webhook_deliveries",
         "schedule": timedelta(minutes=5),

@@ -1,0 +1,17 @@
+"""Celery entry points for claims: thin adapters over the claim index services."""
+
+from celery import shared_task
+
+from claims import services
+
+
+@shared_task(name=services.INDEX_TASK, acks_late=True)
+def index_claim(claim_id: int) -> int:
+    """Indexes the claim's current text, so every process's matching finds it by it."""
+    return services.claims_index(claim_ids=[claim_id])
+
+
+@shared_task
+def index_claims_due() -> int:
+    """Indexes the claims a broker outage or a dead worker left unindexed or stale."""
+    return services.claims_index_due(limit=services.INDEX_SWEEP_LIMIT)
