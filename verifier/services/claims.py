@@ -116,16 +116,17 @@ def _language_for(text: str, language: str) -> str:
 
 
 def _require_same_as(claim: Claim, same_as: Claim | None) -> None:
-    link = same_as
+    # Followed in the database: the caller's copies of the linked claims may be out of date.
+    link_id = same_as.pk if same_as is not None else None
     for _ in range(SAME_AS_CHAIN_MAX):
-        if link is None:
+        if link_id is None:
             return
-        if link.pk == claim.pk:
+        if link_id == claim.pk:
             raise DomainError.invalid(
                 "A claim cannot be the same as itself, directly or through the claims it is linked to.",
                 field="same_as",
             )
-        link = link.same_as
+        link_id = Claim.objects.filter(pk=link_id).values_list("same_as_id", flat=True).first()
     raise DomainError.invalid("The claim's same_as links run too long.", field="same_as")
 
 
