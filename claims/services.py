@@ -14,7 +14,7 @@ from django.utils.text import slugify
 
 from claims.matching import language_detect
 from claims.models import Claim, Claimant, ClaimVector, Evidence, Tag
-from claims.similarity import claim_text_vectors
+from claims.similarity import claim_text_vectors, lexical_texts_store
 from core.errors import DomainError
 from sources.models import Snapshot, Source
 from sources.quotes import quote_found
@@ -168,6 +168,7 @@ def claims_index(*, claim_ids: Sequence[int]) -> int:
         ClaimVector.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["claim"], update_fields=["vector", "indexed_at"]
         )
+        lexical_texts_store([(pk, text) for pk, text in claims if pk in present])
     return len(rows)
 
 

@@ -6,18 +6,26 @@ adds the rows indexed since it last looked. Texts are read by id from the claims
 few candidates of a search only, so no process holds 100,000 texts; the model loads on first use.
 """
 
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
+from django.db import connections
 from django.db.models import QuerySet
 
-from claims.matching import ClaimIndex, sentence_encoder, text_vectors
+from claims.matching import ClaimIndex, sentence_encoder, text_clean, text_fold, text_vectors
 from claims.matching.embedding import Vectors
 from claims.models import Claim, ClaimVector
 
+# Candidates the lexical tier adds to the vector ones: the claims whose characters best match.
+LEXICAL_POOL = 10
+# The lexical tier reads this many times its pool before the visibility filter (drafts hidden).
+LEXICAL_OVERFETCH = 4
+LEXICAL_TABLE = "claims_claim_lexical"
+_WORD = re.compile(r"\w+")
 # Rows committed late can carry an indexed_at earlier than one already read (the writer took the
 # time before its commit): each sync rereads this far back, skipping the rows it already has.
 SYNC_OVERLAP = timedelta(seconds=30)
@@ -116,7 +124,11 @@ def claims_similar(
     if excluding is not None:
         visible = visible.exclude(pk=excluding)
     matches = _synced_index().index.search(
-        text, limit=limit, language=_primary_language(language), texts=_VisibleTexts(visible)
+        text,
+        limit=limit,
+        language=_primary_language(language),
+        texts=_VisibleTexts(visible),
+        also=lexical_candidates(text=text, visible=visible),
     )
     return [SimilarClaim(match.claim_id, match.score, match.same_claim) for match in matches]
 
@@ -131,6 +143,50 @@ def claims_similar_to_each(
     vectors = claim_text_vectors(texts)
     found = []
     for text, vector in zip(texts, vectors, strict=True):
-        matches = index.search(text, limit=limit, texts=_VisibleTexts(visible), vector=vector)
+        matches = index.search(
+            text,
+            limit=limit,
+            texts=_VisibleTexts(visible),
+            vector=vector,
+            also=lexical_candidates(text=text, visible=visible),
+        )
         found.append([SimilarClaim(match.claim_id, match.score, match.same_claim) for match in matches])
     return found
+
+
+def lexical_candidates(*, text: str, visible: QuerySet[Claim], limit: int = LEXICAL_POOL) -> list[int]:
+    """The visible claims whose characters best match the text, best first: pg_trgm word similarity
+    on PostgreSQL, FTS5 (bm25 over any of the words, diacritics folded) on SQLite."""
+    words = _WORD.findall(text_fold(text_clean(text)))
+    connection = connections[visible.db]
+    if not words or connection.vendor not in ("postgresql", "sqlite"):
+        return []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            query = " ".join(words)
+            cursor.execute(
+                "SELECT id FROM claims_claim WHERE text %%> %s"
+                " ORDER BY word_similarity(%s, text) DESC, id LIMIT %s",
+                [query, query, limit * LEXICAL_OVERFETCH],
+            )
+        else:
+            match = " OR ".join(f'"{word}"' for word in dict.fromkeys(words))
+            cursor.execute(
+                f"SELECT rowid FROM {LEXICAL_TABLE} WHERE {LEXICAL_TABLE} MATCH %s"
+                f" ORDER BY bm25({LEXICAL_TABLE}), rowid LIMIT %s",
+                [match, limit * LEXICAL_OVERFETCH],
+            )
+        ranked = [row[0] for row in cursor.fetchall()]
+    shown = set(visible.filter(pk__in=ranked).values_list("pk", flat=True))
+    return [pk for pk in ranked if pk in shown][:limit]
+
+
+def lexical_texts_store(claims: Sequence[tuple[int, str]]) -> None:
+    """Records the claims' current texts for the lexical tier, where it keeps its own copy (SQLite's
+    FTS5 table; PostgreSQL's trigram index follows the claims table by itself)."""
+    connection = connections["default"]
+    if connection.vendor != "sqlite" or not claims:
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(f"DELETE FROM {LEXICAL_TABLE} WHERE rowid = %s", [(pk,) for pk, _ in claims])
+        cursor.executemany(f"INSERT INTO {LEXICAL_TABLE} (rowid, text) VALUES (%s, %s)", list(claims))

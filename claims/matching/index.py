@@ -237,13 +237,15 @@ class ClaimIndex:
         allowed: Callable[[int], bool] | None = None,
         texts: ClaimTexts | None = None,
         vector: Vectors | None = None,
+        also: Sequence[int] = (),
     ) -> list[ClaimMatch]:
         """The claims most likely to make the same assertion as the text, best first.
 
         `allowed` hides claims the caller may not see (drafts for anonymous users); so does `texts`,
         where the candidates' texts are read instead of the index's memory. Hidden claims never
         take a place in the result. `vector`, the text's row of `text_vectors`, skips encoding it
-        (many texts are encoded faster in one call).
+        (many texts are encoded faster in one call). `also` names candidates found another way
+        (the lexical tier), judged with the vector ones.
         """
         cleaned = text_clean(text)
         if not cleaned or not len(self._vectors):
@@ -251,7 +253,7 @@ class ClaimIndex:
         query_language = language or language_detect(cleaned) or ""
         query_vector = vector if vector is not None else self._encoder.encode([cleaned])[0]
         candidates = self._candidates(
-            query_vector, limit=limit, allowed=allowed, texts=texts or self._in_memory
+            query_vector, limit=limit, allowed=allowed, texts=texts or self._in_memory, also=also
         )
         query_facts = claim_facts(cleaned, language=query_language)
         query_folded = text_fold(cleaned)
@@ -284,11 +286,13 @@ class ClaimIndex:
         limit: int,
         allowed: Callable[[int], bool] | None,
         texts: ClaimTexts,
+        also: Sequence[int],
     ) -> list[tuple[int, float, tuple[str, str]]]:
-        """(claim id, cosine, (text, language)) of the nearest visible claims; widens the search
-        while too few are visible."""
+        """(claim id, cosine, (text, language)) of the nearest visible claims and of the visible
+        `also`; widens the search while too few are visible."""
         wanted = max(limit, CANDIDATE_POOL)
         count = wanted
+        extra = self._cosines(query_vector, also)
         while True:
             with self._lock:
                 found = self._vectors.search(query_vector, count)
@@ -298,6 +302,12 @@ class ClaimIndex:
                 for key, distance in zip(found.keys, found.distances, strict=True)
                 if allowed is None or allowed(int(key))
             ]
+            seen = {claim_id for claim_id, _ in nearest}
+            nearest += [
+                (claim_id, cosine)
+                for claim_id, cosine in extra
+                if claim_id not in seen and (allowed is None or allowed(claim_id))
+            ]
             found_texts = texts.texts_of([claim_id for claim_id, _ in nearest])
             visible = [
                 (claim_id, cosine, found_texts[claim_id])
@@ -305,5 +315,20 @@ class ClaimIndex:
                 if claim_id in found_texts
             ]
             if len(visible) >= wanted or count >= total:
-                return visible[:wanted]
+                return visible[: wanted + len(extra)]
             count *= 4
+
+    def _cosines(self, query_vector: Vectors, claim_ids: Sequence[int]) -> list[tuple[int, float]]:
+        """(claim id, cosine) of the indexed among the claims, from their stored vectors."""
+        if not claim_ids:
+            return []
+        cosines = []
+        for claim_id in claim_ids:
+            with self._lock:
+                # One key at a time: usearch answers a batch as a tuple with None for unknown keys.
+                vector = self._vectors.get(claim_id, dtype="f32") if claim_id in self._vectors else None
+            if not isinstance(vector, np.ndarray):
+                continue
+            norm = float(np.linalg.norm(vector)) * float(np.linalg.norm(query_vector))
+            cosines.append((claim_id, float(np.dot(vector, query_vector)) / norm if norm else 0.0))
+        return cosines
