@@ -5,7 +5,10 @@ from celery import shared_task
 from claims import services
 
 
-@shared_task(name=services.INDEX_TASK, acks_late=True)
+# Acknowledged on receipt, unlike the fetches: an index task lost with its worker costs nothing (the
+# sweep below indexes the claim), while an unacknowledged one in flight when the broker connection
+# drops makes Celery restore it and die ("Unrecoverable error", kombu 5.x with Redis).
+@shared_task(name=services.INDEX_TASK, acks_late=False)
 def index_claim(claim_id: int) -> int:
     """Indexes the claim's current text, so every process's matching finds it by it."""
     return services.claims_index(claim_ids=[claim_id])
