@@ -6,13 +6,17 @@ adds the rows indexed since it last looked. Texts are read by id from the claims
 few candidates of a search only, so no process holds 100,000 texts; the model loads on first use.
 """
 
+import json
+import os
 import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
+from django.conf import settings
 from django.db import connections
 from django.db.models import QuerySet
 
@@ -48,6 +52,11 @@ def _primary_language(language: str | None) -> str | None:
     return language.split("-")[0].lower() if language else None
 
 
+def _snapshot_paths() -> tuple[Path, Path]:
+    graph = Path(settings.CLAIM_INDEX_SNAPSHOT)
+    return graph, graph.with_name(f"{graph.name}.json")
+
+
 class _SyncedIndex:
     def __init__(self) -> None:
         self.index = ClaimIndex(encoder=sentence_encoder())
@@ -55,6 +64,30 @@ class _SyncedIndex:
         # claim id -> indexed_at of the rows read within the overlap, so a reread skips them.
         self.recent: dict[int, datetime] = {}
         self.lock = threading.Lock()
+        self._load_snapshot()
+
+    def _load_snapshot(self) -> None:
+        graph, meta = _snapshot_paths()
+        try:
+            # The metadata first: the graph beside it is at least as recent (claim_index_snapshot_store).
+            synced_until = datetime.fromisoformat(json.loads(meta.read_text())["synced_until"])
+            self.index.load(str(graph))
+        except (OSError, ValueError, KeyError, RuntimeError):
+            return
+        self.synced_until = synced_until
+
+    def snapshot(self) -> None:
+        with self.lock:
+            if self.synced_until is None:
+                return
+            graph, meta = _snapshot_paths()
+            synced_until = self.synced_until - SYNC_OVERLAP
+            partial = graph.with_name(f"{graph.name}.partial")
+            self.index.save(str(partial))
+            os.replace(partial, graph)
+            partial_meta = meta.with_name(f"{meta.name}.partial")
+            partial_meta.write_text(json.dumps({"synced_until": synced_until.isoformat()}))
+            os.replace(partial_meta, meta)
 
     def sync(self) -> None:
         with self.lock:
@@ -97,6 +130,14 @@ def _synced_index() -> _SyncedIndex:
             _process_index = _SyncedIndex()
     _process_index.sync()
     return _process_index
+
+
+def claim_index_snapshot_store() -> int:
+    """Brings this process's index up to date and saves it for processes to start from; returns the
+    number of claims it holds."""
+    synced = _synced_index()
+    synced.snapshot()
+    return len(synced.index)
 
 
 def claim_text_vectors(texts: Sequence[str]) -> Vectors:

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from claims import services
+from claims.similarity import claim_index_snapshot_store
 
 
 # Acknowledged on receipt, unlike the fetches: an index task lost with its worker costs nothing (the
@@ -18,3 +19,9 @@ def index_claim(claim_id: int) -> int:
 def index_claims_due() -> int:
     """Indexes the claims a broker outage or a dead worker left unindexed or stale."""
     return services.claims_index_due(limit=services.INDEX_SWEEP_LIMIT)
+
+
+@shared_task
+def store_claim_index_snapshot() -> int:
+    """Saves the claim index for web and worker processes to start from instead of rebuilding it."""
+    return claim_index_snapshot_store()

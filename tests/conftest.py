@@ -26,13 +26,15 @@ def fresh_cache(request):
 
 
 @pytest.fixture(autouse=True)
-def fresh_claim_index(request, monkeypatch):
-    # The process's claim index outlives a test's database rows; a rolled-back claim's id is reused
-    # by the next test's claim, which must not inherit its vector.
+def fresh_claim_index(request, monkeypatch, tmp_path):
+    # The process's claim index (and its saved snapshot) outlive a test's database rows; a
+    # rolled-back claim's id is reused by the next test's claim, which must not inherit its vector.
     if request.config.pluginmanager.hasplugin("django"):
         import claims.similarity
 
         monkeypatch.setattr(claims.similarity, "_process_index", None)
+        settings = request.getfixturevalue("settings")
+        settings.CLAIM_INDEX_SNAPSHOT = tmp_path / "claim-index.usearch"
 
 
 @pytest.fixture

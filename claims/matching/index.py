@@ -221,6 +221,17 @@ class ClaimIndex:
                     self._vectors.remove(claim_id)
             self._vectors.add(np.array(claim_ids, dtype=np.uint64), vectors)
 
+    def save(self, path: str) -> None:
+        """Writes the vector graph (not the texts kept in memory) to a file `load` reads back."""
+        with self._lock:
+            self._vectors.save(path)
+
+    def load(self, path: str) -> None:
+        """Replaces the vector graph with one `save` wrote: far faster than adding the vectors again,
+        which rebuilds the graph (minutes at 100,000 claims)."""
+        with self._lock:
+            self._vectors.load(path)
+
     def remove(self, claim_id: int) -> None:
         """Forget the claim; unknown ids are ignored, so a replayed deletion is harmless."""
         with self._lock:

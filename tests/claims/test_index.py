@@ -174,3 +174,36 @@ def test_a_real_worker_indexes_new_and_edited_claims_after_commit(worker, fact_c
     assert not claims_similar(text="Russia bought drones from Iran", visible=Claim.objects.all())[
         0
     ].same_claim
+
+
+def test_a_new_process_starts_from_the_saved_index_and_adds_what_came_since(
+    fact_checker, monkeypatch, settings
+):
+    import claims.similarity
+    from claims.similarity import claim_index_snapshot_store
+
+    saved = create(fact_checker)
+    claims_index(claim_ids=[saved.pk])
+    assert claim_index_snapshot_store() == 1
+    assert settings.CLAIM_INDEX_SNAPSHOT.exists()
+    # Only the saved graph still has this vector: a process that finds the claim read the snapshot.
+    ClaimVector.objects.filter(claim=saved).delete()
+    later = create(fact_checker, text="Colombia is the world's largest coffee producer.")
+    claims_index(claim_ids=[later.pk])
+    monkeypatch.setattr(claims.similarity, "_process_index", None)
+
+    drones = claims_similar(text="Russia bought drones from Iran", visible=Claim.objects.all(), limit=1)
+    coffee = claims_similar(text="Colombia produces the most coffee", visible=Claim.objects.all(), limit=1)
+
+    assert [match.claim_id for match in drones] == [saved.pk] and drones[0].same_claim
+    assert [match.claim_id for match in coffee] == [later.pk]
+
+
+def test_a_missing_or_unreadable_snapshot_means_building_from_the_database(fact_checker, settings):
+    settings.CLAIM_INDEX_SNAPSHOT.write_bytes(b"not an index")
+    meta = settings.CLAIM_INDEX_SNAPSHOT.with_name("claim-index.usearch.json")
+    meta.write_text('{"synced_until": "2030-01-01T00:00:00+00:00"}')
+    claim = create(fact_checker)
+    claims_index(claim_ids=[claim.pk])
+
+    assert claims_similar(text=DRONES, visible=Claim.objects.all())[0].claim_id == claim.pk
