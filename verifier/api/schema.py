@@ -69,6 +69,9 @@ CLAIM_REVIEW = inline_serializer(
         "dateModified": serializers.DateTimeField(
             required=False, help_text="When the latest correction was published; absent if never corrected."
         ),
+        "inLanguage": serializers.CharField(
+            required=False, help_text="BCP 47 language of claimReviewed; absent if unknown."
+        ),
         "author": _ORGANIZATION,
         "itemReviewed": inline_serializer(
             "ClaimReviewClaim",

@@ -26,7 +26,8 @@ Row = dict[str, Any]
 
 CLAIM_COLUMNS = (
     "id", "text", "claim_date", "appearance_url", "status", "created_at", "published_at", "updated_at",
-    "source_flag", "source_flagged_at", "claimant__name", "claimant__url",
+    "source_flag", "source_flagged_at", "claimant__name", "claimant__url", "language", "same_as_id",
+    "same_as__status",
 )
 VERDICT_COLUMNS = (
     "claim_id", "version", "state", "summary", "explanation", "approved_at", "rating__label",
@@ -43,7 +44,7 @@ EVIDENCE_COLUMNS = (
 
 REVIEW_CLAIM_COLUMNS = (
     "id", "text", "published_at", "updated_at", "claim_date", "appearance_url", "claimant__name",
-    "claimant__kind", "claimant__url",
+    "claimant__kind", "claimant__url", "language",
 )
 REVIEW_VERDICT_COLUMNS = (
     "claim_id", "version", "approved_at", "summary", "rating__label", "rating__value", "evidence_fingerprint",
@@ -63,6 +64,7 @@ class ReviewedClaim(TypedDict):
     claimant__name: str
     claimant__kind: str
     claimant__url: str
+    language: str
     version: int
     approved_at: datetime | None
     summary: str
@@ -114,6 +116,8 @@ def claim_records(rows: Sequence[Row], *, published_only: bool) -> ClaimPage:
                 "claim_date": row["claim_date"],
                 "appearance_url": row["appearance_url"],
                 "tags": tags.get(row["id"], []),
+                "language": row["language"],
+                "same_as": _same_as(row, published_only=published_only),
                 "status": row["status"],
                 "published_at": row["published_at"],
                 "updated_at": row["updated_at"],
@@ -153,6 +157,13 @@ def evidence_record(pk: int) -> Row:
     evidence = Evidence.objects.filter(pk=pk).values(*EVIDENCE_COLUMNS).get()
     latest = _latest_snapshots([evidence["source_id"]])
     return _evidence_record(evidence, _evidence_snapshot(evidence, latest))
+
+
+def _same_as(row: Row, *, published_only: bool) -> int | None:
+    # The public sees a link to a published claim only; a draft's id is not theirs to learn.
+    if published_only and row["same_as__status"] != Claim.Status.PUBLISHED:
+        return None
+    return row["same_as_id"]
 
 
 def _public_url(pk: int) -> str:
