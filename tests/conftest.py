@@ -13,13 +13,17 @@ def fast_password_hashing(request):
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache(request):
-    # Throttle counts and cached responses live in the cache; they must not leak between tests.
+def fresh_cache(request, monkeypatch):
+    # Throttle counts and cached responses live in the cache; they must not leak between tests,
+    # and neither may the process's count of requests served without it (shown in /healthz).
     if not request.config.pluginmanager.hasplugin("django"):
         yield
         return
     from django.core.cache import cache
 
+    from core.cache_outage import cache_outages
+
+    monkeypatch.setattr(cache_outages, "_count", 0)
     cache.clear()
     yield
     cache.clear()
