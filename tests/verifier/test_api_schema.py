@@ -59,7 +59,10 @@ def corrected_claim(make_published_claim, fact_checker, reviewer):
         evidence=[("https://news.example.org/fetched", IRAN_QUOTE)], tags=("drones", "iran")
     )
     make_published_claim(evidence=[("https://news.example.org/unfetched", IRAN_QUOTE)], fetched=False)
-    verdict_save_draft(actor=fact_checker, claim=claim, rating=rating("mostly-false"), summary="Corrected.")
+    verdict_save_draft(
+        actor=fact_checker, claim=claim, rating=rating("mostly-false"), summary="Corrected.",
+        correction_note="Rating corrected after new reporting.",
+    )
     claim_submit(actor=fact_checker, claim=claim)
     verdict_approve(actor=reviewer, claim=claim)
     return claim

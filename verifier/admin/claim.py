@@ -45,6 +45,7 @@ from verifier.admin.filters import (
     RatingFilter,
     SourceChangedFilter,
 )
+from verifier.admin.flags import flag_correct_view, flag_dismiss_view, flags_context
 from verifier.admin.forms import VerdictDraftForm
 from verifier.admin.inlines import EvidenceAddInline, EvidenceInline, NewEvidenceFormSet
 from verifier.admin.review_queue import review_queue_view
@@ -382,8 +383,9 @@ class ClaimAdmin(HistoryAdmin):
                     "rating": basis.rating_id,
                     "summary": basis.summary,
                     "explanation": basis.explanation,
+                    "correction_note": open_verdict.correction_note if open_verdict else "",
                 }
-            draft_form = VerdictDraftForm(initial=initial)
+            draft_form = VerdictDraftForm(initial=initial, correcting=published_verdict is not None)
         can_submit = draft_form is not None and open_verdict is not None
         changes = None
         if open_verdict is not None and published_verdict is not None:
@@ -426,8 +428,11 @@ class ClaimAdmin(HistoryAdmin):
             "history_url": reverse(
                 "admin:claims_claim_history", args=[claim.pk], current_app=self.admin_site.name
             ),
+            **flags_context(request, claim),
         }
-        for action in ("verdict", "submit", "approve", "request_changes", "refetch"):
+        for action in (
+            "verdict", "submit", "approve", "request_changes", "refetch", "flag_dismiss", "flag_correct"
+        ):
             context[f"{action}_url"] = reverse(
                 f"admin:claims_claim_{action}", args=[claim.pk], current_app=self.admin_site.name
             )
@@ -456,6 +461,12 @@ class ClaimAdmin(HistoryAdmin):
                 name="claims_claim_request_changes",
             ),
             path("<path:object_id>/refetch/", view(self.refetch_view), name="claims_claim_refetch"),
+            path(
+                "<path:object_id>/flag-dismiss/", bound(flag_dismiss_view), name="claims_claim_flag_dismiss"
+            ),
+            path(
+                "<path:object_id>/flag-correct/", bound(flag_correct_view), name="claims_claim_flag_correct"
+            ),
             *super().get_urls(),
         ]
 
@@ -498,7 +509,7 @@ class ClaimAdmin(HistoryAdmin):
 
     def verdict_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         def save_draft(claim: Claim) -> str:
-            form = VerdictDraftForm(request.POST)
+            form = VerdictDraftForm(request.POST, correcting=claim.published_at is not None)
             if not form.is_valid():
                 raise DomainError.invalid(
                     " ".join(
@@ -511,6 +522,7 @@ class ClaimAdmin(HistoryAdmin):
                 rating=form.cleaned_data["rating"],
                 summary=form.cleaned_data["summary"],
                 explanation=form.cleaned_data["explanation"],
+                correction_note=form.cleaned_data.get("correction_note", ""),
             )
             return f"Saved the draft verdict (version {verdict.version})."
 
