@@ -43,11 +43,12 @@ def source_flags_raise(*, source: Source, snapshot: Snapshot) -> list[SourceFlag
     kind = _KIND_OF_CHANGE.get(snapshot.change)
     if kind is None:
         return []
-    citing = Claim.objects.filter(status=Claim.Status.PUBLISHED, evidence__source=source).distinct()
+    citing = Claim.objects.filter(status=Claim.Status.PUBLISHED, evidence__source=source)
+    citing_ids = set(citing.values_list("pk", flat=True))
     raised = []
     # Locked in id order, as every writer of a claim's flags locks it, so two snapshots of two
     # sources of one claim cannot interleave their summaries.
-    for claim in citing.select_for_update().order_by("pk"):
+    for claim in Claim.objects.filter(pk__in=citing_ids).select_for_update().order_by("pk"):
         verdict = _published_verdict(claim)
         flag, created = SourceFlag.objects.get_or_create(
             claim=claim,
