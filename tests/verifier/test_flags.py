@@ -343,3 +343,22 @@ def test_a_single_flag_of_before_becomes_one_open_entry(published_claim):
     )
     assert flag.approved_snapshot_id == approved
     assert flag.detected_at == flagged_at
+
+
+# Query counts: the open entries cost one query, only on a page with a flagged claim.
+
+
+@pytest.mark.parametrize("count", [1, 20])
+def test_a_page_of_flagged_claims_reads_their_entries_in_one_query(
+    api_client, make_published_claim, django_assert_num_queries, count
+):
+    for _ in range(count):
+        claim = make_published_claim()
+        record_fetch(claim.evidence.get().source, text="Rewritten.")
+        record_fetch(claim.evidence.get().source, text="", http_status=404)
+
+    # As tests/verifier/test_api.py's LIST_QUERIES, plus the open entries.
+    with django_assert_num_queries(6 + 1):
+        response = api_client.get("/api/v1/claims/")
+
+    assert [len(item["flag"]) for item in response.json()["results"]] == [2] * count
