@@ -73,12 +73,16 @@ def drafted_claim(
     url: str = "https://news.example.org/iran-drones",
     checked: bool = True,
 ) -> Claim:
-    """A draft claim with one piece of evidence (its quote checked against a snapshot) and a
-    complete draft verdict: ready to submit. The broker must be patched out."""
+    """A draft claim with one piece of evidence (its source fetched and its quote found, or with
+    `checked=False` its fetch still pending) and a complete draft verdict: ready to submit. The
+    broker must be patched out."""
     claim = claim_create(actor=author, text=text, claimant_name="Iran")
     evidence = evidence_add(actor=author, claim=claim, url=url, quote=QUOTE, stance="supports")
     if checked:
         snapshot = snapshot_of(evidence.source, text=f"Iran has admitted it. {QUOTE}.")
+        Source.objects.filter(pk=evidence.source_id).update(
+            status=Source.Status.FETCHED, outcome=Outcome.FETCHED, last_fetched_at=snapshot.fetched_at
+        )
         evidence_check_quote(evidence=evidence, snapshot=snapshot)
     verdict_save_draft(
         actor=author,

@@ -471,7 +471,10 @@ def test_changelist_columns_show_tags_and_what_needs_attention(as_user, fact_che
         '<span class="badge badge-bad" title="Source https://x.example changed.">source changed</span>'
         in page
     )
-    assert '<span class="badge badge-bad" title="">quote not found</span>' in page
+    assert (
+        '<span class="badge badge-bad" title="A quote is not in its source&#x27;s latest text.">'
+        "quote not found</span>" in page
+    )
     assert '<a href="?claimant=Iran" title="Only claims by Iran">Iran</a>' in page
 
 

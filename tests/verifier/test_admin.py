@@ -434,9 +434,10 @@ def test_review_queue_query_count_does_not_grow_with_claims(
 
     # Session, user, its permissions (user, group), the count and the page of verdicts in review,
     # their claims, the claims' verdicts (in review and published, with rating and author) and
-    # their evidence with its source; the unread notifications in the header; and for the four-eyes
-    # rule the verdicts' field history, the claims' last approvals and their evidence history.
-    with django_assert_num_queries(13):
+    # their evidence with its source, the latest hand-off comment of each; the unread notifications
+    # in the header; and for the four-eyes rule the verdicts' field history, the claims' last
+    # approvals and their evidence history.
+    with django_assert_num_queries(14):
         response = client.get(QUEUE)
 
     assert len(response.context["rows"]) == claims + 1

@@ -24,9 +24,10 @@ from django.http import (
     HttpResponseNotAllowed,
     HttpResponseRedirect,
 )
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from claims.models import Claim, Evidence
@@ -35,7 +36,7 @@ from claims.services import evidence_refetch_source
 from core.errors import DomainError
 from core.roles import is_fact_checker, is_reviewer
 from verifier.admin import bulk
-from verifier.admin.badges import badge
+from verifier.admin.badges import attention_badges
 from verifier.admin.common import actor, record_id, rule, safe_next
 from verifier.admin.filters import (
     AssigneeFilter,
@@ -48,10 +49,17 @@ from verifier.admin.filters import (
 from verifier.admin.flags import flag_correct_view, flag_dismiss_view, flags_context
 from verifier.admin.forms import VerdictDraftForm
 from verifier.admin.inlines import EvidenceAddInline, EvidenceInline, NewEvidenceFormSet
+from verifier.admin.my_work import my_work_view
 from verifier.admin.review_queue import review_queue_view
 from verifier.admin.transfer import export_published_view, import_view
 from verifier.admin.verdicts import HistoryAdmin
 from verifier.models import Verdict
+from verifier.selectors.attention import (
+    PublishingWarning,
+    claim_changes_request,
+    claim_publishing_warnings,
+)
+from verifier.selectors.verdicts import claim_open_verdict
 from verifier.selectors.workflow import (
     claim_field_history,
     claim_review_log,
@@ -248,12 +256,7 @@ class ClaimAdmin(HistoryAdmin):
 
     @admin.display(description="attention")
     def attention(self, claim: Claim) -> str:
-        flags = []
-        if claim.source_flag:
-            flags.append(badge("source changed", "bad", claim.source_flag))
-        if getattr(claim, "quote_not_found_id", None) is not None:
-            flags.append(badge("quote not found", "bad"))
-        return format_html_join(" ", "{}", ((flag,) for flag in flags)) or "—"
+        return attention_badges(claim)
 
     @admin.display(description="updated", ordering="updated_at")
     def updated(self, claim: Claim) -> str:
@@ -405,8 +408,15 @@ class ClaimAdmin(HistoryAdmin):
                 evidence_refusal = rule(claim, "evidence_change", evidence_change_refusal)
                 if evidence_refusal is not None:
                     notices.append(evidence_refusal)
+        warnings = (
+            claim_publishing_warnings(claim)
+            if open_verdict is not None and (can_submit or reviewing)
+            else []
+        )
         context: dict[str, Any] = {
             "workflow": True,
+            "changes_request": claim_changes_request(claim),
+            "publishing_warnings": warnings,
             "open_verdict": open_verdict,
             "published_verdict": published_verdict,
             "verdicts": verdicts,
@@ -446,6 +456,7 @@ class ClaimAdmin(HistoryAdmin):
 
         return [
             path("review-queue/", bound(review_queue_view), name="claims_claim_review_queue"),
+            path("my-work/", bound(my_work_view), name="claims_claim_my_work"),
             path("import/", bound(import_view), name="claims_claim_import"),
             path(
                 "export-published/",
@@ -474,6 +485,9 @@ class ClaimAdmin(HistoryAdmin):
         extra_context = {
             **(extra_context or {}),
             "can_import": is_fact_checker(request.user),
+            # The list needs the width: at 1366 px the models sidebar pushed the Assignee,
+            # Attention and Updated columns off screen (the breadcrumbs lead to the other models).
+            "is_nav_sidebar_enabled": False,
         }
         return super().changelist_view(request, extra_context)
 
@@ -483,11 +497,16 @@ class ClaimAdmin(HistoryAdmin):
         object_id: str,
         act: Callable[[Claim], str],
         anchor: str = "verdict",
+        *,
+        warn: bool = False,
+        confirm: Callable[[Claim], HttpResponse | None] | None = None,
     ) -> HttpResponse:
         """Runs one workflow step from a POSTed button; the service's refusal becomes a message.
 
-        Returns to the `next` page the form names (the review queue), else to `anchor` on the
-        claim page.
+        `warn`: once done, the claim's publishing warnings follow as messages (they never stop the
+        step). `confirm`: a page to answer with instead, asking before anything is done, or None
+        to go ahead. Returns to the `next` page the form names (the review queue), else to
+        `anchor` on the claim page.
         """
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
@@ -496,12 +515,17 @@ class ClaimAdmin(HistoryAdmin):
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         if not self.has_view_permission(request, claim):
             raise PermissionDenied
+        question = confirm(claim) if confirm is not None else None
+        if question is not None:
+            return question
         try:
             done = act(claim)
         except DomainError as error:
             self.message_user(request, error.message, messages.ERROR)
         else:
             self.message_user(request, done, messages.SUCCESS)
+            for warning in claim_publishing_warnings(claim) if warn else ():
+                self.message_user(request, f"Warning: {warning.message}", messages.WARNING)
         change_url = reverse(
             "admin:claims_claim_change", args=[claim.pk], current_app=self.admin_site.name
         )
@@ -530,10 +554,10 @@ class ClaimAdmin(HistoryAdmin):
 
     def submit_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         def submit(claim: Claim) -> str:
-            claim_submit(actor=actor(request), claim=claim)
+            claim_submit(actor=actor(request), claim=claim, comment=request.POST.get("comment", ""))
             return "Submitted the verdict for review."
 
-        return self._workflow_action(request, object_id, submit)
+        return self._workflow_action(request, object_id, submit, warn=True)
 
     def approve_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         def approve(claim: Claim) -> str:
@@ -542,7 +566,50 @@ class ClaimAdmin(HistoryAdmin):
             )
             return f"Approved and published verdict version {verdict.version} of claim #{claim.pk}."
 
-        return self._workflow_action(request, object_id, approve)
+        def ask_first(claim: Claim) -> HttpResponse | None:
+            # A reviewer approving with warnings they were not shown (from the queue, or that
+            # appeared since the claim page was loaded) confirms on a page listing them.
+            # Nothing to confirm when the service will refuse anyway: it says why.
+            verdict = claim_open_verdict(claim)
+            if (
+                not is_reviewer(request.user)
+                or verdict is None
+                or verdict.state != Verdict.State.IN_REVIEW
+                or verdict_four_eyes_refusal(actor=actor(request), verdict=verdict) is not None
+            ):
+                return None
+            warnings = claim_publishing_warnings(claim)
+            acknowledged = set(request.POST.getlist("acknowledged_warnings"))
+            if all(warning.key in acknowledged for warning in warnings):
+                return None
+            return self._approve_confirmation(request, claim, warnings)
+
+        return self._workflow_action(request, object_id, approve, warn=True, confirm=ask_first)
+
+    def _approve_confirmation(
+        self, request: HttpRequest, claim: Claim, warnings: list[PublishingWarning]
+    ) -> HttpResponse:
+        change_url = reverse(
+            "admin:claims_claim_change", args=[claim.pk], current_app=self.admin_site.name
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Approve with warnings?",
+            "subtitle": None,
+            "opts": self.opts,
+            "app_label": self.opts.app_label,
+            "original": claim,
+            "publishing_warnings": warnings,
+            "approve_url": reverse(
+                "admin:claims_claim_approve", args=[claim.pk], current_app=self.admin_site.name
+            ),
+            "change_url": change_url,
+            "next": safe_next(request, ""),
+            "back_url": safe_next(request, change_url),
+            "comment": request.POST.get("comment", ""),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/claims/claim/approve_confirmation.html", context)
 
     def request_changes_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         def request_changes(claim: Claim) -> str:

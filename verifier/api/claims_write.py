@@ -7,6 +7,7 @@ into 400/403/404/409. The permission classes refuse a wrong role before the requ
 with the service's own message.
 """
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -31,12 +32,15 @@ from verifier.api.serializers import (
     ApproveSerializer,
     ClaimCreateSerializer,
     ClaimSerializer,
+    ClaimWithWarningsSerializer,
     DraftVerdictSerializer,
     EvidenceCreateSerializer,
     EvidenceSerializer,
     RequestChangesSerializer,
+    SubmitSerializer,
     VerdictDraftSerializer,
 )
+from verifier.selectors.attention import PublishingWarning, claim_publishing_warnings
 from verifier.selectors.records import claim_records, claim_rows, evidence_record
 from verifier.services.claims import claim_create
 from verifier.services.evidence import evidence_add
@@ -128,26 +132,29 @@ class ClaimWriteActions(viewsets.GenericViewSet):
         return Response(DraftVerdictSerializer(verdict, context=self.get_serializer_context()).data)
 
     @extend_schema(
-        summary="Send the draft verdict to review (fact-checkers)",
-        request=None,
-        responses={200: ClaimSerializer, **error_responses(400, 401, 403, 404, 409)},
+        summary="Send the draft verdict to review (fact-checkers); answers with its warnings",
+        request=SubmitSerializer,
+        responses={200: ClaimWithWarningsSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"], permission_classes=[IsStaff, FactCheckerRequired])
     def submit(self, request: Request, pk: int) -> Response:
-        claim_submit(actor=_actor(request), claim=self._claim_for_write(pk))
-        return self._claim_response(pk)
+        claim = self._claim_for_write(pk)
+        data = _parsed(SubmitSerializer, request)
+        claim_submit(actor=_actor(request), claim=claim, comment=data["comment"])
+        return self._claim_response(pk, warnings=claim_publishing_warnings(claim))
 
     @extend_schema(
-        summary="Approve and publish the verdict in review (reviewers; never its author)",
+        summary="Approve and publish the verdict in review (reviewers; never its author); "
+        "answers with its warnings",
         request=ApproveSerializer,
-        responses={200: ClaimSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={200: ClaimWithWarningsSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"], permission_classes=[IsStaff, ReviewerRequired])
     def approve(self, request: Request, pk: int) -> Response:
         claim = self._claim_for_write(pk)
         data = _parsed(ApproveSerializer, request)
         verdict_approve(actor=_actor(request), claim=claim, comment=data["comment"])
-        return self._claim_response(pk)
+        return self._claim_response(pk, warnings=claim_publishing_warnings(claim))
 
     @extend_schema(
         summary="Send the verdict in review back to its author with a comment (reviewers)",
@@ -171,9 +178,21 @@ class ClaimWriteActions(viewsets.GenericViewSet):
         # Writes reach claims in every status; who may act is the services' decision.
         return get_object_or_404(Claim.objects.all(), pk=pk)
 
-    def _claim_response(self, pk: int, code: int = status.HTTP_200_OK, **kwargs: Any) -> Response:
+    def _claim_response(
+        self,
+        pk: int,
+        code: int = status.HTTP_200_OK,
+        *,
+        warnings: list[PublishingWarning] | None = None,
+        **kwargs: Any,
+    ) -> Response:
+        """The claim as the read API shows it; with `warnings` (of submit and approve: they warn,
+        the action is done), plus those."""
         row = claim_rows(Claim.objects.filter(pk=pk)).get()
-        return Response(claim_records([row], published_only=False).records[0], status=code, **kwargs)
+        record: dict[str, Any] = dict(claim_records([row], published_only=False).records[0])
+        if warnings is not None:
+            record["warnings"] = [dataclasses.asdict(warning) for warning in warnings]
+        return Response(record, status=code, **kwargs)
 
 
 def _actor(request: Request) -> User:

@@ -147,6 +147,25 @@ class ClaimSerializer(serializers.Serializer):
     )
 
 
+class PublishingWarningSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(
+        choices=["quote_not_found", "source_pending", "source_failed"],
+        help_text="quote_not_found: the quote is not in its source's latest text; source_pending: "
+        "the source is still being fetched; source_failed: its last fetch failed.",
+    )
+    evidence = serializers.IntegerField(help_text="The evidence item the warning is about.")
+    url = serializers.CharField(help_text="Its source.")
+    message = serializers.CharField()
+
+
+class ClaimWithWarningsSerializer(ClaimSerializer):
+    warnings = PublishingWarningSerializer(
+        many=True,
+        help_text="What to look at twice in the evidence just submitted or approved. Warnings never "
+        "stop the action; an empty list means none.",
+    )
+
+
 # Input: parsing only.
 
 
@@ -192,6 +211,16 @@ class VerdictDraftSerializer(serializers.Serializer):
             labels = ", ".join(Rating.objects.values_list("label", flat=True))
             raise serializers.ValidationError(f"Unknown rating {value!r}; use one of: {labels}.")
         return rating
+
+
+class SubmitSerializer(serializers.Serializer):
+    comment = serializers.CharField(
+        max_length=COMMENT_MAX,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A note for the reviewer, such as what changed since they sent it back.",
+    )
 
 
 class ApproveSerializer(serializers.Serializer):

@@ -120,8 +120,9 @@ def claim_submit_refusal(*, claim: Claim, verdict: Verdict) -> str | None:
 
 
 @transaction.atomic
-def claim_submit(*, actor: User, claim: Claim) -> Verdict:
-    """Sends the claim's draft verdict to review."""
+def claim_submit(*, actor: User, claim: Claim, comment: str = "") -> Verdict:
+    """Sends the claim's draft verdict to review, with the fact-checker's optional note for the
+    reviewer (in the review log)."""
     require_fact_checker(actor)
     claim = Claim.objects.select_for_update().get(pk=claim.pk)
     verdict = claim_open_verdict(claim)
@@ -140,9 +141,12 @@ def claim_submit(*, actor: User, claim: Claim) -> Verdict:
     _set_claim_status(claim, actor, _claim_status_for(claim, verdict.state))
     review_log_append(
         claim=claim, verdict=verdict, actor=actor, action=ReviewLogEntry.Action.SUBMIT,
-        from_state=Verdict.State.DRAFT, to_state=Verdict.State.IN_REVIEW,
+        from_state=Verdict.State.DRAFT, to_state=Verdict.State.IN_REVIEW, comment=comment.strip(),
     )
-    notifications_send(event=Notification.Event.SUBMITTED, claim=claim, actor=actor, verdict=verdict)
+    notifications_send(
+        event=Notification.Event.SUBMITTED, claim=claim, actor=actor, verdict=verdict,
+        comment=comment.strip(),
+    )
     return verdict
 
 
