@@ -48,6 +48,9 @@ def admin_form_data(response: Any) -> dict[str, Any]:
         _add_form(data, inline.formset.management_form)
         for form in inline.formset.forms:
             _add_form(data, form)
+    # On a claim page being drafted the verdict's fields are part of the same form.
+    if response.context.get("verdict_form") is not None:
+        _add_form(data, response.context["verdict_form"])
     return data
 
 

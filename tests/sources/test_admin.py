@@ -252,3 +252,33 @@ def test_source_list_filters_by_outcome_and_last_fetch(as_user, fact_checker):
     response = client.get(url, {"outcome": "http_error"})
     assert response.context["cl"].result_list[0].evidence_count == 2
     assert '<span class="badge badge-bad" title="HTTP 404">http error</span>' in response.content.decode()
+
+
+def test_snapshot_page_marks_the_passage_closest_to_a_quote_not_found(as_user, fact_checker, media_root):
+    claim = drafted_claim(fact_checker, checked=False)
+    evidence = claim.evidence.select_related("source").get()
+    Evidence.objects.filter(pk=evidence.pk).update(
+        quote="Iran says these drones were exported before the war in Ukraine"
+    )
+    unrelated = drafted_claim(
+        fact_checker, text="Another claim", url=evidence.source.url, checked=False
+    ).evidence.get()
+    Evidence.objects.filter(pk=unrelated.pk).update(quote="Completely unrelated words about tea")
+    snapshot = fetched_snapshot(evidence.source, text=TEXT, body=BODY)
+
+    response = as_user(fact_checker).get(reverse("admin:sources_snapshot_change", args=[snapshot.pk]))
+
+    page = response.content.decode()
+    [hint] = response.context["adminform"].form.instance.__dict__["_quotes"][1:]
+    assert hint.evidence.pk == evidence.pk and hint.closest is not None
+    similarity = f"{hint.similarity:.0f}"
+    # Marked in the text as found quotes are, with its similarity, and linked from the quote's row.
+    assert (
+        f'<span id="closest-{evidence.pk}"></span><mark class="quote" title="Closest passage to'
+        f" evidence #{evidence.pk} (claim #{claim.pk}), {similarity}% similar\">“Iran says that these"
+        " drones were exported before the attack on Ukraine”.</mark>"
+    ) in page
+    assert f"Closest passage ({similarity}% similar)" in page
+    assert f'<a href="#closest-{evidence.pk}">show</a>' in page
+    # Nothing is offered for a quote that resembles nothing in the text.
+    assert f"closest-{unrelated.pk}" not in page

@@ -1,5 +1,5 @@
-"""The claims write API of SPEC §5: a draft claim, evidence, the draft verdict, submit, approve and
-request changes.
+"""The claims write API of SPEC §5: a draft claim, evidence (added, and edited until the claim is
+published), the draft verdict, submit, approve and request changes.
 
 Each action parses with a serializer, calls one service and renders the claim as the read API
 shows it; the services decide every rule and raise DomainError, which verifier.api.errors turns
@@ -17,16 +17,17 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotAuthenticated
-from rest_framework.permissions import BasePermission
+from rest_framework.exceptions import NotAuthenticated, NotFound
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
-from claims.models import Claim
+from claims.models import Claim, Evidence
 from core.errors import DomainError
 from core.roles import require_fact_checker, require_reviewer
+from verifier.api.pagination import MAX_ID
 from verifier.api.schema import error_responses
 from verifier.api.serializers import (
     ApproveSerializer,
@@ -35,7 +36,8 @@ from verifier.api.serializers import (
     ClaimWithWarningsSerializer,
     DraftVerdictSerializer,
     EvidenceCreateSerializer,
-    EvidenceSerializer,
+    EvidenceItemSerializer,
+    EvidenceUpdateSerializer,
     RequestChangesSerializer,
     SubmitSerializer,
     VerdictDraftSerializer,
@@ -43,7 +45,7 @@ from verifier.api.serializers import (
 from verifier.selectors.attention import PublishingWarning, claim_publishing_warnings
 from verifier.selectors.records import claim_records, claim_rows, evidence_record
 from verifier.services.claims import claim_create
-from verifier.services.evidence import evidence_add
+from verifier.services.evidence import evidence_add, evidence_update
 from verifier.services.verdicts import (
     claim_request_changes,
     claim_submit,
@@ -81,6 +83,13 @@ class ReviewerRequired(_RoleRequired):
     requirement = staticmethod(require_reviewer)
 
 
+class FactCheckerToWrite(FactCheckerRequired):
+    """Reads for any staff member, writes for fact-checkers."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return request.method in SAFE_METHODS or super().has_permission(request, view)
+
+
 class ClaimWriteActions(viewsets.GenericViewSet):
     """The write actions of the claims viewset (verifier.api.claims_read.ClaimViewSet)."""
 
@@ -110,14 +119,52 @@ class ClaimWriteActions(viewsets.GenericViewSet):
     @extend_schema(
         summary="Add evidence; its source is fetched in the background (fact-checkers)",
         request=EvidenceCreateSerializer,
-        responses={201: EvidenceSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={201: EvidenceItemSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"], permission_classes=[IsStaff, FactCheckerRequired])
     def evidence(self, request: Request, pk: int) -> Response:
         claim = self._claim_for_write(pk)
         data = _parsed(EvidenceCreateSerializer, request)
         evidence = evidence_add(actor=_actor(request), claim=claim, **data)
-        return Response(evidence_record(evidence.pk), status=status.HTTP_201_CREATED)
+        location = reverse("api:claim-evidence-item", args=[claim.pk, evidence.pk])
+        return Response(
+            _evidence_item(evidence.pk), status=status.HTTP_201_CREATED, headers={"Location": location}
+        )
+
+    @extend_schema(
+        methods=["GET"],
+        summary="One evidence item of a claim, in any state (staff)",
+        responses={200: EvidenceItemSerializer, **error_responses(401, 403, 404)},
+    )
+    @extend_schema(
+        methods=["PATCH"],
+        summary="Edit the quote, stance or note of evidence on a claim never published "
+        "(fact-checkers); a changed quote is checked again against the latest snapshot",
+        request=EvidenceUpdateSerializer,
+        responses={200: EvidenceItemSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    @action(
+        detail=True,
+        methods=["get", "patch"],
+        url_path="evidence/<int:evidence_id>",
+        url_name="evidence-item",
+        permission_classes=[IsStaff, FactCheckerToWrite],
+    )
+    def evidence_item(self, request: Request, pk: int, evidence_id: int) -> Response:
+        if max(pk, evidence_id) > MAX_ID:
+            # No row has it, and SQLite cannot even compare with it.
+            raise NotFound()
+        evidence = get_object_or_404(Evidence.objects.all(), pk=evidence_id, claim_id=pk)
+        if request.method == "PATCH":
+            changes = _parsed(EvidenceUpdateSerializer, request)
+            evidence_update(
+                actor=_actor(request),
+                evidence=evidence,
+                quote=changes.get("quote", evidence.quote),
+                stance=changes.get("stance", evidence.stance),
+                note=changes.get("note", evidence.note),
+            )
+        return Response(_evidence_item(evidence.pk))
 
     @extend_schema(
         summary="Save the draft verdict; on a published claim, starts a correction (fact-checkers)",
@@ -193,6 +240,10 @@ class ClaimWriteActions(viewsets.GenericViewSet):
         if warnings is not None:
             record["warnings"] = [dataclasses.asdict(warning) for warning in warnings]
         return Response(record, status=code, **kwargs)
+
+
+def _evidence_item(pk: int) -> dict[str, Any]:
+    return {"id": pk, **evidence_record(pk)}
 
 
 def _actor(request: Request) -> User:

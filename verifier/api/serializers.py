@@ -11,6 +11,14 @@ from typing import Any
 from rest_framework import serializers
 
 from claims.models import Claim, Evidence
+from core.text_bounds import (
+    CLAIM_TEXT_MAX,
+    COMMENT_MAX,
+    EXPLANATION_MAX,
+    NOTE_MAX,
+    QUOTE_MAX,
+    SUMMARY_MAX,
+)
 from sources.models import Source
 from verifier.models import Rating, SourceFlag, Verdict
 from verifier.selectors.published import RatingScale
@@ -20,15 +28,6 @@ from verifier.selectors.verdicts import ratings_matching
 def serializer_context(**extra: Any) -> dict[str, Any]:
     """Context for claim output: the rating scale bounds are read at most once per response."""
     return {"rating_scale": RatingScale(), **extra}
-
-
-# What one person writes in one field; far beyond any real fact-check, short of a denial of service.
-CLAIM_TEXT_MAX = 5_000
-QUOTE_MAX = 10_000
-NOTE_MAX = 10_000
-SUMMARY_MAX = 1_000
-EXPLANATION_MAX = 50_000
-COMMENT_MAX = 10_000
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -116,6 +115,12 @@ class FlagEntrySerializer(serializers.Serializer):
     new_snapshot = NewFlaggedSnapshotSerializer(help_text="The snapshot that found the change.")
 
 
+class EvidenceItemSerializer(EvidenceSerializer):
+    """One evidence item at its own address, /api/v1/claims/{id}/evidence/{evidence_id}/."""
+
+    id = serializers.IntegerField(help_text="The evidence_id of its address.")
+
+
 class ClaimantSerializer(serializers.Serializer):
     name = serializers.CharField()
     url = serializers.CharField(help_text="The claimant's sameAs page; may be empty.")
@@ -184,6 +189,14 @@ class EvidenceCreateSerializer(serializers.Serializer):
     quote = serializers.CharField(max_length=QUOTE_MAX, help_text="The exact words from the source.")
     stance = serializers.ChoiceField(choices=Evidence.Stance.choices)
     note = serializers.CharField(max_length=NOTE_MAX, required=False, allow_blank=True, default="")
+
+
+class EvidenceUpdateSerializer(serializers.Serializer):
+    """The fields of draft evidence that can change; the cited URL cannot (add new evidence)."""
+
+    quote = serializers.CharField(max_length=QUOTE_MAX, required=False)
+    stance = serializers.ChoiceField(choices=Evidence.Stance.choices, required=False)
+    note = serializers.CharField(max_length=NOTE_MAX, required=False, allow_blank=True)
 
 
 class VerdictDraftSerializer(serializers.Serializer):

@@ -10,6 +10,7 @@ from claims.models import Claim, Evidence
 from core.content_version import public_content_changed
 from core.errors import DomainError
 from core.roles import require_fact_checker, require_reviewer
+from core.text_bounds import EXPLANATION_MAX, SUMMARY_MAX, require_text_within
 from sources.models import Snapshot
 from verifier.models import (
     FingerprintEntry,
@@ -86,6 +87,8 @@ def verdict_save_draft(
         is_new = True
     else:
         is_new = False
+    require_text_within(summary, limit=SUMMARY_MAX, field="summary")
+    require_text_within(explanation, limit=EXPLANATION_MAX, field="explanation")
     verdict.rating = rating
     verdict.summary = summary.strip()
     verdict.explanation = explanation.strip()
