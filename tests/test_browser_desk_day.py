@@ -3,8 +3,10 @@ by live_server, a real worker process fetching from a local HTTP server and send
 SMTP server (aiosmtpd).
 
 A fact-checker drafts and submits a verdict (the reviewer gets mail); the reviewer requests changes
-(the author gets mail); the fact-checker fixes and resubmits; the reviewer approves. Then a cited
-source changes and another returns 404: two flag entries, a diff, mails. The fact-checker dismisses
+(the author gets mail and sees the comment in a banner on the claim page); the fact-checker fixes it,
+adding a source whose quote is not found, and resubmits past the warning; the reviewer approves from
+the review queue after a confirmation that lists the warning. Then a cited source changes and
+another returns 404: two flag entries, a diff, mails. The fact-checker dismisses
 one as "verdict still valid" and corrects the claim from the other, with a correction note that
 appears, dated, on the public page. Screenshots of each step go to the test's tmp dir and are copied
 to test-artifacts/screenshots/desk-day-NN-<step>.png.
@@ -57,6 +59,11 @@ REPORT_REWRITTEN = page_html(
     "Satellite images and shipping records show that the drones arrived in the autumn.",
     "Officials in Tehran have disputed the timing. The reporting team reviewed the manifests.",
     "Ukraine's air force reported the first strikes in September.",
+)
+BRIEFING_QUOTE = "the manifests were shared with the committee"
+BRIEFING = page_html(
+    "Press briefing",
+    "The spokesman said the shipping records had been passed on. No documents were released.",
 )
 STATEMENT = page_html(
     "Statement of the foreign ministry",
@@ -138,6 +145,7 @@ def test_a_desk_day_from_draft_to_correction(
 ):
     httpserver.expect_request("/report").respond_with_data(REPORT, content_type="text/html")
     httpserver.expect_request("/statement").respond_with_data(STATEMENT, content_type="text/html")
+    httpserver.expect_request("/briefing").respond_with_data(BRIEFING, content_type="text/html")
     fact_checker = FactCheckerFactory(username="fiona")
     reviewer = ReviewerFactory(username="rashid")
     claim = claim_create(
@@ -180,23 +188,39 @@ def test_a_desk_day_from_draft_to_correction(
     [sent_back] = wait_for_mail(mailbox, desk_worker, to=fact_checker, subject="Changes requested")
     assert "name the shipping manifests" in sent_back.get_body(preferencelist=("plain",)).get_content()
 
-    # The fact-checker fixes the summary and resubmits.
+    # The fact-checker sees the comment at the top of the claim page, fixes the summary, cites the
+    # briefing (whose quote the worker does not find) and resubmits past the warning.
     claim_page(fiona, live_server, claim)
-    assert "name the shipping manifests" in fiona.inner_text("#review-log")
+    assert "name the shipping manifests" in fiona.inner_text(".changes-requested-banner")
+    screenshot(fiona, "changes-requested-banner")
+    fiona.fill("#id_new_evidence-0-url", httpserver.url_for("/briefing"))
+    fiona.fill("#id_new_evidence-0-quote", BRIEFING_QUOTE)
+    fiona.select_option("#id_new_evidence-0-stance", "context")
     fiona.fill(
         "#verdict_form textarea[name=summary]",
         "Shipping manifests and satellite images show the drones arrived in August.",
     )
     fiona.click("input[name=save_verdict]")
     fiona.wait_for_selector("text=Saved the draft verdict (version 1).")
+    wait_for_badges(fiona, "/briefing", fetch="fetched", quote="not found", worker=desk_worker)
+    briefing = claim.evidence.get(source__url=httpserver.url_for("/briefing"))
+    warning = f"The quote of evidence #{briefing.pk} was not found in {briefing.source.url}."
+    assert warning in fiona.inner_text("#submit_form .publishing-warnings")
+    screenshot(fiona, "warning-before-resubmitting")
     fiona.click("input[name=submit_for_review]")
     fiona.wait_for_selector("text=Submitted the verdict for review.")
-    screenshot(fiona, "fixed-and-resubmitted")
+    assert f"Warning: {warning}" in fiona.inner_text(".messagelist")
     wait_for_mail(mailbox, desk_worker, to=reviewer, subject="Submitted for review", count=2)
 
-    # The reviewer approves; the author hears of it.
-    claim_page(rashid, live_server, claim)
-    rashid.click("#approve_form input[name=approve]")
+    # The reviewer approves from the queue, on a confirmation page listing the warning; the author
+    # hears of it.
+    rashid.goto(f"{live_server.url}/admin/claims/claim/review-queue/")
+    rashid.locator(f"tr.queue-row[data-claim='{claim.pk}'] button[name=approve]").click()
+    rashid.wait_for_selector("#approve_confirmation_form")
+    assert warning in rashid.inner_text(".publishing-warnings")
+    screenshot(rashid, "approve-confirmation-with-warning")
+    assert Claim.objects.get(pk=claim.pk).status == Claim.Status.IN_REVIEW, "nothing approved yet"
+    rashid.click("#approve_confirmation_form button[name=approve]")
     rashid.wait_for_selector(f"text=Approved and published verdict version 1 of claim #{claim.pk}.")
     screenshot(rashid, "approved")
     wait_for_mail(mailbox, desk_worker, to=fact_checker, subject="Approved and published")
@@ -205,10 +229,13 @@ def test_a_desk_day_from_draft_to_correction(
     httpserver.clear_all_handlers()
     httpserver.expect_request("/report").respond_with_data(REPORT_REWRITTEN, content_type="text/html")
     httpserver.expect_request("/statement").respond_with_data("Not found", status=404)
+    httpserver.expect_request("/briefing").respond_with_data(BRIEFING, content_type="text/html")
     call_command("recheck_sources", "--all", stdout=io.StringIO())
     wait_for(
-        lambda: SourceFlag.objects.filter(claim=claim).count() == 2, timeout=90,
-        what=f"two flag entries\n{desk_worker.log()}",
+        lambda: SourceFlag.objects.filter(claim=claim).count() == 2
+        and claim.evidence.get(pk=briefing.pk).source.snapshots.count() == 2,
+        timeout=90,
+        what=f"two flag entries and the briefing re-checked\n{desk_worker.log()}",
     )
     for person in (fact_checker, reviewer):
         flagged = wait_for_mail(mailbox, desk_worker, to=person, subject="Cited source changed", count=2)
