@@ -158,3 +158,55 @@ def test_a_reviewer_on_a_phone_approves_from_the_queue_after_confirming_the_warn
     assert "Warning: The quote of evidence" in page.inner_text(".messagelist")
     close_old_connections()
     assert Verdict.objects.get(claim=claim).state == Verdict.State.APPROVED
+
+
+def assert_table_fits(page, table: str, width: int) -> None:
+    """No sideways scrolling of the page or of the table's box, and every header cell on screen."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    fits = page.locator(table).evaluate(
+        "table => [table.parentElement.scrollWidth, table.parentElement.clientWidth]"
+    )
+    assert fits[0] <= fits[1], (table, fits)
+    for header in page.locator(f"{table} thead th").all():
+        box = header.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (
+            header.inner_text(),
+            box,
+        )
+
+
+def test_the_review_queue_and_my_work_keep_attention_on_screen_at_1366_px(live_server, browser):
+    both = FactCheckerFactory(username="rashid.longname", first_name="Rashid", last_name="Khan-Abernathy")
+    both.groups.add(Group.objects.get(name=REVIEWERS))
+    author = FactCheckerFactory(username="fiona.longname")
+    claims_needing_attention(both, ReviewerFactory())
+    waiting = drafted_claim(
+        author,
+        text="Ukraine says Russia launched forty-three Iranian-made drones at Kyiv overnight, most of "
+        "which were shot down by air defences over the capital and its region",
+        url="https://news.example.org/kyiv-overnight-drone-attack-air-defence-statement",
+    )
+    Evidence.objects.filter(claim=waiting).update(quote_status=Evidence.QuoteStatus.NOT_FOUND)
+    claim_submit(actor=author, claim=waiting, comment="Sources are the ministry and two reporters.")
+    assigned = drafted_claim(
+        author,
+        text="Iran's foreign minister says the drones Russia used were delivered months before the war",
+        url="https://news.example.org/foreign-minister-interview-transcript-in-full",
+    )
+    Claim.objects.filter(pk=assigned.pk).update(assignee=both)
+
+    page = log_in(browser, live_server, both)
+    page.set_viewport_size(LAPTOP)
+    page.goto(f"{live_server.url}/admin/claims/claim/review-queue/")
+    page.wait_for_selector("table.review-queue")
+    shoot(page, "05-review-queue-1366")
+    assert_table_fits(page, "table.review-queue", LAPTOP["width"])
+    assert "quote not found" in page.locator("tr.queue-row td.attention").first.inner_text()
+
+    page.goto(f"{live_server.url}/admin/claims/claim/my-work/")
+    page.wait_for_selector("#to-review table.work-table")
+    shoot(page, "06-my-work-1366")
+    for work_list in ("#sent-back", "#assigned", "#to-review"):
+        assert_table_fits(page, f"{work_list} table.work-table", LAPTOP["width"])
+    assert "changes requested" in page.locator("#sent-back td.attention").first.inner_text()
+    assert "quote not found" in page.locator("#to-review td.attention").first.inner_text()

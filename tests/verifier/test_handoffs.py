@@ -196,11 +196,17 @@ def test_a_fact_checkers_work_is_what_is_sent_back_to_them_flagged_or_assigned(f
     colleague_flagged = claim_in_review(colleague, text="A colleague's, flagged")
     Claim.objects.filter(pk=colleague_flagged.pk).update(source_flag="A source changed.")
 
+    assigned_and_sent_back = claim_in_review(
+        colleague, text="Assigned to me, sent back", assignee=fact_checker
+    )
+    claim_request_changes(actor=reviewer, claim=assigned_and_sent_back, comment="Cite the dates.")
+
     work = my_work(fact_checker)
 
-    assert list(work.sent_back) == [sent_back]
+    assert list(work.sent_back) == [assigned_and_sent_back, sent_back]
     assert list(work.flagged) == [flagged]
-    # A published claim with no correction open is no longer work, though still assigned.
+    # A published claim with no correction open is no longer work, though still assigned; a claim
+    # sent back is listed once, as sent back.
     assert list(work.assigned) == [assigned]
     assert work.to_review is None
 

@@ -321,6 +321,8 @@ def test_my_work_takes_the_same_queries_whatever_the_number_of_claims(
         sent_back = submitted(both, text=f"Mine {number}", url=f"https://m{number}.example/")
         claim_request_changes(actor=reviewer, claim=sent_back, comment="Again.")
         Claim.objects.filter(pk=sent_back.pk).update(assignee=both)
+        assigned = drafted_claim(author, text=f"Assigned {number}", url=f"https://a{number}.example/")
+        Claim.objects.filter(pk=assigned.pk).update(assignee=both)
         submitted(author, text=f"Theirs {number}", url=f"https://t{number}.example/")
         flagged = submitted(both, text=f"Flagged {number}", url=f"https://f{number}.example/")
         verdict_approve(actor=reviewer, claim=flagged)

@@ -192,10 +192,11 @@ class MyWork:
 
 
 def my_work(user: User) -> MyWork:
-    """For a fact-checker: the claims sent back to them, their flagged claims and the claims
-    assigned to them with work open; for a reviewer: the claims waiting for review that they did
-    not write. A claim a fact-checker works on is "theirs" when it is assigned to them, they
-    created it, or they wrote a version of its verdict. None for a list the role does not have."""
+    """For a fact-checker: the claims sent back to them, their flagged claims and the other claims
+    assigned to them with work open (each claim in one of these lists); for a reviewer: the claims
+    waiting for review that they did not write. A claim a fact-checker works on is "theirs" when
+    it is assigned to them, they created it, or they wrote a version of its verdict. None for a
+    list the role does not have."""
     sent_back = flagged = assigned = to_review = None
     if is_fact_checker(user):
         wrote_a_version = Exists(Verdict.objects.filter(claim=OuterRef("pk"), author=user))
@@ -209,9 +210,15 @@ def my_work(user: User) -> MyWork:
             .order_by("-updated_at", "-pk")
         )
         flagged = Claim.objects.filter(theirs).exclude(source_flag="").order_by("-source_flagged_at", "-pk")
+        # The rest of their assigned work: a claim sent back or flagged is listed there already.
+        not_sent_back = Q(last_hand_off__isnull=True) | ~Q(
+            last_hand_off=ReviewLogEntry.Action.REQUEST_CHANGES
+        )
         assigned = (
-            Claim.objects.filter(assignee=user)
+            Claim.objects.alias(last_hand_off=_hand_off_action())
+            .filter(assignee=user, source_flag="")
             .filter(~Q(status=Claim.Status.PUBLISHED) | Q(open_verdict))
+            .filter(not_sent_back)
             .order_by("-updated_at", "-pk")
         )
     if is_reviewer(user):
