@@ -4,11 +4,11 @@ transaction, or refuses with every edit still in the form."""
 
 import pytest
 
-from claims.models import Claim
+from claims.models import Claim, Evidence
 from sources.models import Source
 from tests.admin_helpers import QUOTE, admin_form_data, claim_url, drafted_claim
 from tests.factories import rating
-from verifier.models import Verdict
+from verifier.models import ReviewLogEntry, Verdict
 from verifier.services.claims import claim_create
 from verifier.services.verdicts import claim_submit, verdict_approve
 
@@ -44,8 +44,10 @@ def test_submit_saves_the_claim_evidence_and_verdict_then_submits(page):
         text=NEW_TEXT,
         rating=str(rating("false").pk),
         **{"evidence-0-note": "From the minister's interview."},
+        comment="The dates are in the second paragraph.",
         submit_for_review="Submit for review",
     )
+    Evidence.objects.update(quote_status=Evidence.QuoteStatus.NOT_FOUND)
 
     response = client.post(claim_url(claim), data, follow=True)
 
@@ -54,10 +56,14 @@ def test_submit_saves_the_claim_evidence_and_verdict_then_submits(page):
     assert claim.evidence.get().note == "From the minister's interview."
     verdict = Verdict.objects.get(claim=claim)
     assert (verdict.rating.slug, verdict.state) == ("false", Verdict.State.IN_REVIEW)
-    assert [str(m) for m in response.context["messages"]] == [
-        "Saved the draft verdict (version 1).",
-        "Submitted the verdict for review.",
-    ]
+    messages = [str(m) for m in response.context["messages"]]
+    assert messages[:2] == ["Saved the draft verdict (version 1).", "Submitted the verdict for review."]
+    # The publishing warnings follow, as after submit_view (they warn; they do not refuse).
+    assert len(messages) == 3 and messages[2].startswith("Warning: ")
+    submitted = ReviewLogEntry.objects.filter(claim=claim).last()
+    assert (submitted.action, submitted.comment) == (
+        ReviewLogEntry.Action.SUBMIT, "The dates are in the second paragraph.",
+    )
 
 
 def test_the_claims_save_button_also_saves_a_changed_verdict(page):
@@ -152,3 +158,23 @@ def test_a_published_claims_page_saves_without_posting_its_read_only_evidence(
     assert claim.assignee == fact_checker
     assert claim.evidence.get().quote == QUOTE
     assert Verdict.objects.get(claim=claim).state == Verdict.State.APPROVED
+
+
+def test_start_a_correction_posts_the_page_and_drafts_version_two(as_user, fact_checker, reviewer):
+    claim = drafted_claim(fact_checker)
+    claim_submit(actor=fact_checker, claim=claim)
+    verdict_approve(actor=reviewer, claim=claim)
+    client = as_user(fact_checker)
+    page = client.get(claim_url(claim))
+    assert 'value="Start a correction"' in page.content.decode()
+    data = admin_form_data(page)
+    data.update(summary="Iran admits it; the timing was wrong.", save_verdict="Start a correction")
+
+    response = client.post(claim_url(claim), data, follow=True)
+
+    assert [str(m) for m in response.context["messages"]] == ["Saved the draft verdict (version 2)."]
+    correction = Verdict.objects.get(claim=claim, version=2)
+    assert (correction.state, correction.summary) == (
+        Verdict.State.DRAFT, "Iran admits it; the timing was wrong.",
+    )
+    assert Verdict.objects.get(claim=claim, version=1).state == Verdict.State.APPROVED

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from claims.models import Evidence
+from claims.models import Claim, Evidence
 from sources.models import Snapshot, Source
 from tests.admin_helpers import drafted_claim, fetched_snapshot
 from tests.factories import ClaimFactory, EvidenceFactory, SourceFactory, UserFactory
@@ -111,14 +111,22 @@ TEXT = (
 )
 
 
-def test_snapshot_page_highlights_the_quotes_citing_the_source(as_user, fact_checker, media_root):
+def two_claims_citing_one_snapshot(fact_checker, *, other_quote: str) -> tuple[Claim, Evidence, Snapshot]:
+    """A claim citing a source, another citing it with `other_quote`, and the source's snapshot
+    of TEXT: the first claim, its evidence and the snapshot."""
     claim = drafted_claim(fact_checker, checked=False)
     evidence = claim.evidence.select_related("source").get()
     other = drafted_claim(
         fact_checker, text="Another claim", url=evidence.source.url, checked=False
     ).evidence.get()
-    Evidence.objects.filter(pk=other.pk).update(quote="Iran denies everything")
-    snapshot = fetched_snapshot(evidence.source, text=TEXT, body=BODY)
+    Evidence.objects.filter(pk=other.pk).update(quote=other_quote)
+    return claim, evidence, fetched_snapshot(evidence.source, text=TEXT, body=BODY)
+
+
+def test_snapshot_page_highlights_the_quotes_citing_the_source(as_user, fact_checker, media_root):
+    claim, evidence, snapshot = two_claims_citing_one_snapshot(
+        fact_checker, other_quote="Iran denies everything"
+    )
 
     response = as_user(fact_checker).get(reverse("admin:sources_snapshot_change", args=[snapshot.pk]))
 
@@ -255,16 +263,13 @@ def test_source_list_filters_by_outcome_and_last_fetch(as_user, fact_checker):
 
 
 def test_snapshot_page_marks_the_passage_closest_to_a_quote_not_found(as_user, fact_checker, media_root):
-    claim = drafted_claim(fact_checker, checked=False)
-    evidence = claim.evidence.select_related("source").get()
+    claim, evidence, snapshot = two_claims_citing_one_snapshot(
+        fact_checker, other_quote="Completely unrelated words about tea"
+    )
+    unrelated = Evidence.objects.exclude(pk=evidence.pk).get()
     Evidence.objects.filter(pk=evidence.pk).update(
         quote="Iran says these drones were exported before the war in Ukraine"
     )
-    unrelated = drafted_claim(
-        fact_checker, text="Another claim", url=evidence.source.url, checked=False
-    ).evidence.get()
-    Evidence.objects.filter(pk=unrelated.pk).update(quote="Completely unrelated words about tea")
-    snapshot = fetched_snapshot(evidence.source, text=TEXT, body=BODY)
 
     response = as_user(fact_checker).get(reverse("admin:sources_snapshot_change", args=[snapshot.pk]))
 

@@ -4,9 +4,11 @@ each change is in the field history, and a changed quote is checked again at onc
 latest snapshot already recorded (no new fetch)."""
 
 import pytest
+from django.contrib.auth.models import Group
 
 from claims.models import Claim, Evidence
 from core.errors import DomainError, ErrorKind
+from core.roles import REVIEWERS
 from core.text_bounds import CLAIM_TEXT_MAX, EXPLANATION_MAX, NOTE_MAX, QUOTE_MAX, SUMMARY_MAX
 from sources.models import Source
 from tests.admin_helpers import QUOTE, admin_form_data, claim_url, drafted_claim, snapshot_of
@@ -301,3 +303,17 @@ def test_published_evidence_is_read_only_on_the_claim_page(fact_checker, reviewe
 
     assert 'name="evidence-0-quote"' not in page
     assert QUOTE in page
+
+
+def test_who_edited_the_evidence_cannot_approve_the_verdict(draft, fact_checker):
+    editor = FactCheckerFactory()
+    editor.groups.add(Group.objects.get(name=REVIEWERS))
+    evidence_update(actor=editor, evidence=draft.evidence.get(), quote=QUOTE, stance="context")
+    claim_submit(actor=fact_checker, claim=draft)
+
+    with pytest.raises(DomainError) as refused:
+        verdict_approve(actor=editor, claim=draft)
+
+    assert refused.value.message == (
+        "Four-eyes rule: you changed the evidence of this verdict, so another reviewer must approve it."
+    )

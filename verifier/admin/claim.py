@@ -373,9 +373,10 @@ class ClaimAdmin(HistoryAdmin):
         if submitting:
             claim_submit(actor=actor(request), claim=claim, comment=request.POST.get("comment", ""))
             done.append("Submitted the verdict for review.")
-            # As the submit button of the workflow views does (warn=True): they never stop it.
-            for warning in claim_publishing_warnings(claim):
-                self.message_user(request, f"Warning: {warning.message}", messages.WARNING)
+            # As submit_view: the warnings follow (they never stop a submission).
+            request._claim_page_warnings = [  # type: ignore[attr-defined]
+                f"Warning: {warning.message}" for warning in claim_publishing_warnings(claim)
+            ]
         refetch = request.POST.get(REFETCH)
         if refetch is not None:
             done.append(_refetch(request, claim, refetch))
@@ -384,12 +385,14 @@ class ClaimAdmin(HistoryAdmin):
     def response_change(self, request: HttpRequest, obj: Claim) -> HttpResponse:
         done: list[str] = getattr(request, "_claim_page_done", [])
         anchor = next((a for button, a in _BUTTON_ANCHORS.items() if button in request.POST), None)
-        if anchor is None:
-            for message in done:
-                self.message_user(request, message, messages.SUCCESS)
-            return super().response_change(request, obj)
-        for message in done or ["Saved the claim."]:
+        if anchor is not None and not done:
+            done = ["Saved the claim."]
+        for message in done:
             self.message_user(request, message, messages.SUCCESS)
+        for warning in getattr(request, "_claim_page_warnings", []):
+            self.message_user(request, warning, messages.WARNING)
+        if anchor is None:
+            return super().response_change(request, obj)
         change_url = reverse(
             "admin:claims_claim_change", args=[obj.pk], current_app=self.admin_site.name
         )
