@@ -15,6 +15,7 @@ import fcntl
 import logging
 import os
 import time
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,27 +37,51 @@ def _now_us() -> int:
     return time.time_ns() // 1000
 
 
+@dataclass(frozen=True)
+class WindowCounter:
+    """A counter in the cache that expires with its window (a rate limit's)."""
+
+    key: str
+    seconds: int
+
+    def count(self) -> int:
+        """Adds one; the new count."""
+        try:
+            return int(cache.incr(self.key))
+        except ValueError:
+            # First of the window; the counter expires with it.
+            return 1 if cache.add(self.key, 1, timeout=self.seconds + 1) else int(cache.incr(self.key))
+
+
 class _VersionStore(Protocol):
     def read(self) -> int: ...
 
-    def read_with_entry(self, key: str) -> tuple[int, Any]: ...
+    def read_with_entry(self, key: str, counter: WindowCounter | None) -> tuple[int, Any, int | None]: ...
 
     def bump(self) -> None: ...
 
 
 class _CacheVersion:
-    """The version in a cache every process shares; entry and version come in one round trip."""
+    """The version in a cache every process shares; entry, version and a counter come in one round
+    trip where the backend can pipeline (config.cache)."""
 
     def read(self) -> int:
         version = cache.get(VERSION_KEY)
         return version if version is not None else self._start()
 
-    def read_with_entry(self, key: str) -> tuple[int, Any]:
-        found = cache.get_many([VERSION_KEY, key])
+    def read_with_entry(self, key: str, counter: WindowCounter | None) -> tuple[int, Any, int | None]:
+        keys = [VERSION_KEY, key]
+        count = None
+        if counter is None:
+            found = cache.get_many(keys)
+        elif hasattr(cache, "get_many_and_count"):
+            found, count = cache.get_many_and_count(keys, counter=counter.key, timeout=counter.seconds + 1)
+        else:
+            found, count = cache.get_many(keys), counter.count()
         version = found.get(VERSION_KEY)
         if version is None:
-            return self._start(), None
-        return version, found.get(key)
+            return self._start(), None, count
+        return version, found.get(key), count
 
     def bump(self) -> None:
         current = cache.get(VERSION_KEY)
@@ -89,8 +114,8 @@ class _FileVersion:
             self.bump()
             return int(self.path.read_text())
 
-    def read_with_entry(self, key: str) -> tuple[int, Any]:
-        return self.read(), cache.get(key)
+    def read_with_entry(self, key: str, counter: WindowCounter | None) -> tuple[int, Any, int | None]:
+        return self.read(), cache.get(key), None if counter is None else counter.count()
 
     def bump(self) -> None:
         with self.lock_path.open("a") as lock:
@@ -148,7 +173,9 @@ def public_content_version() -> int | None:
         return None
 
 
-def public_content_version_and_entry(key: str) -> tuple[int, Any]:
-    """The current version and the cache entry under `key`, in one round trip where the store
-    allows; raises what the store raises."""
-    return _versions().read_with_entry(key)
+def public_content_version_and_entry(
+    key: str, *, counter: WindowCounter | None = None
+) -> tuple[int, Any, int | None]:
+    """The current version, the cache entry under `key` and, with a `counter`, its count after
+    adding one (else None), in one round trip where the store allows; raises what the store raises."""
+    return _versions().read_with_entry(key, counter)

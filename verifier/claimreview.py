@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.urls import reverse
 
+from claims.models import Claim
 from verifier.models import Rating, Verdict
 from verifier.selectors.published import RatingScale, claim_current_verdict
 from verifier.selectors.records import ReviewedClaim
@@ -31,10 +32,17 @@ def claim_review(
     With `context`, a standalone JSON-LD document; without, an item to nest in another document.
     """
     verdict = claim_current_verdict(claim)
-    if verdict is None or verdict.state != Verdict.State.APPROVED or claim.published_at is None:
+    if verdict is None:
+        raise ValueError(f"Claim {claim.pk} has no published verdict to review.")
+    return claim_review_of(reviewed_claim(claim, verdict), rating_scale=rating_scale, context=context)
+
+
+def reviewed_claim(claim: Claim, verdict: Verdict) -> ReviewedClaim:
+    """The columns a ClaimReview shows of a published claim and one of its approved verdicts."""
+    if verdict.state != Verdict.State.APPROVED or claim.published_at is None:
         raise ValueError(f"Claim {claim.pk} has no published verdict to review.")
     rating: Rating | None = verdict.rating
-    reviewed = ReviewedClaim(
+    return ReviewedClaim(
         id=claim.pk,
         text=claim.text,
         published_at=claim.published_at,
@@ -50,8 +58,8 @@ def claim_review(
         correction_note=verdict.correction_note,
         rating__label=rating.label if rating else None,
         rating__value=rating.value if rating else None,
+        evidence_fingerprint=verdict.evidence_fingerprint,
     )
-    return claim_review_of(reviewed, rating_scale=rating_scale, context=context)
 
 
 def claim_review_of(
@@ -79,6 +87,9 @@ def claim_review_of(
         "itemReviewed": _item_reviewed(claim),
         "reviewRating": _review_rating(claim, rating_scale),
     }
+    citations = _citations(claim["evidence_fingerprint"])
+    if citations:
+        review["citation"] = citations
     return review
 
 
@@ -132,6 +143,20 @@ def _item_reviewed(claim: ReviewedClaim) -> dict[str, Any]:
     if claim["appearance_url"]:
         item["appearance"] = {"@type": "CreativeWork", "url": claim["appearance_url"]}
     return item
+
+
+def _citations(fingerprint: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The sources the verdict cited at approval, each with its archived copy (schema.org
+    CreativeWork.archivedAt): the snapshot the approval froze, never a later one."""
+    return [
+        {
+            "@type": "CreativeWork",
+            "url": entry["url"],
+            "archivedAt": settings.PUBLIC_BASE_URL + reverse("archive-snapshot", args=[entry["snapshot"]]),
+        }
+        for entry in fingerprint
+        if entry.get("snapshot") is not None
+    ]
 
 
 def _claimant_type(kind: str) -> str:

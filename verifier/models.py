@@ -91,6 +91,14 @@ class Verdict(models.Model):
                 name="verdict_one_open_per_claim",
             ),
         ]
+        indexes = [
+            # The review queue's order (verdicts_in_review): its page and its count read only this.
+            models.Index(
+                fields=["submitted_at", "id"],
+                condition=models.Q(state="in_review"),
+                name="verdict_review_queue_idx",
+            ),
+        ]
         permissions = [("review_verdict", "Can approve verdicts or request changes")]
 
     def __str__(self) -> str:

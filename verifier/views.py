@@ -29,6 +29,8 @@ class CitedEvidence(NamedTuple):
     evidence: Evidence
     # The snapshot the API reports for this evidence; None before the first fetch.
     snapshot: Snapshot | None
+    # The snapshot the published verdict's fingerprint cites: its archive page; None if unfetched.
+    archived: int | None = None
 
 
 @public_read
@@ -44,6 +46,7 @@ def claim_page(request: HttpRequest, pk: int) -> HttpResponse:
         published=claim.published_at,
         modified=verdict.approved_at if verdict and corrections else None,
     )
+    archived = _cited_snapshots(verdict) if verdict else {}
     context = {
         **site_context(request, share),
         "claim": claim,
@@ -52,12 +55,25 @@ def claim_page(request: HttpRequest, pk: int) -> HttpResponse:
         "rating_scale": rating_scale,
         "rating_tone": rating_tone(verdict.rating if verdict else None, rating_scale),
         "corrections": corrections,
-        "evidence": [CitedEvidence(item, evidence_snapshot(item)) for item in claim_shown_evidence(claim)],
+        "evidence": [
+            CitedEvidence(item, evidence_snapshot(item), archived.get(item.pk))
+            for item in claim_shown_evidence(claim)
+        ],
         "claim_review": claim_review(claim, rating_scale=rating_scale) if verdict else None,
         "canonical_url": claim.public_url(),
         "claim_review_url": reverse("api:claim-claimreview", args=[claim.pk]),
+        "evidence_package_url": reverse("api:claim-evidence-package", args=[claim.pk]) if verdict else None,
     }
     return render(request, "verifier/claim_page.html", context)
+
+
+def _cited_snapshots(verdict: Verdict) -> dict[int, int]:
+    """The snapshot an approved verdict's fingerprint cites, by evidence id (fetched ones only)."""
+    return {
+        entry["evidence"]: snapshot
+        for entry in verdict.fingerprint()
+        if (snapshot := entry.get("snapshot")) is not None
+    }
 
 
 def _share_description(verdict: Verdict | None) -> str:

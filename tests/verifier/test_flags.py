@@ -328,7 +328,7 @@ def test_a_single_flag_of_before_becomes_one_open_entry(published_claim):
     flagged_at = timezone.now()
     reason = f"Source {source.url} changed (snapshot {snapshot.pk}, {flagged_at:%Y-%m-%d})."
     Claim.objects.filter(pk=published_claim.pk).update(source_flag=reason, source_flagged_at=flagged_at)
-    migration = importlib.import_module("verifier.migrations.0006_source_flags_from_single_flags")
+    migration = importlib.import_module("verifier.migrations.0007_source_flags_from_single_flags")
 
     migration._single_flags_to_entries(apps, None)
     migration._single_flags_to_entries(apps, None)

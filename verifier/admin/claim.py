@@ -64,6 +64,7 @@ from verifier.admin.inlines import (
     evidence_quote_cell,
 )
 from verifier.admin.my_work import my_work_view
+from verifier.admin.paging import LargeTablePaging
 from verifier.admin.review_queue import review_queue_view
 from verifier.admin.transfer import export_published_view, import_view
 from verifier.admin.verdicts import HistoryAdmin
@@ -121,7 +122,7 @@ class ClaimChangeList(ChangeList):
 
 
 @admin.register(Claim)
-class ClaimAdmin(HistoryAdmin):
+class ClaimAdmin(LargeTablePaging, HistoryAdmin):
     list_display = (
         "claim_text",
         "claimant_link",

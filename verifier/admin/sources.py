@@ -19,7 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -28,11 +28,12 @@ from django.utils.text import Truncator
 from claims.models import Evidence
 from core.errors import DomainError
 from core.roles import is_fact_checker
-from sources.highlight import FoldedText, QuoteMark, highlight
+from sources.highlight import FoldedText, QuoteMark, highlight, quote_spans
 from sources.models import OUTCOME_CHOICES, Snapshot, Source
 from sources.services import snapshot_body_check, sources_refetch
 from verifier.admin.badges import badge, fetch_badge_with_reason, outcome_badge
 from verifier.admin.common import actor
+from verifier.archive import snapshot_body_download
 
 CITED_BY_SHOWN = 20
 # Quotes highlighted on a snapshot's page: the newest evidence citing the source.
@@ -41,12 +42,6 @@ QUOTES_SHOWN = 50
 # text, see sources.highlight.CLOSEST_PROBE_MAX), and the least similarity worth showing.
 CLOSEST_HINTS_SHOWN = 10
 CLOSEST_SIMILARITY_MIN = 60.0
-_BODY_EXTENSIONS = {
-    "text/html": ".html",
-    "application/xhtml+xml": ".xhtml",
-    "text/plain": ".txt",
-    "application/pdf": ".pdf",
-}
 
 
 class OutcomeFilter(admin.SimpleListFilter):
@@ -255,18 +250,21 @@ def _quotes(snapshot: Snapshot) -> list[_QuoteOnPage]:
             .select_related("claim")
             .order_by("-id")[:QUOTES_SHOWN]
         )
-        folded = FoldedText(snapshot.text)
+        # Folding the whole text is the slow part (about 1 s per MB): only for a closest passage.
+        folded: FoldedText | None = None
         cached = []
         hints_left = CLOSEST_HINTS_SHOWN
         for row in evidence:
             mark = QuoteMark(
                 label=f"Evidence #{row.pk} (claim #{row.claim_id})",
                 anchor=f"quote-{row.pk}",
-                spans=folded.spans(row.quote),
+                spans=quote_spans(row.quote, snapshot.text),
             )
             closest = None
             if not mark.spans and hints_left > 0:
                 hints_left -= 1
+                if folded is None:
+                    folded = FoldedText(snapshot.text)
                 closest = folded.closest_passage(row.quote)
             if closest is None or closest.similarity < CLOSEST_SIMILARITY_MIN:
                 cached.append(_QuoteOnPage(row, mark))
@@ -392,21 +390,8 @@ class SnapshotAdmin(admin.ModelAdmin):
                 level=messages.ERROR,
             )
             return HttpResponseRedirect(reverse("admin:sources_snapshot_change", args=[snapshot.pk]))
-        media_type = snapshot.content_type.split(";")[0].strip().lower()
-        filename = (
-            f"snapshot-{snapshot.pk}-{snapshot.content_sha256[:12]}"
-            f"{_BODY_EXTENSIONS.get(media_type, '.bin')}"
-        )
         # Served as opaque bytes, never as the page it may be: it is untrusted content.
-        response = FileResponse(
-            default_storage.open(snapshot.body.name, "rb"),
-            as_attachment=True,
-            filename=filename,
-            content_type="application/octet-stream",
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Security-Policy"] = "sandbox"
-        return response
+        return snapshot_body_download(snapshot)
 
     @admin.display(description="outcome", ordering="outcome")
     def outcome_shown(self, snapshot: Snapshot) -> str:

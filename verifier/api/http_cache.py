@@ -6,10 +6,17 @@ forward whenever what the public can read changes. The public read endpoints (de
 
 - the ETag is the version plus a digest of the request (URL, Accept, settings), and Last-Modified is
   when the version last moved, so a conditional request is answered with 304 before the view runs;
-- a rendered 200 is kept in Django's cache with the version it was rendered under, and
-  `PublicCacheMiddleware`, the outermost middleware, serves it to requests without credentials
-  without running the rest of the stack (requests with a token are served it by `public_read`, after
-  authentication and throttling). A new version makes every older entry unusable at once.
+- a rendered 200 is kept in Django's cache with the version it was rendered under, and served to
+  requests without credentials before Django handles them: by `PublicCacheApplication`, the WSGI
+  layer in front of Django's handler (config.wsgi), or, where Django is called without it (the test
+  client, runserver), by `PublicCacheMiddleware`, the outermost middleware. Requests with a token are
+  served it by `public_read`, after authentication and throttling. A new version makes every older
+  entry unusable at once.
+
+The WSGI layer reads the version, the entry and, for paths whose responses are rate-limited, the
+client's anonymous request counter in one cache round trip (core.content_version), and hands what
+it read to the middleware and the throttle when it cannot answer, so that nothing is looked up or
+counted twice.
 
 Staff can read drafts, whose changes do not move the version: their responses get an ETag computed
 from the body and are never cached.
@@ -18,13 +25,15 @@ from the body and are never cached.
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import SuspiciousOperation
+from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, parse_etags
@@ -34,7 +43,10 @@ from rest_framework.request import Request
 
 from core.cache_outage import cache_outages
 from core.content_version import public_content_version, public_content_version_and_entry
-from verifier.api.throttling import AnonThrottle
+from verifier.api.throttling import EARLY_COUNT, AnonThrottle
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +58,11 @@ PER_REQUEST_HEADERS = frozenset({"etag", "last-modified", "date", "content-lengt
 _VERSION_ATTR = "_public_content_version"
 _LOOKED_UP_ATTR = "_public_cache_looked_up"
 _TO_STORE_ATTR = "_public_cache_store"
+# A WSGI environ key, which no request header can set: the version PublicCacheApplication read
+# (None: the cache could not be read) when it could not answer the request itself.
+EARLY_LOOKUP = "verifier.public_cache_version"
+# How many paths PublicCacheApplication remembers as rate-limited before it starts over.
+THROTTLED_PATHS_KEPT = 10_000
 
 
 @dataclass(frozen=True)
@@ -154,9 +171,17 @@ class PublicCacheMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if request.method != "GET" or _has_credentials(request) or not _caching_enabled():
             return self._finish(request, self.get_response(request))
+        if EARLY_LOOKUP in request.META:
+            # PublicCacheApplication looked it up already and found nothing to serve.
+            early_version: int | None = request.META[EARLY_LOOKUP]
+            if early_version is None:
+                return self.get_response(request)
+            setattr(request, _VERSION_ATTR, early_version)
+            setattr(request, _LOOKED_UP_ATTR, True)
+            return self._finish(request, self.get_response(request))
         key = entry_key(request)
         try:
-            version, entry = public_content_version_and_entry(key)
+            version, entry, _ = public_content_version_and_entry(key)
         except Exception as error:
             cache_outages.record(what="a response was rendered without the response cache", error=error)
             return self.get_response(request)
@@ -189,11 +214,79 @@ def _anonymous_throttle_refusal(request: HttpRequest) -> HttpResponse | None:
     throttle = AnonThrottle()
     if throttle.allow_request(request, None):
         return None
-    wait = throttle.wait()
+    return _throttled(throttle.wait())
+
+
+def _throttled(wait: float) -> HttpResponse:
     # The body and header DRF sends for the same refusal.
     response = JsonResponse({"detail": str(Throttled(wait).detail)}, status=429)
     response["Retry-After"] = str(max(1, round(wait)))
     return response
+
+
+class PublicCacheApplication:
+    """The WSGI layer in front of Django's handler: a GET without credentials whose response is
+    cached is answered (200, 304 or the anonymous rate limit's 429) from one cache round trip,
+    before Django's request handling, sessions, authentication, CSRF and DRF run.
+
+    Whether a path is rate-limited shows in its cached entries (DRF views' are); once this process
+    has seen one, the request is counted in the same round trip as the lookup. Everything else, and
+    every request it cannot answer, goes to Django, with what was read and counted (EARLY_LOOKUP,
+    EARLY_COUNT)."""
+
+    def __init__(self, application: "WSGIApplication") -> None:
+        self.application = application
+        self.throttled_paths: set[str] = set()
+
+    def __call__(self, environ: "WSGIEnvironment", start_response: "StartResponse") -> Iterable[bytes]:
+        response = self._early_response(environ)
+        if response is None:
+            return self.application(environ, start_response)
+        assert isinstance(response, HttpResponse)  # a 200, 304 or 429 with its body in memory
+        start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
+        return [response.content]
+
+    def _early_response(self, environ: "WSGIEnvironment") -> HttpResponseBase | None:
+        if environ.get("REQUEST_METHOD") != "GET" or not _caching_enabled():
+            return None
+        # A copy: WSGIRequest writes the decoded path back into the environ it is given, which
+        # Django's handler would then decode a second time.
+        request = WSGIRequest(dict(environ))
+        if _has_credentials(request):
+            return None
+        try:
+            key = entry_key(request)
+        except SuspiciousOperation:  # a Host not allowed: Django refuses the request
+            return None
+        throttle = AnonThrottle()
+        limited = throttle.window_counter(request, None) if request.path in self.throttled_paths else None
+        try:
+            version, entry, count = public_content_version_and_entry(
+                key, counter=None if limited is None else limited[0]
+            )
+        except Exception as error:
+            cache_outages.record(what="a response was rendered without the response cache", error=error)
+            environ[EARLY_LOOKUP] = None
+            return None
+        environ[EARLY_LOOKUP] = version
+        if limited is not None and count is not None:
+            environ[EARLY_COUNT] = (limited[0].key, count)
+        if entry is None or entry.version != version:
+            return None
+        if entry.throttled:
+            if limited is None or count is None:
+                self._remember_throttled(request.path)
+                refusal = _anonymous_throttle_refusal(request)
+                if refusal is not None:
+                    return refusal
+            elif count > limited[1]:
+                return _throttled(throttle.wait())
+        return _serve(request, entry, key)
+
+    def _remember_throttled(self, path: str) -> None:
+        if len(self.throttled_paths) >= THROTTLED_PATHS_KEPT:
+            self.throttled_paths.clear()
+        self.throttled_paths.add(path)
 
 
 def _is_private(request: HttpRequest | Request) -> bool:

@@ -118,6 +118,19 @@ CLAIM_REVIEW = inline_serializer(
                 ),
             },
         ),
+        "citation": inline_serializer(
+            "ClaimReviewCitation",
+            {
+                "@type": _schema_org_type("CreativeWork"),
+                "url": serializers.URLField(help_text="The cited source."),
+                "archivedAt": serializers.URLField(
+                    help_text="Its archived copy: the snapshot the published verdict cites."
+                ),
+            },
+            many=True,
+            required=False,
+            help_text="The sources the published verdict cites that were fetched; absent if none was.",
+        ),
     },
 )
 

@@ -10,6 +10,10 @@ so their cost grows with the rate; these count requests in fixed windows instead
 client and window, at most two cache operations per request whatever the rate (a client may burst to
 twice its rate across a window boundary). When the cache is down the throttles let requests through
 (core.cache_outage): a Redis outage must not take the API down with it.
+
+The response cache's WSGI layer (verifier.api.http_cache) counts an anonymous request together
+with its cache lookup, in one round trip, and leaves the count in the request's environ under
+EARLY_COUNT: the throttle takes that count instead of counting the same request twice.
 """
 
 from typing import Any
@@ -20,7 +24,11 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from config.env import parse_rate
 from core.cache_outage import cache_outages
+from core.content_version import WindowCounter
 from verifier.api.client_address import client_address
+
+# A WSGI environ key, which no request header can set: (counter key, count) of this request.
+EARLY_COUNT = "verifier.throttle_count"
 
 
 class _WindowThrottle(SimpleRateThrottle):
@@ -36,31 +44,34 @@ class _WindowThrottle(SimpleRateThrottle):
     def get_ident(self, request: Any) -> str:
         return client_address(request)
 
-    def allow_request(self, request: Any, view: Any) -> bool:
+    def window_counter(self, request: Any, view: Any) -> tuple[WindowCounter, int] | None:
+        """The counter of this client's current window and how many requests it allows; None when
+        the request is not limited."""
         limit = parse_rate(self.get_rate())
         if limit is None:
-            return True
+            return None
         client_key = self.get_cache_key(request, view)
         if client_key is None:
-            return True
+            return None
         allowed, seconds = limit
-        now = self.timer()
-        window = int(now // seconds)
+        window = int(self.timer() // seconds)
         self.window_end = (window + 1) * seconds
-        key = f"{client_key}:{window}"
+        return WindowCounter(key=f"{client_key}:{window}", seconds=seconds), allowed
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        limited = self.window_counter(request, view)
+        if limited is None:
+            return True
+        counter, allowed = limited
+        early: tuple[str, int] | None = request.META.get(EARLY_COUNT)
+        if early is not None and early[0] == counter.key:
+            return early[1] <= allowed
         try:
-            count = self._count(key, seconds)
+            count = counter.count()
         except Exception as error:  # the cache is down: serve the request rather than fail it
             cache_outages.record(what="a request was let through the throttle", error=error)
             return True
         return count <= allowed
-
-    def _count(self, key: str, seconds: int) -> int:
-        try:
-            return int(self.cache.incr(key))
-        except ValueError:
-            # First request of the window; the counter expires with it.
-            return 1 if self.cache.add(key, 1, timeout=seconds + 1) else int(self.cache.incr(key))
 
     def wait(self) -> float:
         return max(0.0, self.window_end - self.timer())

@@ -50,6 +50,7 @@ REVIEW_CLAIM_COLUMNS = (
 )
 REVIEW_VERDICT_COLUMNS = (
     "claim_id", "version", "approved_at", "summary", "correction_note", "rating__label", "rating__value",
+    "evidence_fingerprint",
 )
 
 
@@ -72,6 +73,8 @@ class ReviewedClaim(TypedDict):
     correction_note: str
     rating__label: str | None
     rating__value: int | None
+    # The evidence the verdict cited at approval (Verdict.evidence_fingerprint): its archive pages.
+    evidence_fingerprint: list[dict[str, Any]]
 
 # When a shown piece of evidence last changed, besides its claim (as claim_last_modified reads it).
 EVIDENCE_MOMENTS = ("quote_checked_at", "source__fetch_requested_at", "source__last_fetched_at")

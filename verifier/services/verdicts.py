@@ -1,5 +1,6 @@
 """The verdict workflow of SPEC §3: draft, submit, approve (four-eyes), request changes, correct."""
 
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -21,7 +22,7 @@ from verifier.models import (
     Verdict,
     WebhookEndpoint,
 )
-from verifier.provenance.services import review_log_checkpoint_store
+from verifier.provenance.services import evidence_package_enqueue, review_log_checkpoint_store
 from verifier.selectors.verdicts import (
     VerdictContributors,
     claim_open_verdict,
@@ -243,6 +244,7 @@ def verdict_approve(*, actor: User, claim: Claim, comment: str = "") -> Verdict:
     )
     # Signed with the approval, so a reader's copy of the log head already covers this verdict.
     review_log_checkpoint_store()
+    transaction.on_commit(partial(evidence_package_enqueue, claim_id=claim.pk, version=verdict.version))
     webhook_events_for_claim(claim=claim, event=event)
     notifications_send(event=Notification.Event.APPROVED, claim=claim, actor=actor, verdict=verdict)
     return verdict

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('claims', '0005_import_confirmation'),
         ('sources', '0004_source_fetch_lease_expires_at'),
-        ('verifier', '0004_notifications'),
+        ('verifier', '0005_verdict_review_queue_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

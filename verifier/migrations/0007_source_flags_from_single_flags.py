@@ -42,7 +42,7 @@ def _single_flags_to_entries(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("verifier", "0005_source_flags_and_correction_note"),
+        ("verifier", "0006_source_flags_and_correction_note"),
     ]
 
     operations = [

@@ -1,0 +1,288 @@
+"""The response cache's WSGI layer (verifier.api.http_cache.PublicCacheApplication): what it answers
+before Django's handler runs, and every guarantee of the cache kept there.
+
+Each test runs twice: on the cache the settings configure (local memory with SQLite, Redis on the
+PostgreSQL pair) and on a private Redis server, where the lookup and the throttle's count share one
+pipelined round trip (config.cache).
+"""
+
+import os
+import time
+from typing import Any
+from urllib.parse import unquote_to_bytes, urlsplit
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.cache import cache
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.test import Client, RequestFactory
+from redis.connection import AbstractConnection
+
+from core.cache_outage import cache_outages
+from tests.processes import RedisProcess
+from verifier.api.http_cache import PublicCacheApplication
+from verifier.services.claims import claim_create
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued")]
+
+CLAIMS = "/api/v1/claims/"
+
+needs_redis = pytest.mark.skipif(
+    not RedisProcess.available() and not os.environ.get("CI"),
+    reason="needs redis-server on PATH (always present in CI, where its absence fails the test)",
+)
+
+
+@pytest.fixture(scope="module")
+def private_redis():
+    redis = RedisProcess()
+    redis.start()
+    yield redis
+    redis.stop()
+
+
+def redis_cache(url: str) -> dict:
+    return {
+        "default": {
+            "BACKEND": "config.cache.ReusedClientRedisCache",
+            "LOCATION": url,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+
+
+@pytest.fixture(params=["configured cache", pytest.param("private redis", marks=needs_redis)])
+def cache_in_use(request, settings):
+    if request.param == "private redis":
+        working = settings.CACHES
+        settings.CACHES = redis_cache(request.getfixturevalue("private_redis").url)
+        cache.clear()
+        yield request.param
+        cache.clear()
+        # Back before the suite's own fixtures clear the cache.
+        settings.CACHES = working
+    else:
+        yield request.param
+
+
+class DjangoHandler:
+    """Django's own WSGI handler, counting the requests that reach it."""
+
+    def __init__(self) -> None:
+        self.handler = WSGIHandler()
+        self.reached = 0
+
+    def __call__(self, environ, start_response):
+        self.reached += 1
+        return self.handler(environ, start_response)
+
+
+@pytest.fixture
+def django_handler(cache_in_use) -> DjangoHandler:
+    return DjangoHandler()
+
+
+@pytest.fixture
+def app(django_handler) -> PublicCacheApplication:
+    return PublicCacheApplication(django_handler)
+
+
+def get(app, path: str, **headers: Any) -> tuple[int, dict[str, str], bytes]:
+    """A GET through the WSGI application, as gunicorn calls it."""
+    environ = RequestFactory().get(path, **headers).environ
+    # As a WSGI server passes the path (PEP 3333): its bytes decoded as ISO-8859-1, which building
+    # the request above replaced with the decoded path.
+    environ["PATH_INFO"] = unquote_to_bytes(urlsplit(path).path).decode("iso-8859-1")
+    answered: dict = {}
+
+    def start_response(status, response_headers, exc_info=None):
+        answered["status"], answered["headers"] = int(status.split()[0]), dict(response_headers)
+
+    # As Django's test client does: the test's transaction keeps its connection.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        chunks = app(environ, start_response)
+        body = b"".join(chunks)
+        if hasattr(chunks, "close"):
+            chunks.close()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    return answered["status"], answered["headers"], body
+
+
+def anonymous_count() -> int | None:
+    window = int(time.time() // 60)
+    return cache.get(f"throttle_anon_127.0.0.1:{window}")
+
+
+def test_a_cached_response_and_its_304s_are_answered_before_django(
+    app, django_handler, published_claim, settled
+):
+    status, headers, body = get(app, CLAIMS)
+
+    again = get(app, CLAIMS)
+    by_etag = get(app, CLAIMS, HTTP_IF_NONE_MATCH=headers["ETag"])
+    by_date = get(app, CLAIMS, HTTP_IF_MODIFIED_SINCE=headers["Last-Modified"])
+
+    assert status == 200
+    assert again[0] == 200 and again[2] == body
+    assert again[1]["ETag"] == headers["ETag"]
+    assert again[1]["Content-Type"] == headers["Content-Type"]
+    assert (by_etag[0], by_etag[2], by_etag[1]["ETag"]) == (304, b"", headers["ETag"])
+    assert by_date[0] == 304
+    assert django_handler.reached == 1
+
+
+def test_requests_with_credentials_never_use_the_anonymous_entry(
+    app, django_handler, client_for, fact_checker, published_claim
+):
+    claim_create(actor=fact_checker, text="A draft only staff can read", claimant_name="Iran")
+    url = f"{CLAIMS}?status=draft,published"
+    token = client_for(fact_checker)._credentials["HTTP_AUTHORIZATION"]
+    signed_in = Client()
+    signed_in.force_login(fact_checker)
+    cookie_name = django_settings.SESSION_COOKIE_NAME
+    session = f"{cookie_name}={signed_in.cookies[cookie_name].value}"
+
+    anonymous = get(app, url)
+    with_token = get(app, url, HTTP_AUTHORIZATION=token)
+    with_session = get(app, url, HTTP_COOKIE=session)
+    anonymous_again = get(app, url)
+
+    assert django_handler.reached == 3
+    assert anonymous_again[2] == anonymous[2]
+    assert b"A draft only staff can read" not in anonymous[2]
+    assert b"A draft only staff can read" in with_token[2]
+    assert b"A draft only staff can read" in with_session[2]
+
+
+def test_answers_before_django_count_against_the_anonymous_rate(
+    app, django_handler, settings, published_claim
+):
+    settings.API_THROTTLE_ANON = "3/minute"
+
+    statuses = [get(app, CLAIMS)[0] for _ in range(4)]
+    refused = get(app, CLAIMS)
+
+    assert statuses == [200, 200, 200, 429]
+    assert refused[0] == 429 and refused[1]["Retry-After"]
+    assert b"Request was throttled." in refused[2]
+    assert django_handler.reached == 1
+    assert anonymous_count() == 5
+
+
+def test_a_request_counted_with_the_lookup_is_not_counted_again(
+    app, django_handler, settings, make_published_claim
+):
+    settings.API_THROTTLE_ANON = "100/minute"
+    make_published_claim()
+    get(app, CLAIMS)  # rendered: counted by DRF
+    get(app, CLAIMS)  # from the cache: counted, and the path is known to be rate-limited from now on
+
+    make_published_claim()
+    rendered = get(app, CLAIMS)  # counted with the lookup, which missed; DRF takes that count
+    from_cache = get(app, CLAIMS)  # counted with the lookup
+
+    assert (rendered[0], from_cache[0]) == (200, 200)
+    assert django_handler.reached == 2
+    assert anonymous_count() == 4
+
+
+@pytest.mark.parametrize("path", [f"{CLAIMS}\u0100/", "/claims/\u00fcber/"])
+def test_a_path_beyond_ascii_reaches_django_as_sent(app, path):
+    assert get(app, path)[0] == 404
+    assert get(app, path)[0] == 404
+
+
+def test_a_publish_is_visible_in_the_very_next_answer(app, make_published_claim):
+    first = make_published_claim()
+    before = get(app, CLAIMS)
+
+    second = make_published_claim()
+    after = get(app, CLAIMS)
+    revalidated = get(app, CLAIMS, HTTP_IF_NONE_MATCH=before[1]["ETag"])
+
+    assert f'"id":{second.pk}'.encode() not in before[2]
+    assert f'"id":{second.pk}'.encode() in after[2] and f'"id":{first.pk}'.encode() in after[2]
+    assert revalidated[0] == 200
+
+
+@needs_redis
+def test_with_redis_down_the_request_goes_to_django_unthrottled(settings, published_claim):
+    redis = RedisProcess()
+    redis.start()
+    working = settings.CACHES
+    settings.CACHES = redis_cache(redis.url)
+    settings.API_THROTTLE_ANON = "2/minute"
+    django_handler = DjangoHandler()
+    app = PublicCacheApplication(django_handler)
+    try:
+        assert get(app, CLAIMS)[0] == 200
+        assert get(app, CLAIMS)[0] == 200
+        redis.stop()
+        before = cache_outages.count()
+
+        statuses = [get(app, CLAIMS)[0] for _ in range(3)]
+
+        assert statuses == [200, 200, 200]
+        assert django_handler.reached == 4
+        assert cache_outages.count() > before
+    finally:
+        redis.stop()
+        settings.CACHES = working
+
+
+@needs_redis
+def test_one_round_trip_reads_entries_and_counts(settings, private_redis):
+    working = settings.CACHES
+    settings.CACHES = redis_cache(private_redis.url)
+    try:
+        cache.set("entry", {"body": "cached"})
+
+        first = cache.get_many_and_count(["entry", "missing"], counter="client:1", timeout=5)
+        second = cache.get_many_and_count(["entry"], counter="client:1", timeout=5)
+
+        assert first == ({"entry": {"body": "cached"}}, 1)
+        assert second == ({"entry": {"body": "cached"}}, 2)
+        # The throttle's own reads and increments see the same counter, which expires.
+        assert cache.get("client:1") == 2
+        assert cache.incr("client:1") == 3
+        raw = cache._cache.get_client()
+        assert 0 < raw.ttl(cache.make_and_validate_key("client:1")) <= 5
+    finally:
+        cache.clear()
+        settings.CACHES = working
+
+
+@needs_redis
+def test_a_counted_answer_before_django_takes_one_redis_round_trip(
+    settings, private_redis, published_claim, monkeypatch
+):
+    working = settings.CACHES
+    settings.CACHES = redis_cache(private_redis.url)
+    settings.API_THROTTLE_ANON = "100/minute"
+    app = PublicCacheApplication(DjangoHandler())
+    sent = []
+    send = AbstractConnection.send_packed_command
+
+    def counted(connection, command, *args, **kwargs):
+        sent.append(command)
+        return send(connection, command, *args, **kwargs)
+
+    try:
+        get(app, CLAIMS)  # rendered and stored
+        etag = get(app, CLAIMS)[1]["ETag"]  # served; the path is known to be rate-limited from now on
+        monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+
+        answers = [get(app, CLAIMS)[0], get(app, CLAIMS, HTTP_IF_NONE_MATCH=etag)[0]]
+
+        assert answers == [200, 304]
+        assert len(sent) == 2
+        assert anonymous_count() == 4
+    finally:
+        cache.clear()
+        settings.CACHES = working
