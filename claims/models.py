@@ -62,6 +62,19 @@ class Claim(models.Model):
         max_length=2048, blank=True, help_text="Where the claim was made (article, video, post)."
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="claims")
+    language = models.CharField(
+        max_length=35,
+        blank=True,
+        help_text="BCP 47 language of the text (en, es, pt-BR...); detected from the text when left empty.",
+    )
+    same_as = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="restatements",
+        help_text="The claim this one restates (same assertion, other wording or language).",
+    )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -99,6 +112,24 @@ class Claim(models.Model):
     def public_url(self) -> str:
         """The claim's public fact-check page, absolute (PUBLIC_BASE_URL): its ClaimReview `url`."""
         return settings.PUBLIC_BASE_URL + self.get_absolute_url()
+
+
+class ClaimVector(models.Model):
+    """The claim's sentence vector for matching (claims.matching), as of `indexed_at`.
+
+    Kept in the database so every web and worker process builds the same in-memory index from it
+    and follows changes by `indexed_at`; a claim saved after `indexed_at` is due for re-indexing.
+    """
+
+    claim = models.OneToOneField(
+        Claim, on_delete=models.CASCADE, primary_key=True, related_name="vector"
+    )
+    # float16, L2-normalised: 1 KB a claim, precise enough for cosines to three decimals.
+    vector = models.BinaryField()
+    indexed_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"Vector of claim #{self.claim_id}"
 
 
 class Evidence(models.Model):

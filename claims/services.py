@@ -2,15 +2,19 @@
 checked against a snapshot, and fresh fetches of what claims cite. The workflow's writes, which
 read verdict state or write the review log, are verifier.services'."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+import numpy as np
 from django.contrib.auth.models import User
-from django.db.models import Q
+from django.db import transaction
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
-from claims.models import Claim, Claimant, Evidence, Tag
+from claims.matching import language_detect
+from claims.models import Claim, Claimant, ClaimVector, Evidence, Tag
+from claims.similarity import claim_text_vectors, lexical_texts_store
 from core.errors import DomainError
 from sources.models import Snapshot, Source
 from sources.quotes import quote_found
@@ -125,3 +129,67 @@ def evidence_refetch_source(*, actor: User, evidence: Evidence) -> Source:
     """Queues a fresh fetch of the source the evidence cites; its quote is checked again after."""
     sources_refetch(actor=actor, sources=[evidence.source])
     return evidence.source
+
+
+# Queued by name (core.queueing.task_queue) after a claim's text or language is committed.
+INDEX_TASK = "claims.tasks.index_claim"
+# Claims indexed per batch by a rebuild or the sweep: one encoder call and one write each.
+INDEX_BATCH = 256
+# At most this many claims per sweep (about 10 s of encoding); a rebuild does the rest at once.
+INDEX_SWEEP_LIMIT = 2000
+
+
+def claim_language_detected(text: str) -> str:
+    """The BCP 47 language the claim text is written in, or "" when the detector cannot tell."""
+    return language_detect(text) or ""
+
+
+def claims_index(*, claim_ids: Sequence[int]) -> int:
+    """Stores the current sentence vector of each of the claims (those that still exist), so every
+    process's index finds them by their current text; returns how many were indexed."""
+    claims = list(Claim.objects.filter(pk__in=claim_ids).values_list("pk", "text"))
+    if not claims:
+        return 0
+    vectors = claim_text_vectors([text for _, text in claims]).astype(np.float16)
+    # Taken after encoding: a claim saved meanwhile stays due (updated_at > indexed_at).
+    indexed_at = timezone.now()
+    with transaction.atomic():
+        # Locked, so none is deleted between this read and the write that refers to it.
+        present = set(
+            Claim.objects.select_for_update()
+            .filter(pk__in=[pk for pk, _ in claims])
+            .values_list("pk", flat=True)
+        )
+        rows = [
+            ClaimVector(claim_id=pk, vector=vector.tobytes(), indexed_at=indexed_at)
+            for (pk, _), vector in zip(claims, vectors, strict=True)
+            if pk in present
+        ]
+        ClaimVector.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["claim"], update_fields=["vector", "indexed_at"]
+        )
+        lexical_texts_store([(pk, text) for pk, text in claims if pk in present])
+    return len(rows)
+
+
+def claims_due_for_index() -> list[int]:
+    """Claims never indexed, or saved since they were: a broker outage or a dead worker left them."""
+    due = Claim.objects.filter(Q(vector__isnull=True) | Q(vector__indexed_at__lt=F("updated_at")))
+    return list(due.order_by("pk").values_list("pk", flat=True))
+
+
+def claims_index_due(*, limit: int | None = None) -> int:
+    """Indexes the claims due (claims_due_for_index), a batch at a time; returns how many."""
+    return _claims_index_batched(claims_due_for_index()[:limit])
+
+
+def claims_index_rebuild() -> int:
+    """Indexes every claim afresh, a batch at a time; returns how many."""
+    return _claims_index_batched(list(Claim.objects.order_by("pk").values_list("pk", flat=True)))
+
+
+def _claims_index_batched(claim_ids: list[int]) -> int:
+    return sum(
+        claims_index(claim_ids=claim_ids[start : start + INDEX_BATCH])
+        for start in range(0, len(claim_ids), INDEX_BATCH)
+    )

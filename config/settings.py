@@ -381,6 +381,11 @@ VERIFIER_SIGNING_KEY = Path(env_str("VERIFIER_SIGNING_KEY", "") or VAR_DIR / "si
 VERIFIER_TSA_URL = env_str("VERIFIER_TSA_URL", "")
 VERIFIER_TSA_TIMEOUT = env_float("VERIFIER_TSA_TIMEOUT", 10.0)
 
+# The claim index a web or worker process starts from (claims.similarity): adding 100,000 vectors
+# rebuilds the graph in minutes, loading a saved one takes seconds. Written by the beat task
+# claims.tasks.store_claim_index_snapshot and by rebuild_claim_index; every process must see it.
+CLAIM_INDEX_SNAPSHOT = Path(env_str("CLAIM_INDEX_SNAPSHOT", "") or VAR_DIR / "claim-index.usearch")
+
 # Celery: every setting in one place.
 # The filesystem transport ignores the host, but kombu warns "No hostname was supplied" on every
 # connection whose URL names none.
@@ -452,6 +457,14 @@ CELERY_BEAT_SCHEDULE = {
     "recheck-due-sources": {
         "task": "sources.tasks.recheck_due_sources",
         "schedule": crontab(minute="*/30"),
+    },
+    "index-claims-due": {
+        "task": "claims.tasks.index_claims_due",
+        "schedule": timedelta(minutes=5),
+    },
+    "store-claim-index-snapshot": {
+        "task": "claims.tasks.store_claim_index_snapshot",
+        "schedule": timedelta(minutes=15),
     },
     "requeue-stale-webhook-deliveries": {
         "task": "verifier.tasks.requeue_stale_webhook_deliveries",

@@ -25,6 +25,30 @@ def fresh_cache(request):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def fresh_claim_index(request, monkeypatch, tmp_path):
+    # The process's claim index (and its saved snapshot) outlive a test's database rows; a
+    # rolled-back claim's id is reused by the next test's claim, which must not inherit its vector.
+    if request.config.pluginmanager.hasplugin("django"):
+        import claims.similarity
+
+        monkeypatch.setattr(claims.similarity, "_process_index", None)
+        settings = request.getfixturevalue("settings")
+        settings.CLAIM_INDEX_SNAPSHOT = tmp_path / "claim-index.usearch"
+
+
+@pytest.fixture
+def indexed():
+    """indexed(*claims): the claims indexed for matching, as the index task would after commit."""
+    from claims.services import claims_index
+
+    def index(*claims):
+        claims_index(claim_ids=[claim.pk for claim in claims])
+        return claims
+
+    return index
+
+
 @pytest.fixture(scope="session")
 def httpserver_listen_address():
     # One local HTTP server serves the whole run, as 127.0.0.1 whichever test starts it: the guard

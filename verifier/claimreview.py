@@ -52,6 +52,7 @@ def reviewed_claim(claim: Claim, verdict: Verdict) -> ReviewedClaim:
         claimant__name=claim.claimant.name,
         claimant__kind=claim.claimant.kind,
         claimant__url=claim.claimant.url,
+        language=claim.language,
         version=verdict.version,
         approved_at=verdict.approved_at,
         summary=verdict.summary,
@@ -73,6 +74,9 @@ def claim_review_of(
         "claimReviewed": claim["text"],
         "datePublished": _datetime(claim["published_at"]),
     }
+    if claim["language"]:
+        # The language of claimReviewed, which is what the review is read in.
+        review["inLanguage"] = claim["language"]
     if claim["version"] > 1 and claim["approved_at"] is not None:
         review["dateModified"] = _datetime(claim["approved_at"])
         if claim["correction_note"]:

@@ -26,6 +26,7 @@ from django.db.models.functions import Lower
 from django.utils.text import slugify
 
 from claims.models import Claim, Claimant, Evidence, ImportConfirmation, Tag
+from claims.similarity import claims_similar_to_each
 from core.errors import DomainError
 from verifier.models import Verdict
 from verifier.services.claims import (
@@ -51,6 +52,8 @@ _COLUMN_ALIASES = {
 }
 # The preview is one page and the confirmed rows travel back in the form: both stay small.
 MAX_IMPORT_ROWS = 1000
+# Recorded claims flagged per row of an import preview, at most.
+SAME_CLAIMS_SHOWN = 3
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 IMPORT_TOKEN_MAX_AGE = 60 * 60
 _IMPORT_SALT = "claims.csv-import"
@@ -69,6 +72,17 @@ class ImportRow:
     # What importing the row would also create.
     new_claimant: bool = False
     new_tags: list[str] = field(default_factory=list)
+    # Recorded claims the row's text restates (matching's "already checked"): a warning, not an
+    # error, since another claimant repeating a claim is a claim of its own.
+    same_claims: list[SimilarRecorded] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SimilarRecorded:
+    claim_id: int
+    text: str
+    status: str
+    score: float
 
 
 @dataclass
@@ -215,7 +229,29 @@ def read_claims_csv(data: bytes) -> ImportPreview:
         return preview
     _refuse_duplicates(preview.rows)
     _mark_new_names(preview.valid)
+    _mark_same_claims(preview.valid)
     return preview
+
+
+def _mark_same_claims(rows: list[ImportRow]) -> None:
+    texts = [row.claim.text for row in rows if row.claim is not None]
+    found = claims_similar_to_each(texts=texts, visible=Claim.objects.all(), limit=SAME_CLAIMS_SHOWN)
+    same = {match.claim_id: match for matches in found for match in matches if match.same_claim}
+    recorded = {
+        pk: (text, status)
+        for pk, text, status in Claim.objects.filter(pk__in=same).values_list("pk", "text", "status")
+    }
+    for row, matches in zip(rows, found, strict=True):
+        row.same_claims = [
+            SimilarRecorded(
+                claim_id=match.claim_id,
+                text=recorded[match.claim_id][0],
+                status=Claim.Status(recorded[match.claim_id][1]).label,
+                score=match.score,
+            )
+            for match in matches
+            if match.same_claim and match.claim_id in recorded
+        ]
 
 
 def _mark_new_names(rows: list[ImportRow]) -> None:

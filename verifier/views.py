@@ -20,6 +20,7 @@ from verifier.selectors.published import (
     claim_shown_evidence,
     evidence_snapshot,
     published_claims,
+    published_only,
 )
 from verifier.selectors.site import verdict_bylines
 from verifier.site import SharePreview, rating_tone, site_context
@@ -50,6 +51,8 @@ def claim_page(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         **site_context(request, share),
         "claim": claim,
+        # Linked only when published: a draft has no page, and its existence is not public.
+        "same_as": published_only().filter(pk=claim.same_as_id).first() if claim.same_as_id else None,
         "verdict": verdict,
         "bylines": verdict_bylines(verdict) if verdict else [],
         "rating_scale": rating_scale,

@@ -6,7 +6,15 @@ time by whoever owns the rows.
 
 from claims.matching.embedding import SentenceEncoder, TextEncoder, sentence_encoder
 from claims.matching.facts import ClaimFacts, claim_facts, facts_conflict
-from claims.matching.index import ClaimIndex, ClaimMatch, IndexedClaim, MatchEvidence, match_score
+from claims.matching.index import (
+    ClaimIndex,
+    ClaimMatch,
+    ClaimTexts,
+    IndexedClaim,
+    MatchEvidence,
+    match_score,
+    text_vectors,
+)
 from claims.matching.language import SUPPORTED_LANGUAGES, language_detect
 from claims.matching.normalise import text_clean, text_fold
 
@@ -15,6 +23,7 @@ __all__ = [
     "ClaimFacts",
     "ClaimIndex",
     "ClaimMatch",
+    "ClaimTexts",
     "IndexedClaim",
     "MatchEvidence",
     "SentenceEncoder",
@@ -26,4 +35,5 @@ __all__ = [
     "sentence_encoder",
     "text_clean",
     "text_fold",
+    "text_vectors",
 ]

@@ -10,9 +10,10 @@ typo from a mere translation. A logistic model turns both into a calibrated `sco
 import math
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 
 import numpy as np
 from rapidfuzz import fuzz
@@ -65,6 +66,22 @@ class IndexedClaim:
     language: str
 
 
+class ClaimTexts(Protocol):
+    """Where the index reads the text of its candidates, so a large index need not hold them."""
+
+    def texts_of(self, claim_ids: Sequence[int]) -> Mapping[int, tuple[str, str]]:
+        """(text, language) of each of the claims the searcher may see; the others are left out."""
+        ...
+
+
+class _TextsInMemory:
+    def __init__(self) -> None:
+        self.claims: dict[int, tuple[str, str]] = {}
+
+    def texts_of(self, claim_ids: Sequence[int]) -> Mapping[int, tuple[str, str]]:
+        return {claim_id: self.claims[claim_id] for claim_id in claim_ids if claim_id in self.claims}
+
+
 @dataclass(frozen=True, slots=True)
 class MatchEvidence:
     """What the score of one candidate rests on."""
@@ -92,6 +109,11 @@ class ClaimMatch:
 @lru_cache(maxsize=16_384)
 def _claim_facts_cached(text: str, language: str) -> ClaimFacts:
     return claim_facts(text, language=language)
+
+
+def text_vectors(encoder: TextEncoder, texts: Sequence[str]) -> Vectors:
+    """The vectors an index stores for these claim texts, one row each."""
+    return encoder.encode([text_clean(text) for text in texts])
 
 
 def lexical_similarity(left: str, right: str) -> float:
@@ -144,20 +166,24 @@ def match_evidence(
 
 
 class ClaimIndex:
-    """Claims by id, searchable by any wording; built from rows and updated one claim at a time."""
+    """Claims by id, searchable by any wording; built from rows and updated one claim at a time.
+
+    `add` keeps the texts in memory; `add_vectors` keeps vectors only, for an index whose searches
+    read their candidates' texts elsewhere (`search(texts=...)`: the database, for a web process).
+    """
 
     def __init__(self, *, encoder: TextEncoder) -> None:
         self._encoder = encoder
         self._vectors = Index(ndim=encoder.dimensions, metric="cos", dtype="i8")
-        self._claims: dict[int, tuple[str, str]] = {}
+        self._in_memory = _TextsInMemory()
         # usearch allows concurrent searches but not a removal during one.
         self._lock = threading.RLock()
 
     def __len__(self) -> int:
-        return len(self._claims)
+        return len(self._vectors)
 
     def __contains__(self, claim_id: object) -> bool:
-        return claim_id in self._claims
+        return isinstance(claim_id, int) and claim_id in self._vectors
 
     def add(self, claims: Iterable[IndexedClaim], *, vectors: Vectors | None = None) -> None:
         """Index the claims, replacing any already indexed under the same id.
@@ -179,21 +205,39 @@ class ClaimIndex:
 
     def _add_batch(self, batch: list[IndexedClaim], vectors: Vectors | None) -> None:
         if vectors is None:
-            vectors = self._encoder.encode([text_clean(claim.text) for claim in batch])
+            vectors = text_vectors(self._encoder, [claim.text for claim in batch])
+        self.add_vectors([claim.claim_id for claim in batch], vectors)
+        for claim in batch:
+            # Interned: 100,000 claims share eight language strings.
+            self._in_memory.claims[claim.claim_id] = (claim.text, sys.intern(claim.language))
+
+    def add_vectors(self, claim_ids: Sequence[int], vectors: Vectors) -> None:
+        """Index vectors from `text_vectors`, replacing any already indexed under the same ids."""
+        if not claim_ids:
+            return
         with self._lock:
-            for claim in batch:
-                if claim.claim_id in self._claims:
-                    self._vectors.remove(claim.claim_id)
-            self._vectors.add(np.array([claim.claim_id for claim in batch], dtype=np.uint64), vectors)
-            for claim in batch:
-                # Interned: 100,000 claims share eight language strings.
-                self._claims[claim.claim_id] = (claim.text, sys.intern(claim.language))
+            for claim_id in claim_ids:
+                if claim_id in self._vectors:
+                    self._vectors.remove(claim_id)
+            self._vectors.add(np.array(claim_ids, dtype=np.uint64), vectors)
+
+    def save(self, path: str) -> None:
+        """Writes the vector graph (not the texts kept in memory) to a file `load` reads back."""
+        with self._lock:
+            self._vectors.save(path)
+
+    def load(self, path: str) -> None:
+        """Replaces the vector graph with one `save` wrote: far faster than adding the vectors again,
+        which rebuilds the graph (minutes at 100,000 claims)."""
+        with self._lock:
+            self._vectors.load(path)
 
     def remove(self, claim_id: int) -> None:
         """Forget the claim; unknown ids are ignored, so a replayed deletion is harmless."""
         with self._lock:
-            if self._claims.pop(claim_id, None) is not None:
+            if claim_id in self._vectors:
                 self._vectors.remove(claim_id)
+            self._in_memory.claims.pop(claim_id, None)
 
     def search(
         self,
@@ -202,23 +246,30 @@ class ClaimIndex:
         limit: int = 5,
         language: str | None = None,
         allowed: Callable[[int], bool] | None = None,
+        texts: ClaimTexts | None = None,
+        vector: Vectors | None = None,
+        also: Sequence[int] = (),
     ) -> list[ClaimMatch]:
         """The claims most likely to make the same assertion as the text, best first.
 
-        `allowed` hides claims the caller may not see (drafts for anonymous users); hidden claims
-        never take a place in the result.
+        `allowed` hides claims the caller may not see (drafts for anonymous users); so does `texts`,
+        where the candidates' texts are read instead of the index's memory. Hidden claims never
+        take a place in the result. `vector`, the text's row of `text_vectors`, skips encoding it
+        (many texts are encoded faster in one call). `also` names candidates found another way
+        (the lexical tier), judged with the vector ones.
         """
         cleaned = text_clean(text)
-        if not cleaned or not self._claims:
+        if not cleaned or not len(self._vectors):
             return []
         query_language = language or language_detect(cleaned) or ""
-        query_vector = self._encoder.encode([cleaned])[0]
-        candidates = self._candidates(query_vector, limit=limit, allowed=allowed)
+        query_vector = vector if vector is not None else self._encoder.encode([cleaned])[0]
+        candidates = self._candidates(
+            query_vector, limit=limit, allowed=allowed, texts=texts or self._in_memory, also=also
+        )
         query_facts = claim_facts(cleaned, language=query_language)
         query_folded = text_fold(cleaned)
         matches = []
-        for claim_id, cosine in candidates:
-            claim_text, claim_language = self._claims[claim_id]
+        for claim_id, cosine, (claim_text, claim_language) in candidates:
             evidence = match_evidence(
                 query=query_facts,
                 claim=_claim_facts_cached(claim_text, claim_language),
@@ -240,20 +291,55 @@ class ClaimIndex:
         return matches[:limit]
 
     def _candidates(
-        self, query_vector: Vectors, *, limit: int, allowed: Callable[[int], bool] | None
-    ) -> list[tuple[int, float]]:
-        """(claim id, cosine) of the nearest visible claims; widens the search while too few are visible."""
+        self,
+        query_vector: Vectors,
+        *,
+        limit: int,
+        allowed: Callable[[int], bool] | None,
+        texts: ClaimTexts,
+        also: Sequence[int],
+    ) -> list[tuple[int, float, tuple[str, str]]]:
+        """(claim id, cosine, (text, language)) of the nearest visible claims and of the visible
+        `also`; widens the search while too few are visible."""
         wanted = max(limit, CANDIDATE_POOL)
         count = wanted
+        extra = self._cosines(query_vector, also)
         while True:
             with self._lock:
                 found = self._vectors.search(query_vector, count)
-                total = len(self._claims)
-            visible = [
+                total = len(self._vectors)
+            nearest = [
                 (int(key), 1.0 - float(distance))
                 for key, distance in zip(found.keys, found.distances, strict=True)
                 if allowed is None or allowed(int(key))
             ]
+            seen = {claim_id for claim_id, _ in nearest}
+            nearest += [
+                (claim_id, cosine)
+                for claim_id, cosine in extra
+                if claim_id not in seen and (allowed is None or allowed(claim_id))
+            ]
+            found_texts = texts.texts_of([claim_id for claim_id, _ in nearest])
+            visible = [
+                (claim_id, cosine, found_texts[claim_id])
+                for claim_id, cosine in nearest
+                if claim_id in found_texts
+            ]
             if len(visible) >= wanted or count >= total:
-                return visible[:wanted]
+                return visible[: wanted + len(extra)]
             count *= 4
+
+    def _cosines(self, query_vector: Vectors, claim_ids: Sequence[int]) -> list[tuple[int, float]]:
+        """(claim id, cosine) of the indexed among the claims, from their stored vectors."""
+        if not claim_ids:
+            return []
+        cosines = []
+        for claim_id in claim_ids:
+            with self._lock:
+                # One key at a time: usearch answers a batch as a tuple with None for unknown keys.
+                vector = self._vectors.get(claim_id, dtype="f32") if claim_id in self._vectors else None
+            if not isinstance(vector, np.ndarray):
+                continue
+            norm = float(np.linalg.norm(vector)) * float(np.linalg.norm(query_vector))
+            cosines.append((claim_id, float(np.dot(vector, query_vector)) / norm if norm else 0.0))
+        return cosines

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued")]
 
 CLAIMS = "/api/v1/claims/"
 CLAIM_FIELDS = {
-    "id", "url", "text", "claimant", "claim_date", "appearance_url", "tags", "status",
+    "id", "url", "text", "claimant", "claim_date", "appearance_url", "tags", "language", "same_as", "status",
     "published_at", "updated_at", "flag", "verdict", "evidence",
 }
 VERDICT_FIELDS = {
@@ -544,7 +544,7 @@ def test_fact_checker_and_reviewer_take_a_claim_from_draft_to_published(
     )
     assert created.status_code == 201, created.json()
     claim = created.json()
-    assert set(claim) == CLAIM_FIELDS
+    assert set(claim) == CLAIM_FIELDS | {"similar"}
     assert claim["status"] == "draft" and claim["verdict"] is None and claim["tags"] == ["Drones", "Russia"]
     assert created["Location"] == detail(claim["id"])
     assert anonymous.get(detail(claim["id"])).status_code == 404
@@ -764,6 +764,7 @@ def test_openapi_schema_documents_every_endpoint(anonymous):
 
     assert set(schema["paths"]) == {
         "/api/v1/claims/",
+        "/api/v1/claims/similar/",
         "/api/v1/claims/{id}/",
         "/api/v1/claims/{id}/evidence/",
         "/api/v1/claims/{id}/evidence/{evidence_id}/",

@@ -80,6 +80,7 @@ def test_claimreview_is_json_ld_with_what_google_requires(api_client, published_
         "url": f"{settings.PUBLIC_BASE_URL}/claims/{published_claim.pk}/",
         "claimReviewed": published_claim.text,
         "datePublished": iso(published_claim.published_at),
+        "inLanguage": "en",
         "author": {
             "@type": "Organization", "name": settings.VERIFIER_ORG_NAME, "url": settings.VERIFIER_ORG_URL
         },

@@ -186,3 +186,23 @@ def test_page_query_count_does_not_grow_with_evidence(
 
     with django_assert_num_queries(PAGE_QUERIES):
         assert client.get(claim.get_absolute_url()).status_code == 200
+
+
+def test_page_links_the_published_claim_it_restates_never_a_draft(client, make_published_claim, fact_checker):
+    from verifier.services.claims import claim_update
+
+    earlier = make_published_claim(text="Iran sent drones to Russia in 2022.")
+    restated = make_published_claim(
+        text="Irán envió cientos de drones a Rusia antes de la invasión de Ucrania."
+    )
+    claim_update(actor=fact_checker, claim=restated, same_as=earlier)
+
+    page = page_of(client, restated)
+    assert "Same claim as" in page
+    assert f'<a href="/claims/{earlier.pk}/">“Iran sent drones to Russia in 2022.”</a>' in page
+    assert '<h1 id="claim-heading" lang="es">' in page
+
+    draft = ClaimFactory(text="A draft nobody outside may see")
+    claim_update(actor=fact_checker, claim=restated, same_as=draft)
+    page = page_of(client, restated)
+    assert "Same claim as" not in page and "A draft nobody outside may see" not in page

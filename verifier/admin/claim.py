@@ -66,6 +66,7 @@ from verifier.admin.inlines import (
 from verifier.admin.my_work import my_work_view
 from verifier.admin.paging import LargeTablePaging
 from verifier.admin.review_queue import review_queue_view
+from verifier.admin.similar import similar_claims_block, similar_claims_message, similar_claims_view
 from verifier.admin.transfer import export_published_view, import_view
 from verifier.admin.verdicts import HistoryAdmin
 from verifier.models import Verdict
@@ -152,10 +153,13 @@ class ClaimAdmin(LargeTablePaging, HistoryAdmin):
     show_full_result_count = False
     # Counting every filter choice over the whole table is exactly what this list avoids.
     show_facets = admin.ShowFacets.NEVER
-    autocomplete_fields = ("claimant", "tags")
+    autocomplete_fields = ("claimant", "tags", "same_as")
     actions = (bulk.assign, bulk.tag, bulk.refetch_sources, bulk.export_csv)
     inlines = (EvidenceInline, EvidenceAddInline)
-    claim_fields = ("text", "claimant", ("claim_date", "appearance_url"), "tags", "assignee")
+    claim_fields = (
+        "text", "similar_claims", "claimant", ("claim_date", "appearance_url"), "tags", "assignee",
+        ("language", "same_as"),
+    )
     workflow_fields = (
         "status",
         "published_at",
@@ -167,7 +171,7 @@ class ClaimAdmin(LargeTablePaging, HistoryAdmin):
 
     class Media:
         css = {"all": ["verifier/admin.css"]}
-        js = ["verifier/live_status.js"]
+        js = ["verifier/live_status.js", "verifier/similar_claims.js"]
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return ClaimChangeList
@@ -195,8 +199,8 @@ class ClaimAdmin(LargeTablePaging, HistoryAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Claim | None = None) -> Any:
         if obj is None:
-            return ()
-        return (*self.workflow_fields, *_frozen_form_fields(obj))
+            return ("similar_claims",)
+        return ("similar_claims", *self.workflow_fields, *_frozen_form_fields(obj))
 
     def formfield_for_foreignkey(
         self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
@@ -283,6 +287,10 @@ class ClaimAdmin(LargeTablePaging, HistoryAdmin):
     def updated(self, claim: Claim) -> str:
         return f"{timezone.localtime(claim.updated_at):%Y-%m-%d %H:%M}"
 
+    @admin.display(description="similar claims")
+    def similar_claims(self, claim: Claim | None) -> str:
+        return similar_claims_block(self, claim if claim is not None and claim.pk else None)
+
     @admin.display(description="source flag")
     def source_flag_reason(self, claim: Claim) -> str:
         if not claim.source_flag:
@@ -335,11 +343,14 @@ class ClaimAdmin(LargeTablePaging, HistoryAdmin):
                 appearance_url=data.get("appearance_url", ""),
                 tags=[tag.name for tag in data.get("tags", ())],
                 assignee=data.get("assignee"),
+                language=data.get("language", ""),
+                same_as=data.get("same_as"),
             )
             # The admin goes on with `obj` (inlines, log entry, redirect): make it the new claim.
             obj.pk = claim.pk
             obj._state.adding = False
             obj.refresh_from_db()
+            self._say_if_already_recorded(request, obj)
             return
         changes: dict[str, Any] = {}
         for name in form.changed_data:
@@ -352,6 +363,13 @@ class ClaimAdmin(LargeTablePaging, HistoryAdmin):
         if changes:
             claim_update(actor=actor(request), claim=obj, **changes)
         obj.refresh_from_db()
+        if "text" in changes:
+            self._say_if_already_recorded(request, obj)
+
+    def _say_if_already_recorded(self, request: HttpRequest, claim: Claim) -> None:
+        message = similar_claims_message(self, claim)
+        if message is not None:
+            self.message_user(request, message, messages.WARNING)
 
     def save_related(self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool) -> None:
         # Not form.save_m2m(): claim_create and claim_update already set the tags.
@@ -546,6 +564,7 @@ class ClaimAdmin(LargeTablePaging, HistoryAdmin):
             path("review-queue/", bound(review_queue_view), name="claims_claim_review_queue"),
             path("my-work/", bound(my_work_view), name="claims_claim_my_work"),
             path("import/", bound(import_view), name="claims_claim_import"),
+            path("similar/", bound(similar_claims_view), name="claims_claim_similar"),
             path(
                 "export-published/",
                 bound(export_published_view),

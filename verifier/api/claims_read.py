@@ -36,10 +36,16 @@ from verifier.api.schema import (
     STATUS_PARAMETER,
     error_responses,
 )
-from verifier.api.serializers import ClaimSerializer, serializer_context
+from verifier.api.serializers import (
+    ClaimSerializer,
+    SimilarClaimsSerializer,
+    SimilarQuerySerializer,
+    serializer_context,
+)
 from verifier.claimreview import claim_review_feed, claim_review_of
 from verifier.selectors.published import RatingScale, published_only, reviewable_claims
 from verifier.selectors.records import claim_records, claim_rows, review_rows, reviewed_claims
+from verifier.selectors.similar import similar_claim_records
 from verifier.selectors.verdicts import claims_with_current_rating, ratings_matching
 
 PUBLISHED_ORDERING = ("-published_at", "-id")
@@ -180,6 +186,29 @@ class ClaimViewSet(ClaimWriteActions):
         claim = reviewed_claims(rows)[0]
         body = claim_review_of(claim, rating_scale=RatingScale())
         return _with_last_modified(Response(body), claim["updated_at"])
+
+    @extend_schema(
+        summary="Recorded claims that a text restates: has this been checked?",
+        description="Best first, across wordings and languages. `same_claim` is Verifier's judgement "
+        "that the text makes the same assertion (an \"already checked\" answer), not merely the same "
+        "topic. Anonymous clients see published claims only; staff see every claim, with its status.",
+        parameters=[SimilarQuerySerializer],
+        responses={200: SimilarClaimsSerializer, **error_responses(400)},
+        filters=False,
+    )
+    @action(detail=False, methods=["get"], pagination_class=None, filterset_class=None)
+    def similar(self, request: Request) -> Response:
+        query = SimilarQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        staff = self._is_staff()
+        results = similar_claim_records(
+            text=query.validated_data["text"],
+            visible=Claim.objects.all() if staff else published_only(),
+            published_only=not staff,
+            limit=query.validated_data["limit"],
+            language=query.validated_data.get("lang"),
+        )
+        return Response({"results": results})
 
     def _is_staff(self) -> bool:
         return bool(self.request.user and self.request.user.is_staff)

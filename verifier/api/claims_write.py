@@ -31,6 +31,7 @@ from verifier.api.pagination import MAX_ID
 from verifier.api.schema import error_responses
 from verifier.api.serializers import (
     ApproveSerializer,
+    ClaimCreatedSerializer,
     ClaimCreateSerializer,
     ClaimSerializer,
     ClaimWithWarningsSerializer,
@@ -44,6 +45,7 @@ from verifier.api.serializers import (
 )
 from verifier.selectors.attention import PublishingWarning, claim_publishing_warnings
 from verifier.selectors.records import claim_records, claim_rows, evidence_record
+from verifier.selectors.similar import similar_claim_records
 from verifier.services.claims import claim_create
 from verifier.services.evidence import evidence_add, evidence_update
 from verifier.services.verdicts import (
@@ -101,7 +103,7 @@ class ClaimWriteActions(viewsets.GenericViewSet):
     @extend_schema(
         summary="Create a draft claim (fact-checkers)",
         request=ClaimCreateSerializer,
-        responses={201: ClaimSerializer, **error_responses(400, 401, 403)},
+        responses={201: ClaimCreatedSerializer, **error_responses(400, 401, 403)},
     )
     def create(self, request: Request) -> Response:
         data = _parsed(ClaimCreateSerializer, request)
@@ -112,9 +114,20 @@ class ClaimWriteActions(viewsets.GenericViewSet):
             claim_date=data["claim_date"],
             appearance_url=data["appearance_url"],
             tags=data["tags"],
+            language=data["language"],
+            same_as=data["same_as"],
         )
         location = reverse("api:claim-detail", args=[claim.pk])
-        return self._claim_response(claim.pk, status.HTTP_201_CREATED, headers={"Location": location})
+        response = self._claim_response(claim.pk, status.HTTP_201_CREATED, headers={"Location": location})
+        # Staff wrote it, so staff's view: every claim, drafts included.
+        response.data["similar"] = similar_claim_records(
+            text=claim.text,
+            visible=Claim.objects.all(),
+            published_only=False,
+            language=claim.language,
+            excluding=claim.pk,
+        )
+        return response
 
     @extend_schema(
         summary="Add evidence; its source is fetched in the background (fact-checkers)",

@@ -79,6 +79,9 @@ CLAIM_REVIEW = inline_serializer(
             required=False,
             help_text="The latest correction's notice; absent if never corrected.",
         ),
+        "inLanguage": serializers.CharField(
+            required=False, help_text="BCP 47 language of claimReviewed; absent if unknown."
+        ),
         "author": _ORGANIZATION,
         "itemReviewed": inline_serializer(
             "ClaimReviewClaim",

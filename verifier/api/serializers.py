@@ -10,6 +10,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from claims.matching import SUPPORTED_LANGUAGES
 from claims.models import Claim, Evidence
 from core.text_bounds import (
     CLAIM_TEXT_MAX,
@@ -28,6 +29,10 @@ from verifier.selectors.verdicts import ratings_matching
 def serializer_context(**extra: Any) -> dict[str, Any]:
     """Context for claim output: the rating scale bounds are read at most once per response."""
     return {"rating_scale": RatingScale(), **extra}
+
+
+# The most similar claims one request may ask for.
+SIMILAR_LIMIT_MAX = 20
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -134,6 +139,11 @@ class ClaimSerializer(serializers.Serializer):
     claim_date = serializers.DateField(allow_null=True)
     appearance_url = serializers.CharField()
     tags = serializers.ListField(child=serializers.CharField(), help_text="Tag names.")
+    language = serializers.CharField(help_text="BCP 47 language of the text; empty if unknown.")
+    same_as = serializers.IntegerField(
+        allow_null=True,
+        help_text="The id of the claim this one restates (for anonymous clients, published claims only).",
+    )
     status = serializers.ChoiceField(choices=Claim.Status.choices)
     published_at = serializers.DateTimeField(allow_null=True)
     updated_at = serializers.DateTimeField()
@@ -171,6 +181,27 @@ class ClaimWithWarningsSerializer(ClaimSerializer):
     )
 
 
+class SimilarClaimSerializer(serializers.Serializer):
+    score = serializers.FloatField(
+        help_text="Calibrated probability (0..1) that the text makes the same assertion as the claim."
+    )
+    same_claim = serializers.BooleanField(
+        help_text='Verifier\'s judgement that the claim was already recorded ("already checked"): the '
+        "same assertion, not merely the same topic; a denial, another number, year or country is not."
+    )
+    claim = ClaimSerializer()
+
+
+class SimilarClaimsSerializer(serializers.Serializer):
+    results = SimilarClaimSerializer(many=True, help_text="Best first.")
+
+
+class ClaimCreatedSerializer(ClaimSerializer):
+    similar = SimilarClaimSerializer(
+        many=True, help_text="Recorded claims similar to the new one, best first (it is not among them)."
+    )
+
+
 # Input: parsing only.
 
 
@@ -179,9 +210,42 @@ class ClaimCreateSerializer(serializers.Serializer):
     claimant = serializers.CharField(max_length=200, help_text="The claimant's name; created if new.")
     claim_date = serializers.DateField(required=False, allow_null=True, default=None)
     appearance_url = serializers.URLField(max_length=2048, required=False, allow_blank=True, default="")
+    language = serializers.CharField(
+        max_length=35,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="BCP 47 language of the text; detected from it when left out.",
+    )
+    same_as = serializers.PrimaryKeyRelatedField(
+        queryset=Claim.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The id of a claim this one restates.",
+    )
     tags = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, default=list, help_text="Tag names."
     )
+
+
+class SimilarQuerySerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=CLAIM_TEXT_MAX, help_text="The text to match.")
+    limit = serializers.IntegerField(min_value=1, max_value=SIMILAR_LIMIT_MAX, default=5)
+    lang = serializers.CharField(
+        max_length=35,
+        required=False,
+        help_text=f"The text's language as a BCP 47 tag ({', '.join(SUPPORTED_LANGUAGES)}; a regional tag "
+        "such as pt-BR counts as its language); detected from the text when left out.",
+    )
+
+    def validate_lang(self, value: str) -> str:
+        language = value.split("-")[0].lower()
+        if language not in SUPPORTED_LANGUAGES:
+            raise serializers.ValidationError(
+                f"Unsupported language {value!r}; use one of {', '.join(SUPPORTED_LANGUAGES)}."
+            )
+        return language
 
 
 class EvidenceCreateSerializer(serializers.Serializer):

@@ -28,7 +28,8 @@ Row = dict[str, Any]
 
 CLAIM_COLUMNS = (
     "id", "text", "claim_date", "appearance_url", "status", "created_at", "published_at", "updated_at",
-    "source_flag", "source_flagged_at", "claimant__name", "claimant__url",
+    "source_flag", "source_flagged_at", "claimant__name", "claimant__url", "language", "same_as_id",
+    "same_as__status",
 )
 VERDICT_COLUMNS = (
     "claim_id", "version", "state", "summary", "explanation", "approved_at", "rating__label",
@@ -46,7 +47,7 @@ EVIDENCE_COLUMNS = (
 
 REVIEW_CLAIM_COLUMNS = (
     "id", "text", "published_at", "updated_at", "claim_date", "appearance_url", "claimant__name",
-    "claimant__kind", "claimant__url",
+    "claimant__kind", "claimant__url", "language",
 )
 REVIEW_VERDICT_COLUMNS = (
     "claim_id", "version", "approved_at", "summary", "correction_note", "rating__label", "rating__value",
@@ -67,6 +68,7 @@ class ReviewedClaim(TypedDict):
     claimant__name: str
     claimant__kind: str
     claimant__url: str
+    language: str
     version: int
     approved_at: datetime | None
     summary: str
@@ -121,6 +123,8 @@ def claim_records(rows: Sequence[Row], *, published_only: bool) -> ClaimPage:
                 "claim_date": row["claim_date"],
                 "appearance_url": row["appearance_url"],
                 "tags": tags.get(row["id"], []),
+                "language": row["language"],
+                "same_as": _same_as(row, published_only=published_only),
                 "status": row["status"],
                 "published_at": row["published_at"],
                 "updated_at": row["updated_at"],
@@ -202,6 +206,13 @@ def _open_flags(ids: list[int]) -> dict[int, list[Row]]:
             }
         )
     return by_claim
+
+
+def _same_as(row: Row, *, published_only: bool) -> int | None:
+    # The public sees a link to a published claim only; a draft's id is not theirs to learn.
+    if published_only and row["same_as__status"] != Claim.Status.PUBLISHED:
+        return None
+    return row["same_as_id"]
 
 
 def _public_url(pk: int) -> str:

@@ -2,6 +2,7 @@
 review or published, changes to many claims at once, and the CSV import."""
 
 import datetime
+import re
 import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -14,9 +15,15 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from claims.models import Claim, Claimant, Tag
-from claims.services import claimant_get_or_create, tags_get_or_create
+from claims.services import (
+    INDEX_TASK,
+    claim_language_detected,
+    claimant_get_or_create,
+    tags_get_or_create,
+)
 from core.content_version import public_content_changed
 from core.errors import DomainError
+from core.queueing import task_queue
 from core.roles import is_fact_checker, require_fact_checker
 from core.text_bounds import CLAIM_TEXT_MAX, require_text_within
 from verifier.models import ReviewLogEntry, Verdict
@@ -93,6 +100,46 @@ def _require_new_claim(claim: NewClaim, *, excluding: int | None = None) -> None
         )
 
 
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+# Links followed from a claim to the one it restates, at most: a longer chain is refused as a cycle.
+SAME_AS_CHAIN_MAX = 100
+
+
+def _language_for(text: str, language: str) -> str:
+    language = language.strip()
+    if not language:
+        return claim_language_detected(text)
+    if len(language) > 35 or not LANGUAGE_TAG.fullmatch(language):
+        raise DomainError.invalid(
+            f"{language!r} is not a BCP 47 language tag (en, pt-BR...).", field="language"
+        )
+    return language
+
+
+def _require_same_as(claim: Claim, same_as: Claim | None) -> None:
+    # Followed in the database: the caller's copies of the linked claims may be out of date.
+    link_id = same_as.pk if same_as is not None else None
+    for _ in range(SAME_AS_CHAIN_MAX):
+        if link_id is None:
+            return
+        if link_id == claim.pk:
+            raise DomainError.invalid(
+                "A claim cannot be the same as itself, directly or through the claims it is linked to.",
+                field="same_as",
+            )
+        link_id = Claim.objects.filter(pk=link_id).values_list("same_as_id", flat=True).first()
+    raise DomainError.invalid("The claim's same_as links run too long.", field="same_as")
+
+
+def _index_on_commit(claim: Claim) -> None:
+    # After commit, so the task reads the text just saved; a broker outage leaves the claim to the
+    # index sweep, and saving never waits on (or fails for) the index.
+    claim_id = claim.pk
+    transaction.on_commit(
+        lambda: task_queue(name=INDEX_TASK, args=(claim_id,), swept_by="index_claims_due")
+    )
+
+
 @transaction.atomic
 def claim_create(
     *,
@@ -103,9 +150,12 @@ def claim_create(
     appearance_url: str = "",
     tags: Iterable[str] = (),
     assignee: User | None = None,
+    language: str = "",
+    same_as: Claim | None = None,
 ) -> Claim:
-    """A new draft claim, recorded in the review log; never one dated in the future or one already
-    recorded (claims_recorded)."""
+    """A new draft claim, recorded in the review log and indexed for matching after commit; never
+    one dated in the future or one already recorded (claims_recorded). Its language is detected
+    from the text unless given."""
     require_fact_checker(actor)
     text = text.strip()
     if not text:
@@ -120,16 +170,21 @@ def claim_create(
         appearance_url=appearance_url,
         assignee=assignee,
         created_by=actor,
+        language=_language_for(text, language),
+        same_as=same_as,
     )
     claim.tags.set(tags_get_or_create(names=tags))
     review_log_append(
         claim=claim, verdict=None, actor=actor, action=ReviewLogEntry.Action.CREATE,
         from_state="", to_state=claim.status,
     )
+    _index_on_commit(claim)
     return claim
 
 
-CLAIM_UPDATE_FIELDS = ("text", "claimant_name", "claim_date", "appearance_url", "tags", "assignee")
+CLAIM_UPDATE_FIELDS = (
+    "text", "claimant_name", "claim_date", "appearance_url", "tags", "assignee", "language", "same_as",
+)
 # What was claimed, by whom, when, where and under which tags is the public record the published
 # verdict rates (SPEC §10); it never changes under it. The assignee is internal.
 _PUBLIC_RECORD_FIELDS = ("text", "claimant_name", "claim_date", "appearance_url", "tags")
@@ -166,6 +221,8 @@ def _claim_changed_fields(claim: Claim, changes: dict[str, Any]) -> set[str]:
         "claim_date": claim.claim_date,
         "appearance_url": claim.appearance_url,
         "assignee": claim.assignee,
+        "language": claim.language,
+        "same_as": claim.same_as,
     }
     changed = set()
     for field, value in changes.items():
@@ -173,6 +230,8 @@ def _claim_changed_fields(claim: Claim, changes: dict[str, Any]) -> set[str]:
             differs = value.strip() != claim.text
         elif field == "claimant_name":
             differs = _normalized_names([value]) != _normalized_names([claim.claimant.name])
+        elif field == "language":
+            differs = value.strip() != claim.language
         elif field == "tags":
             differs = _normalized_names(value) != _normalized_names(
                 tag.name for tag in claim.tags.all()
@@ -204,6 +263,12 @@ def claim_update(*, actor: User, claim: Claim, **changes: Any) -> Claim:
         if not claim.text:
             raise DomainError.invalid("A claim needs its text.", field="text")
         require_text_within(claim.text, limit=CLAIM_TEXT_MAX, field="text")
+    if "language" in changed or ("text" in changed and "language" not in changes):
+        # New wording without a language named: the language is that of the new text.
+        claim.language = _language_for(claim.text, changes.get("language", ""))
+    if "same_as" in changed:
+        _require_same_as(claim, changes["same_as"])
+        claim.same_as = changes["same_as"]
     if "claimant_name" in changed:
         claim.claimant = claimant_get_or_create(name=changes["claimant_name"])
     if "appearance_url" in changed:
@@ -221,6 +286,8 @@ def claim_update(*, actor: User, claim: Claim, **changes: Any) -> Claim:
     claim.save()
     if "tags" in changed:
         claim.tags.set(tags_get_or_create(names=changes["tags"]))
+    if changed & {"text", "language"}:
+        _index_on_commit(claim)
     if claim.status == Claim.Status.PUBLISHED:
         public_content_changed()
     return claim

@@ -1,0 +1,233 @@
+"""The process's claim index and the search over it: which recorded claims a text restates.
+
+Vectors live in the database (claims.models.ClaimVector), written by the index task; each process
+(gunicorn worker, Celery worker) keeps its own in-memory HNSW graph of them and, before each search,
+adds the rows indexed since it last looked. Texts are read by id from the claims table, for the
+few candidates of a search only, so no process holds 100,000 texts; the model loads on first use.
+"""
+
+import json
+import os
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db import connections
+from django.db.models import QuerySet
+
+from claims.matching import ClaimIndex, sentence_encoder, text_clean, text_fold, text_vectors
+from claims.matching.embedding import Vectors
+from claims.models import Claim, ClaimVector
+
+# Candidates the lexical tier adds to the vector ones: the claims whose characters best match.
+LEXICAL_POOL = 10
+# The lexical tier reads this many times its pool before the visibility filter (drafts hidden).
+LEXICAL_OVERFETCH = 4
+LEXICAL_TABLE = "claims_claim_lexical"
+_WORD = re.compile(r"\w+")
+# Rows committed late can carry an indexed_at earlier than one already read (the writer took the
+# time before its commit): each sync rereads this far back, skipping the rows it already has.
+SYNC_OVERLAP = timedelta(seconds=30)
+SYNC_CHUNK = 2000
+
+
+class _VisibleTexts:
+    """The texts of the claims in a queryset, by id: what one search may show."""
+
+    def __init__(self, visible: QuerySet[Claim]) -> None:
+        self._visible = visible
+
+    def texts_of(self, claim_ids: Sequence[int]) -> Mapping[int, tuple[str, str]]:
+        rows = self._visible.filter(pk__in=claim_ids).values_list("pk", "text", "language")
+        return {pk: (text, _primary_language(language) or "") for pk, text, language in rows}
+
+
+def _primary_language(language: str | None) -> str | None:
+    # The matcher knows languages, not regions: pt-BR and pt-PT are both pt.
+    return language.split("-")[0].lower() if language else None
+
+
+def _snapshot_paths() -> tuple[Path, Path]:
+    graph = Path(settings.CLAIM_INDEX_SNAPSHOT)
+    return graph, graph.with_name(f"{graph.name}.json")
+
+
+class _SyncedIndex:
+    def __init__(self) -> None:
+        self.index = ClaimIndex(encoder=sentence_encoder())
+        self.synced_until: datetime | None = None
+        # claim id -> indexed_at of the rows read within the overlap, so a reread skips them.
+        self.recent: dict[int, datetime] = {}
+        self.lock = threading.Lock()
+        self._load_snapshot()
+
+    def _load_snapshot(self) -> None:
+        graph, meta = _snapshot_paths()
+        try:
+            # The metadata first: the graph beside it is at least as recent (claim_index_snapshot_store).
+            synced_until = datetime.fromisoformat(json.loads(meta.read_text())["synced_until"])
+            self.index.load(str(graph))
+        except (OSError, ValueError, KeyError, RuntimeError):
+            return
+        self.synced_until = synced_until
+
+    def snapshot(self) -> None:
+        with self.lock:
+            if self.synced_until is None:
+                return
+            graph, meta = _snapshot_paths()
+            synced_until = self.synced_until - SYNC_OVERLAP
+            partial = graph.with_name(f"{graph.name}.partial")
+            self.index.save(str(partial))
+            os.replace(partial, graph)
+            partial_meta = meta.with_name(f"{meta.name}.partial")
+            partial_meta.write_text(json.dumps({"synced_until": synced_until.isoformat()}))
+            os.replace(partial_meta, meta)
+
+    def sync(self) -> None:
+        with self.lock:
+            rows = ClaimVector.objects.order_by("indexed_at")
+            if self.synced_until is not None:
+                rows = rows.filter(indexed_at__gte=self.synced_until - SYNC_OVERLAP)
+            batch_ids: list[int] = []
+            batch_vectors: list[bytes] = []
+            for claim_id, vector, indexed_at in rows.values_list("claim_id", "vector", "indexed_at").iterator(
+                chunk_size=SYNC_CHUNK
+            ):
+                if self.recent.get(claim_id) == indexed_at:
+                    continue
+                self.recent[claim_id] = indexed_at
+                self.synced_until = max(self.synced_until or indexed_at, indexed_at)
+                batch_ids.append(claim_id)
+                batch_vectors.append(bytes(vector))
+                if len(batch_ids) == SYNC_CHUNK:
+                    self._add(batch_ids, batch_vectors)
+                    batch_ids, batch_vectors = [], []
+            self._add(batch_ids, batch_vectors)
+            if self.synced_until is not None:
+                horizon = self.synced_until - SYNC_OVERLAP
+                self.recent = {key: moment for key, moment in self.recent.items() if moment >= horizon}
+
+    def _add(self, claim_ids: list[int], vectors: list[bytes]) -> None:
+        if claim_ids:
+            matrix = np.frombuffer(b"".join(vectors), dtype=np.float16).reshape(len(claim_ids), -1)
+            self.index.add_vectors(claim_ids, matrix.astype(np.float32))
+
+
+_process_index: _SyncedIndex | None = None
+_process_index_lock = threading.Lock()
+
+
+def _synced_index() -> _SyncedIndex:
+    global _process_index
+    with _process_index_lock:
+        if _process_index is None:
+            _process_index = _SyncedIndex()
+    _process_index.sync()
+    return _process_index
+
+
+def claim_index_snapshot_store() -> int:
+    """Brings this process's index up to date and saves it for processes to start from; returns the
+    number of claims it holds."""
+    synced = _synced_index()
+    synced.snapshot()
+    return len(synced.index)
+
+
+def claim_text_vectors(texts: Sequence[str]) -> Vectors:
+    """The vectors the index keeps for these claim texts; loads the model, not the index."""
+    return text_vectors(sentence_encoder(), texts)
+
+
+@dataclass(frozen=True)
+class SimilarClaim:
+    claim_id: int
+    score: float
+    same_claim: bool
+
+
+def claims_similar(
+    *,
+    text: str,
+    visible: QuerySet[Claim],
+    limit: int = 5,
+    language: str | None = None,
+    excluding: int | None = None,
+) -> list[SimilarClaim]:
+    """The claims among `visible` most likely to make the same assertion as the text, best first,
+    with the calibrated score and the "already checked" judgement (claims.matching)."""
+    if excluding is not None:
+        visible = visible.exclude(pk=excluding)
+    matches = _synced_index().index.search(
+        text,
+        limit=limit,
+        language=_primary_language(language),
+        texts=_VisibleTexts(visible),
+        also=lexical_candidates(text=text, visible=visible),
+    )
+    return [SimilarClaim(match.claim_id, match.score, match.same_claim) for match in matches]
+
+
+def claims_similar_to_each(
+    *, texts: Sequence[str], visible: QuerySet[Claim], limit: int = 5
+) -> list[list[SimilarClaim]]:
+    """claims_similar for each of many texts (a file being imported), encoded in one call."""
+    if not texts:
+        return []
+    index = _synced_index().index
+    vectors = claim_text_vectors(texts)
+    found = []
+    for text, vector in zip(texts, vectors, strict=True):
+        matches = index.search(
+            text,
+            limit=limit,
+            texts=_VisibleTexts(visible),
+            vector=vector,
+            also=lexical_candidates(text=text, visible=visible),
+        )
+        found.append([SimilarClaim(match.claim_id, match.score, match.same_claim) for match in matches])
+    return found
+
+
+def lexical_candidates(*, text: str, visible: QuerySet[Claim], limit: int = LEXICAL_POOL) -> list[int]:
+    """The visible claims whose characters best match the text, best first: pg_trgm word similarity
+    on PostgreSQL, FTS5 (bm25 over any of the words, diacritics folded) on SQLite."""
+    words = _WORD.findall(text_fold(text_clean(text)))
+    connection = connections[visible.db]
+    if not words or connection.vendor not in ("postgresql", "sqlite"):
+        return []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            query = " ".join(words)
+            cursor.execute(
+                "SELECT id FROM claims_claim WHERE text %%> %s"
+                " ORDER BY word_similarity(%s, text) DESC, id LIMIT %s",
+                [query, query, limit * LEXICAL_OVERFETCH],
+            )
+        else:
+            match = " OR ".join(f'"{word}"' for word in dict.fromkeys(words))
+            cursor.execute(
+                f"SELECT rowid FROM {LEXICAL_TABLE} WHERE {LEXICAL_TABLE} MATCH %s"
+                f" ORDER BY bm25({LEXICAL_TABLE}), rowid LIMIT %s",
+                [match, limit * LEXICAL_OVERFETCH],
+            )
+        ranked = [row[0] for row in cursor.fetchall()]
+    shown = set(visible.filter(pk__in=ranked).values_list("pk", flat=True))
+    return [pk for pk in ranked if pk in shown][:limit]
+
+
+def lexical_texts_store(claims: Sequence[tuple[int, str]]) -> None:
+    """Records the claims' current texts for the lexical tier, where it keeps its own copy (SQLite's
+    FTS5 table; PostgreSQL's trigram index follows the claims table by itself)."""
+    connection = connections["default"]
+    if connection.vendor != "sqlite" or not claims:
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(f"DELETE FROM {LEXICAL_TABLE} WHERE rowid = %s", [(pk,) for pk, _ in claims])
+        cursor.executemany(f"INSERT INTO {LEXICAL_TABLE} (rowid, text) VALUES (%s, %s)", list(claims))

@@ -1,0 +1,80 @@
+"""The lexical tier beside the vector one (claims.similarity): pg_trgm on PostgreSQL, FTS5 on
+SQLite, both only ever naming claims the searcher may see."""
+
+import pytest
+
+from claims.models import Claim
+from claims.services import claims_index
+from claims.similarity import claims_similar, lexical_candidates
+from tests.factories import ClaimFactory
+
+pytestmark = pytest.mark.django_db
+
+DRONES = "Russia has acquired hundreds of drones from Iran."
+
+
+@pytest.fixture
+def recorded():
+    claims = [
+        ClaimFactory(text=DRONES, status=Claim.Status.PUBLISHED),
+        ClaimFactory(text="Colombia is the world's largest coffee producer.", status=Claim.Status.PUBLISHED),
+        ClaimFactory(text="Russia has acquired hundreds of tanks from Belarus.", status=Claim.Status.DRAFT),
+    ]
+    claims_index(claim_ids=[claim.pk for claim in claims])
+    return claims
+
+
+def test_a_typo_and_missing_words_find_the_claim_by_its_characters(recorded):
+    drones, coffee, _ = recorded
+
+    assert (
+        lexical_candidates(text="Rusia has aquired hundreds of drones", visible=Claim.objects.all())[0]
+        == drones.pk
+    )
+    assert (
+        lexical_candidates(text="colombia largest coffee producer", visible=Claim.objects.all())[0]
+        == coffee.pk
+    )
+
+
+def test_hidden_claims_are_never_lexical_candidates(recorded):
+    _, _, draft = recorded
+
+    everyone = lexical_candidates(text="hundreds of tanks from Belarus", visible=Claim.objects.all())
+    public = lexical_candidates(
+        text="hundreds of tanks from Belarus", visible=Claim.objects.filter(status=Claim.Status.PUBLISHED)
+    )
+
+    assert everyone[0] == draft.pk
+    assert draft.pk not in public
+
+
+def test_lexical_candidates_follow_edits(recorded):
+    drones, *_ = recorded
+    Claim.objects.filter(pk=drones.pk).update(text="Bananas are berries, botanically speaking.")
+    claims_index(claim_ids=[drones.pk])
+
+    assert lexical_candidates(text="bananas are berries", visible=Claim.objects.all()) == [drones.pk]
+    assert drones.pk not in lexical_candidates(text="acquired drones from Iran", visible=Claim.objects.all())
+
+
+def test_a_lexical_candidate_is_judged_even_when_the_vectors_rank_it_out(recorded, monkeypatch):
+    drones, *_ = recorded
+    # The vector tier returns nothing at all: only the lexical tier can name the claim.
+    monkeypatch.setattr("claims.matching.index.CANDIDATE_POOL", 1)
+    monkeypatch.setattr("claims.matching.index.Index.search", _nothing_found)
+
+    [match] = claims_similar(
+        text="Rusia has aquired hundreds of drones from Iran", visible=Claim.objects.all(), limit=1
+    )
+
+    assert match.claim_id == drones.pk and match.same_claim
+
+
+class _NoMatches:
+    keys: list[int] = []
+    distances: list[float] = []
+
+
+def _nothing_found(self, vector, count):
+    return _NoMatches()
