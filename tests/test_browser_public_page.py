@@ -72,6 +72,7 @@ def corrected_claim(make_published_claim, fact_checker, reviewer):
         summary="A forecast from US intelligence that cannot be checked yet.",
         explanation="The White House gave no evidence beyond its own assessment.\n\n"
         "Satellite images show construction, not production.",
+        correction_note="The earlier verdict called the forecast false; nothing yet shows it either way.",
     )
     claim_submit(actor=fact_checker, claim=claim)
     verdict_approve(actor=reviewer, claim=claim)

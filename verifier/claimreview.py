@@ -2,7 +2,8 @@
 
 Follows schema.org (ClaimReview, Claim, Rating, DataFeed) and Google's fact-check markup: the
 required `claimReviewed`, `reviewRating.alternateName` and `url` (the public page); numeric rating
-bounds only for labels on the numeric scale; `dateModified` once a correction has been published.
+bounds only for labels on the numeric scale; `dateModified` once a correction has been published,
+with its `correction` notice (a CorrectionComment).
 """
 
 from collections.abc import Iterable
@@ -55,6 +56,7 @@ def reviewed_claim(claim: Claim, verdict: Verdict) -> ReviewedClaim:
         version=verdict.version,
         approved_at=verdict.approved_at,
         summary=verdict.summary,
+        correction_note=verdict.correction_note,
         rating__label=rating.label if rating else None,
         rating__value=rating.value if rating else None,
         evidence_fingerprint=verdict.evidence_fingerprint,
@@ -77,6 +79,13 @@ def claim_review_of(
         review["inLanguage"] = claim["language"]
     if claim["version"] > 1 and claim["approved_at"] is not None:
         review["dateModified"] = _datetime(claim["approved_at"])
+        if claim["correction_note"]:
+            # CreativeWork.correction takes a CorrectionComment: the notice readers see, dated.
+            review["correction"] = {
+                "@type": "CorrectionComment",
+                "text": claim["correction_note"],
+                "datePublished": _datetime(claim["approved_at"]),
+            }
     review |= {
         "author": organization(),
         "itemReviewed": _item_reviewed(claim),

@@ -9,6 +9,7 @@ from simple_history.models import HistoricalRecords
 from claims.models import Claim
 from core.hash_chain import entry_chain_hash
 from core.models import AppendOnlyModel, ImmutableRowError
+from sources.models import Snapshot, Source
 
 
 class Rating(models.Model):
@@ -74,6 +75,8 @@ class Verdict(models.Model):
     # Frozen at approval: every cited evidence with the snapshot it was checked against and that
     # snapshot's SHA-256, so the verdict can be traced to the exact bytes it relied on.
     evidence_fingerprint = models.JSONField(default=list, blank=True, editable=False)
+    # A correction (version 2 on) says to readers what changed and why, dated by its approval.
+    correction_note = models.TextField(blank=True)
 
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
@@ -147,6 +150,7 @@ class ReviewLogEntry(AppendOnlyModel):
         APPROVE = "approve", "Approved and published"
         REQUEST_CHANGES = "request_changes", "Requested changes"
         CORRECT = "correct", "Started a correction"
+        DISMISS_FLAG = "dismiss_flag", "Dismissed a source flag"
 
     # A gap-free, unique sequence makes the chain linear: two concurrent appends cannot both
     # claim the same predecessor, and a deleted entry leaves a hole.
@@ -187,6 +191,59 @@ class ReviewLogEntry(AppendOnlyModel):
 
     def compute_hash(self) -> str:
         return entry_chain_hash(self.previous_hash, self.content())
+
+
+class SourceFlag(models.Model):
+    """One change or disappearance of a source cited by a published claim (SPEC §8), compared with
+    the snapshot the published verdict was approved on. It stays open until a fact-checker dismisses
+    it or a correction of the claim is approved; the claim is flagged while any entry is open."""
+
+    class Kind(models.TextChoices):
+        CHANGED = "changed", "Changed"
+        GONE = "gone", "Disappeared"
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        DISMISSED = "dismissed", "Dismissed: verdict still valid"
+        CORRECTED = "corrected", "Corrected"
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="source_flags")
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # The published verdict's snapshot of the source (None if it was approved before any fetch),
+    # and the snapshot that found the change.
+    approved_snapshot = models.ForeignKey(
+        Snapshot, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    new_snapshot = models.ForeignKey(Snapshot, on_delete=models.PROTECT, related_name="+")
+    detected_at = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN, editable=False)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(blank=True, help_text="Why the verdict still holds, for a dismissal.")
+    correction = models.ForeignKey(
+        Verdict,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="corrected_flags",
+        help_text="The correction started from this entry, or that resolved it.",
+    )
+
+    class Meta:
+        ordering = ["-detected_at", "-id"]
+        constraints = [
+            # A snapshot flags a claim once, whatever redelivers it.
+            models.UniqueConstraint(fields=["claim", "new_snapshot"], name="source_flag_once_per_snapshot"),
+        ]
+        indexes = [
+            models.Index(fields=["claim"], condition=models.Q(state="open"), name="source_flag_open_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.source_id} on claim {self.claim_id} ({self.state})"
 
 
 def webhook_secret() -> str:

@@ -7,6 +7,7 @@ from django.db.models.signals import post_delete, post_save
 
 from claims.models import Claim, Claimant, Tag
 from core.content_version import public_content_changed
+from sources.models import Source
 from sources.signals import source_fetch_state_changed
 from verifier.models import Rating
 
@@ -31,7 +32,11 @@ def _reference_data_changed(sender: type, created: bool = False, **kwargs: Any) 
 
 
 def _source_fetch_state_changed(sender: type, source_id: int, **kwargs: Any) -> None:
-    # Published claims show their sources' status, latest snapshot and quote checks: if one cites
-    # this source, the cached public responses are superseded.
-    if Claim.objects.filter(status=Claim.Status.PUBLISHED, evidence__source_id=source_id).exists():
+    # A published claim whose source was never fetched shows it pending, then fetching: if one
+    # cites this source, the cached public responses are superseded. A re-check of a fetched source
+    # is not shown while it runs (the public record keeps the settled status), and what its snapshot
+    # changes moves the version in verifier.services.sources.
+    never_fetched = Source.objects.filter(pk=source_id, last_fetched_at__isnull=True)
+    citing = Claim.objects.filter(status=Claim.Status.PUBLISHED, evidence__source_id=source_id)
+    if never_fetched.exists() and citing.exists():
         public_content_changed()

@@ -123,8 +123,8 @@ def test_recheck_sources_sync_checks_the_quotes_against_the_new_snapshot_as_the_
     assert evidence.quote_checked_snapshot == fetched_source.snapshots.first()
 
 
-def test_recheck_sources_sync_on_an_unchanged_source_moves_no_updated_at(
-    fetched_source, fact_checker, reviewer
+def test_recheck_sources_sync_on_an_unchanged_source_moves_nothing_a_reader_sees(
+    fetched_source, fact_checker, reviewer, client
 ):
     claim = fetched_source.evidence.get().claim
     verdict_save_draft(actor=fact_checker, claim=claim, rating=rating("false"), summary="Not so.")
@@ -132,6 +132,12 @@ def test_recheck_sources_sync_on_an_unchanged_source_moves_no_updated_at(
     verdict_approve(actor=reviewer, claim=claim)
     before = Claim.objects.get(pk=claim.pk).updated_at
     shown = Evidence.objects.get(source=fetched_source)
+    readers = (f"/claims/{claim.pk}/", f"/api/v1/claims/{claim.pk}/", "/api/v1/claimreview/")
+    # During the second of the approval, Last-Modified reads one second earlier (see
+    # verifier.api.http_cache.Validators): read once that second is over.
+    time.sleep(1.1)
+    seen = {url: client.get(url) for url in readers}
+    date_modified = seen["/api/v1/claimreview/"].json()["dataFeedElement"][0]["dateModified"]
 
     call_command("recheck_sources", "--all", "--sync", stdout=io.StringIO())
 
@@ -140,6 +146,11 @@ def test_recheck_sources_sync_on_an_unchanged_source_moves_no_updated_at(
     evidence = Evidence.objects.get(pk=shown.pk)
     assert evidence.quote_checked_snapshot_id == shown.quote_checked_snapshot_id
     assert evidence.quote_checked_at > shown.quote_checked_at
+    for url, earlier in seen.items():
+        again = client.get(url)
+        assert (again["ETag"], again["Last-Modified"]) == (earlier["ETag"], earlier["Last-Modified"]), url
+        assert client.get(url, HTTP_IF_MODIFIED_SINCE=earlier["Last-Modified"]).status_code == 304, url
+    assert client.get("/api/v1/claimreview/").json()["dataFeedElement"][0]["dateModified"] == date_modified
 
 
 def test_recheck_sources_sync_on_a_changed_source_moves_updated_at(fetched_source, httpserver):

@@ -387,6 +387,7 @@ def correction_in_review(author, reviewer):
         rating=rating("false"),
         summary="The drones were delivered after the invasion began.",
         explanation="Reports show deliveries after February 2022.",
+        correction_note="New reports date the deliveries after the invasion began.",
     )
     evidence_add(
         actor=author,

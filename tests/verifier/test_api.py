@@ -23,7 +23,9 @@ CLAIM_FIELDS = {
     "id", "url", "text", "claimant", "claim_date", "appearance_url", "tags", "language", "same_as", "status",
     "published_at", "updated_at", "flag", "verdict", "evidence",
 }
-VERDICT_FIELDS = {"rating", "summary", "explanation", "version", "published_at", "corrections"}
+VERDICT_FIELDS = {
+    "rating", "summary", "explanation", "version", "published_at", "correction_note", "corrections",
+}
 EVIDENCE_FIELDS = {"stance", "quote", "quote_status", "note", "source"}
 SOURCE_FIELDS = {"url", "final_url", "title", "status", "http_status", "fetched_at", "content_sha256"}
 
@@ -119,7 +121,7 @@ def test_published_claim_reads_exactly_as_the_spec_lists(anonymous, published_cl
     assert body["tags"] == ["drones"]
     assert body["status"] == "published"
     assert body["published_at"] is not None and body["updated_at"] is not None
-    assert body["flag"] is None
+    assert body["flag"] == []
     assert set(body["verdict"]) == VERDICT_FIELDS
     assert body["verdict"] == {
         "rating": {"label": "False", "value": 1, "best": 5, "worst": 1},
@@ -127,6 +129,7 @@ def test_published_claim_reads_exactly_as_the_spec_lists(anonymous, published_cl
         "explanation": "Drones were seen over Kyiv months after the date Iran gives.",
         "version": 1,
         "published_at": verdict.approved_at.isoformat().replace("+00:00", "Z"),
+        "correction_note": "",
         "corrections": [],
     }
     [shown] = body["evidence"]
@@ -169,12 +172,21 @@ def test_source_fields_are_null_before_the_first_fetch(anonymous, make_published
 
 
 def test_link_rot_flag_is_visible(anonymous, published_claim):
-    source = published_claim.evidence.get().source
-    record_fetch(source, text="The page now says something else entirely.")
+    evidence = published_claim.evidence.get()
+    source, approved = evidence.source, evidence.quote_checked_snapshot
+    changed = record_fetch(source, text="The page now says something else entirely.")
 
     body = anonymous.get(detail(published_claim)).json()
 
-    assert "changed" in body["flag"] and source.url in body["flag"]
+    assert body["flag"] == [
+        {
+            "source": source.url,
+            "kind": "changed",
+            "detected_at": changed.fetched_at.isoformat().replace("+00:00", "Z"),
+            "approved_snapshot": {"id": approved.pk, "content_sha256": approved.content_sha256},
+            "new_snapshot": {"id": changed.pk, "content_sha256": changed.content_sha256, "http_status": 200},
+        }
+    ]
     assert body["status"] == "published"
     assert body["evidence"][0]["quote_status"] == "not_found"
 
@@ -251,7 +263,8 @@ def test_filter_by_rating_label_or_slug(anonymous, make_published_claim):
 
 
 def test_filter_by_rating_uses_the_current_verdict(anonymous, as_fact_checker, as_reviewer, published_claim):
-    as_fact_checker.put(f"{detail(published_claim)}verdict/", {"rating": "true", "summary": "Corrected."})
+    correction = {"rating": "true", "summary": "Corrected.", "correction_note": "The rating was wrong."}
+    as_fact_checker.put(f"{detail(published_claim)}verdict/", correction)
     assert ids(anonymous.get(CLAIMS, {"rating": "true"})) == []
     as_fact_checker.post(f"{detail(published_claim)}submit/")
     as_reviewer.post(f"{detail(published_claim)}approve/")
@@ -702,7 +715,12 @@ def test_a_correction_replaces_the_public_verdict_and_keeps_the_history(
     anonymous, as_fact_checker, as_reviewer, published_claim
 ):
     url = detail(published_claim)
-    correction = {"rating": "half-true", "summary": "Timing is disputed.", "explanation": "New data."}
+    correction = {
+        "rating": "half-true",
+        "summary": "Timing is disputed.",
+        "explanation": "New data.",
+        "correction_note": "The timing is disputed by new data.",
+    }
     assert as_fact_checker.put(f"{url}verdict/", correction).status_code == 200
     new_evidence = {
         "url": "https://news.example.org/new-report",

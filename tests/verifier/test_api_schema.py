@@ -9,7 +9,7 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 
 from tests.factories import rating
-from tests.verifier.conftest import IRAN_QUOTE
+from tests.verifier.conftest import IRAN_QUOTE, record_fetch
 from verifier.services.claims import claim_create
 from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
 
@@ -59,7 +59,10 @@ def corrected_claim(make_published_claim, fact_checker, reviewer):
         evidence=[("https://news.example.org/fetched", IRAN_QUOTE)], tags=("drones", "iran")
     )
     make_published_claim(evidence=[("https://news.example.org/unfetched", IRAN_QUOTE)], fetched=False)
-    verdict_save_draft(actor=fact_checker, claim=claim, rating=rating("mostly-false"), summary="Corrected.")
+    verdict_save_draft(
+        actor=fact_checker, claim=claim, rating=rating("mostly-false"), summary="Corrected.",
+        correction_note="Rating corrected after new reporting.",
+    )
     claim_submit(actor=fact_checker, claim=claim)
     verdict_approve(actor=reviewer, claim=claim)
     return claim
@@ -102,3 +105,26 @@ def test_the_claimreview_feed_is_what_the_schema_says(api_client, openapi, corre
 
     assert len(body["dataFeedElement"]) == 2
     assert_matches(body, response_schema(openapi, "/api/v1/claimreview/", "application/ld+json"))
+
+
+def test_a_flagged_claim_is_what_the_schema_says(api_client, openapi, make_published_claim):
+    claim = make_published_claim(
+        evidence=[
+            ("https://news.example.org/rewritten", IRAN_QUOTE),
+            ("https://news.example.org/gone", IRAN_QUOTE),
+        ]
+    )
+    never_fetched = make_published_claim(
+        evidence=[("https://news.example.org/later", IRAN_QUOTE)], fetched=False
+    )
+    for item in claim.evidence.all():
+        gone = item.source.url.endswith("/gone")
+        record_fetch(item.source, text="" if gone else "Rewritten.", http_status=404 if gone else 200)
+    record_fetch(never_fetched.evidence.get().source, text="Fetched once published.")
+    record_fetch(never_fetched.evidence.get().source, text="And rewritten since.")
+
+    body = api_client.get("/api/v1/claims/").json()
+
+    assert sorted(len(item["flag"]) for item in body["results"]) == [1, 2]
+    assert None in [entry["approved_snapshot"] for item in body["results"] for entry in item["flag"]]
+    assert_matches(body, response_schema(openapi, "/api/v1/claims/"))

@@ -44,7 +44,10 @@ def valid(document) -> dict:
 
 
 def publish_correction(claim, *, author, reviewer, rating_slug="half-true", summary="Timing is disputed."):
-    verdict_save_draft(actor=author, claim=claim, rating=rating(rating_slug), summary=summary)
+    verdict_save_draft(
+        actor=author, claim=claim, rating=rating(rating_slug), summary=summary,
+        correction_note="Rating corrected after new reporting.",
+    )
     claim_submit(actor=author, claim=claim)
     verdict_approve(actor=reviewer, claim=claim)
     claim.refresh_from_db()
@@ -173,17 +176,26 @@ def test_a_correction_sets_date_modified_and_the_new_rating(
     corrected = valid(api_client.get(review_url(published_claim)).json())
     assert corrected["datePublished"] == first["datePublished"]
     assert corrected["dateModified"] == iso(correction.approved_at)
+    assert corrected["correction"] == {
+        "@type": "CorrectionComment",
+        "text": "Rating corrected after new reporting.",
+        "datePublished": iso(correction.approved_at),
+    }
     assert corrected["reviewRating"]["alternateName"] == "Half true"
     assert corrected["reviewRating"]["ratingValue"] == 3
 
 
 def test_a_correction_in_progress_does_not_show(api_client, published_claim, fact_checker):
-    verdict_save_draft(actor=fact_checker, claim=published_claim, rating=rating("true"), summary="Draft.")
+    verdict_save_draft(
+        actor=fact_checker, claim=published_claim, rating=rating("true"), summary="Draft.",
+        correction_note="Not yet published.",
+    )
     claim_submit(actor=fact_checker, claim=published_claim)
 
     review = valid(api_client.get(review_url(published_claim)).json())
 
     assert review["reviewRating"]["alternateName"] == "False" and "dateModified" not in review
+    assert "correction" not in review
 
 
 def test_an_unpublished_claim_has_no_claimreview_even_for_staff(api_client, client_for, fact_checker):

@@ -62,7 +62,7 @@ def test_the_claim_page_warns_beside_submit_and_the_warning_follows_the_submissi
     )
 
     submit_form = page[page.index('id="submit_form"') :]
-    assert warning in submit_form[: submit_form.index("</form>")]
+    assert warning in submit_form[: submit_form.index('name="submit_for_review"')]
     assert "Ready, with the warnings above" in page
     assert messages_of(response) == ["Submitted the verdict for review.", f"Warning: {warning}"]
     claim.refresh_from_db()

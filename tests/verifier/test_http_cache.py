@@ -122,9 +122,9 @@ def test_a_link_rot_flag_shows_in_the_very_next_response(client, published_claim
     record_fetch(published_claim.evidence.get().source, text="The page now says something else.")
     after = client.get(url, HTTP_IF_NONE_MATCH=before["ETag"])
 
-    assert before.json()["flag"] is None
+    assert before.json()["flag"] == []
     assert after.status_code == 200
-    assert "changed" in after.json()["flag"]
+    assert [entry["kind"] for entry in after.json()["flag"]] == ["changed"]
 
 
 def test_a_correction_shows_in_the_very_next_page(client, published_claim, fact_checker, reviewer):
@@ -134,7 +134,8 @@ def test_a_correction_shows_in_the_very_next_page(client, published_claim, fact_
     url = f"/claims/{published_claim.pk}/"
     client.get(url)
     verdict_save_draft(
-        actor=fact_checker, claim=published_claim, rating=rating("true"), summary="Corrected summary."
+        actor=fact_checker, claim=published_claim, rating=rating("true"), summary="Corrected summary.",
+        correction_note="Rating corrected after new reporting.",
     )
     claim_submit(actor=fact_checker, claim=published_claim)
     verdict_approve(actor=reviewer, claim=published_claim)

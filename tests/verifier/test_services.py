@@ -190,7 +190,8 @@ def test_correction_is_a_new_version_and_keeps_history(fact_checker, reviewer):
     claim = submitted_claim(fact_checker)
     first = verdict_approve(actor=reviewer, claim=claim)
     correction = verdict_save_draft(
-        actor=fact_checker, claim=claim, rating=rating("false"), summary="Corrected."
+        actor=fact_checker, claim=claim, rating=rating("false"), summary="Corrected.",
+        correction_note="Rating corrected after new reporting.",
     )
     assert correction.version == 2 and correction.pk != first.pk
     claim.refresh_from_db()

@@ -55,7 +55,10 @@ def listed_claim_ids(page: str) -> list[int]:
 
 
 def correct(claim, *, author, reviewer, rating_slug: str):
-    verdict_save_draft(actor=author, claim=claim, rating=rating(rating_slug), summary="Corrected.")
+    verdict_save_draft(
+        actor=author, claim=claim, rating=rating(rating_slug), summary="Corrected.",
+        correction_note="Rating corrected after new reporting.",
+    )
     claim_submit(actor=author, claim=claim)
     verdict_approve(actor=reviewer, claim=claim)
 

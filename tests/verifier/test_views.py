@@ -98,10 +98,11 @@ def test_page_is_structured_for_assistive_technology(client, published_claim):
 
 def test_page_shows_the_correction_history(client, published_claim, fact_checker, reviewer):
     verdict_save_draft(
-        actor=fact_checker, claim=published_claim, rating=rating("half-true"), summary="Timing is disputed."
+        actor=fact_checker, claim=published_claim, rating=rating("half-true"), summary="Timing is disputed.",
+        correction_note="A second source dates the deliveries after the invasion & we changed the rating.",
     )
     claim_submit(actor=fact_checker, claim=published_claim)
-    verdict_approve(actor=reviewer, claim=published_claim)
+    correction = verdict_approve(actor=reviewer, claim=published_claim)
 
     page = page_of(client, published_claim)
 
@@ -111,6 +112,24 @@ def test_page_shows_the_correction_history(client, published_claim, fact_checker
     assert "Iran admits supplying drones but disputes the timing." in history
     [embedded] = json_ld(page)
     assert "dateModified" in embedded
+    assert embedded["correction"]["text"] == correction.correction_note
+
+
+def test_page_shows_the_correction_note_dated_above_the_verdict(
+    client, published_claim, fact_checker, reviewer
+):
+    verdict_save_draft(
+        actor=fact_checker, claim=published_claim, rating=rating("half-true"), summary="Timing is disputed.",
+        correction_note="A second source dates the deliveries after the invasion & we changed the rating.",
+    )
+    claim_submit(actor=fact_checker, claim=published_claim)
+    correction = verdict_approve(actor=reviewer, claim=published_claim)
+
+    page = page_of(client, published_claim)
+
+    notice = page[page.index('class="correction-notice"'):page.index('id="verdict-heading"')]
+    assert f'datetime="{correction.approved_at.isoformat()}"' in notice
+    assert "A second source dates the deliveries after the invasion &amp; we changed the rating." in notice
 
 
 def test_a_label_without_a_value_shows_no_scale(client, make_published_claim):

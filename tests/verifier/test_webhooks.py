@@ -57,7 +57,10 @@ def endpoint(receiver):
 
 
 def correct(claim, fact_checker, reviewer):
-    verdict_save_draft(actor=fact_checker, claim=claim, rating=rating("true"), summary="Corrected.")
+    verdict_save_draft(
+        actor=fact_checker, claim=claim, rating=rating("true"), summary="Corrected.",
+        correction_note="Rating corrected after new reporting.",
+    )
     claim_submit(actor=fact_checker, claim=claim)
     verdict_approve(actor=reviewer, claim=claim)
 

@@ -4,13 +4,15 @@ services and shows their answer. It lives in the top app because it shows every 
 Fact-checkers create claims, attach evidence and draft the verdict on the claim page (claim.py);
 reviewers decide from the review queue (review_queue.py) or the claim page. The claim list has
 filters (filters.py), bulk actions (bulk.py) and CSV import and export (transfer.py); claimants,
-tags and evidence across claims are in related.py, sources and snapshots in sources.py, the rating
-scale, verdicts and the review log in verdicts.py, webhooks in webhooks.py, each person's
-notifications in notifications.py, trusted timestamps in provenance.py. Every write goes
-through verifier.services or sources.services, so the admin cannot do anything the rules forbid.
+tags and evidence across claims are in related.py, sources and snapshots in sources.py, source
+flag entries in flags.py, the rating scale, verdicts and the review log in verdicts.py, webhooks
+in webhooks.py, each person's notifications in notifications.py, trusted timestamps in
+provenance.py. Every write goes through verifier.services or sources.services, so the admin cannot
+do anything the rules forbid.
 """
 
 from verifier.admin.claim import ClaimAdmin
+from verifier.admin.flags import SourceFlagAdmin
 from verifier.admin.login import LoginAttemptAdmin, LoginFailureLogAdmin, LoginLogAdmin
 from verifier.admin.notifications import NotificationAdmin
 from verifier.admin.provenance import TrustedTimestampAdmin
@@ -31,6 +33,7 @@ __all__ = [
     "ReviewLogEntryAdmin",
     "SnapshotAdmin",
     "SourceAdmin",
+    "SourceFlagAdmin",
     "TagAdmin",
     "TrustedTimestampAdmin",
     "VerdictAdmin",

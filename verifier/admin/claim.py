@@ -53,6 +53,7 @@ from verifier.admin.filters import (
     RatingFilter,
     SourceChangedFilter,
 )
+from verifier.admin.flags import flag_correct_view, flag_dismiss_view, flags_context
 from verifier.admin.forms import VerdictDraftForm
 from verifier.admin.inlines import (
     LIVE_STATUS_FIELDS,
@@ -485,7 +486,9 @@ class ClaimAdmin(LargeTablePaging, HistoryAdmin):
         )
         draft_form = None
         if drafting and is_fact_checker(user):
-            draft_form = _draft_verdict_form(request, open_verdict or published_verdict)
+            draft_form = _draft_verdict_form(
+                request, open_verdict or published_verdict, correcting=published_verdict is not None
+            )
         can_submit = draft_form is not None and open_verdict is not None
         changes = None
         if open_verdict is not None and published_verdict is not None:
@@ -540,8 +543,12 @@ class ClaimAdmin(LargeTablePaging, HistoryAdmin):
                 evidence_awaits_check(evidence)
                 for evidence in evidence_at_a_glance().filter(claim=claim)
             ),
+            **flags_context(request, claim),
         }
-        for action in ("verdict", "submit", "approve", "request_changes", "refetch", "live_status"):
+        for action in (
+            "verdict", "submit", "approve", "request_changes", "refetch", "live_status", "flag_dismiss",
+            "flag_correct",
+        ):
             context[f"{action}_url"] = reverse(
                 f"admin:claims_claim_{action}", args=[claim.pk], current_app=self.admin_site.name
             )
@@ -576,6 +583,12 @@ class ClaimAdmin(LargeTablePaging, HistoryAdmin):
                 "<path:object_id>/live-status/",
                 view(self.live_status_view),
                 name="claims_claim_live_status",
+            ),
+            path(
+                "<path:object_id>/flag-dismiss/", bound(flag_dismiss_view), name="claims_claim_flag_dismiss"
+            ),
+            path(
+                "<path:object_id>/flag-correct/", bound(flag_correct_view), name="claims_claim_flag_correct"
             ),
             *super().get_urls(),
         ]
@@ -632,7 +645,8 @@ class ClaimAdmin(LargeTablePaging, HistoryAdmin):
 
     def verdict_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         def save_draft(claim: Claim) -> str:
-            return _verdict_save(request, claim, VerdictDraftForm(request.POST))
+            form = VerdictDraftForm(request.POST, correcting=claim.published_at is not None)
+            return _verdict_save(request, claim, form)
 
         return self._workflow_action(request, object_id, save_draft)
 
@@ -757,15 +771,22 @@ def _refetch(request: HttpRequest, claim: Claim, posted_id: str | None) -> str:
     return f"Queued a new fetch of {source.url}; its quotes are checked again when it lands."
 
 
-def _draft_verdict_form(request: HttpRequest, basis: Verdict | None) -> VerdictDraftForm:
+def _draft_verdict_form(
+    request: HttpRequest, basis: Verdict | None, *, correcting: bool
+) -> VerdictDraftForm:
     """The draft verdict's fields, bound to what the page posted; a correction starts from the
-    published text."""
+    published text, with a correction note of its own."""
     initial = {}
     if basis is not None:
-        initial = {"rating": basis.rating_id, "summary": basis.summary, "explanation": basis.explanation}
+        initial = {
+            "rating": basis.rating_id,
+            "summary": basis.summary,
+            "explanation": basis.explanation,
+            "correction_note": basis.correction_note if basis.state != Verdict.State.APPROVED else "",
+        }
     # A post without the verdict's fields (a page without them, a script) leaves the verdict alone.
     posted = request.method == "POST" and any(name in request.POST for name in VerdictDraftForm.base_fields)
-    return VerdictDraftForm(request.POST if posted else None, initial=initial)
+    return VerdictDraftForm(request.POST if posted else None, initial=initial, correcting=correcting)
 
 
 def _verdict_form(request: HttpRequest, claim: Claim) -> VerdictDraftForm | None:
@@ -778,7 +799,7 @@ def _verdict_form(request: HttpRequest, claim: Claim) -> VerdictDraftForm | None
     if open_verdict is not None and open_verdict.state != Verdict.State.DRAFT:
         return None
     published = next((v for v in verdicts if v.state == Verdict.State.APPROVED), None)
-    return _draft_verdict_form(request, open_verdict or published)
+    return _draft_verdict_form(request, open_verdict or published, correcting=published is not None)
 
 
 def _verdict_save(request: HttpRequest, claim: Claim, form: VerdictDraftForm) -> str:
@@ -792,6 +813,7 @@ def _verdict_save(request: HttpRequest, claim: Claim, form: VerdictDraftForm) ->
         rating=form.cleaned_data["rating"],
         summary=form.cleaned_data["summary"],
         explanation=form.cleaned_data["explanation"],
+        correction_note=form.cleaned_data.get("correction_note", ""),
     )
     return f"Saved the draft verdict (version {verdict.version})."
 

@@ -127,3 +127,15 @@ class VerdictDraftForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 8, "cols": 80}),
         help_text="How the evidence supports the rating.",
     )
+    correction_note = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text="Shown to readers, dated, above the corrected fact-check: what changed and why. "
+        "Needed before submitting the correction.",
+    )
+
+    def __init__(self, *args: Any, correcting: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only a correction of a published verdict has a note.
+        if not correcting:
+            del self.fields["correction_note"]

@@ -69,6 +69,16 @@ CLAIM_REVIEW = inline_serializer(
         "dateModified": serializers.DateTimeField(
             required=False, help_text="When the latest correction was published; absent if never corrected."
         ),
+        "correction": inline_serializer(
+            "ClaimReviewCorrection",
+            {
+                "@type": _schema_org_type("CorrectionComment"),
+                "text": serializers.CharField(help_text="The correction note, as readers see it."),
+                "datePublished": serializers.DateTimeField(help_text="When the correction was published."),
+            },
+            required=False,
+            help_text="The latest correction's notice; absent if never corrected.",
+        ),
         "inLanguage": serializers.CharField(
             required=False, help_text="BCP 47 language of claimReviewed; absent if unknown."
         ),

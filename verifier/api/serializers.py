@@ -21,7 +21,7 @@ from core.text_bounds import (
     SUMMARY_MAX,
 )
 from sources.models import Source
-from verifier.models import Rating, Verdict
+from verifier.models import Rating, SourceFlag, Verdict
 from verifier.selectors.published import RatingScale
 from verifier.selectors.verdicts import ratings_matching
 
@@ -62,6 +62,10 @@ class VerdictVersionSerializer(serializers.Serializer):
     published_at = serializers.DateTimeField(
         source="approved_at", allow_null=True, help_text="Null while the verdict is not yet approved."
     )
+    correction_note = serializers.CharField(
+        help_text="For a correction (version 2 on), what it changed and why, as the fact-checker wrote "
+        "it for readers; dated by published_at. Empty for a first version."
+    )
 
 
 class VerdictSerializer(VerdictVersionSerializer):
@@ -97,6 +101,25 @@ class EvidenceSerializer(serializers.Serializer):
     )
 
 
+class FlaggedSnapshotSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    content_sha256 = serializers.CharField(help_text="SHA-256 of the raw body fetched; empty if none.")
+
+
+class NewFlaggedSnapshotSerializer(FlaggedSnapshotSerializer):
+    http_status = serializers.IntegerField(allow_null=True)
+
+
+class FlagEntrySerializer(serializers.Serializer):
+    source = serializers.CharField(help_text="The cited source's URL.")  # type: ignore[assignment]  # not Field.source
+    kind = serializers.ChoiceField(choices=SourceFlag.Kind.choices)
+    detected_at = serializers.DateTimeField()
+    approved_snapshot = FlaggedSnapshotSerializer(
+        allow_null=True, help_text="The snapshot the published verdict was approved on; null if none."
+    )
+    new_snapshot = NewFlaggedSnapshotSerializer(help_text="The snapshot that found the change.")
+
+
 class EvidenceItemSerializer(EvidenceSerializer):
     """One evidence item at its own address, /api/v1/claims/{id}/evidence/{evidence_id}/."""
 
@@ -124,10 +147,10 @@ class ClaimSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Claim.Status.choices)
     published_at = serializers.DateTimeField(allow_null=True)
     updated_at = serializers.DateTimeField()
-    flag = serializers.CharField(
-        allow_null=True,
-        help_text="Why the claim is flagged for the fact-checkers (a cited source changed or "
-        "disappeared), or null.",
+    flag = FlagEntrySerializer(
+        many=True,
+        help_text="The open flag entries, oldest first: each change or disappearance of a cited source "
+        "since publication that the fact-checkers have not yet dismissed or corrected (empty if none).",
     )
     verdict = VerdictSerializer(
         allow_null=True,
@@ -247,6 +270,14 @@ class VerdictDraftSerializer(serializers.Serializer):
     summary = serializers.CharField(max_length=SUMMARY_MAX, required=False, allow_blank=True, default="")
     explanation = serializers.CharField(
         max_length=EXPLANATION_MAX, required=False, allow_blank=True, default=""
+    )
+    correction_note = serializers.CharField(
+        max_length=EXPLANATION_MAX,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="On a published claim: what the correction changes and why, shown to readers. "
+        "Needed to submit a correction; ignored on a first version.",
     )
 
     def validate_rating(self, value: str | None) -> Rating | None:

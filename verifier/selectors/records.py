@@ -18,8 +18,10 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from claims.models import Claim, Evidence
+from sources.fetcher import Outcome
+from sources.models import Source
 from sources.selectors import latest_snapshot_per_source
-from verifier.models import Verdict
+from verifier.models import SourceFlag, Verdict
 from verifier.selectors.published import RatingScale
 
 Row = dict[str, Any]
@@ -31,12 +33,13 @@ CLAIM_COLUMNS = (
 )
 VERDICT_COLUMNS = (
     "claim_id", "version", "state", "summary", "explanation", "approved_at", "rating__label",
-    "rating__value", "evidence_fingerprint",
+    "rating__value", "evidence_fingerprint", "correction_note",
 )
 SNAPSHOT_COLUMNS = ("final_url", "title", "http_status", "fetched_at", "content_sha256")
 EVIDENCE_COLUMNS = (
     "id", "claim_id", "stance", "quote", "quote_status", "note", "quote_checked_at", "source_id",
-    "source__url", "source__status", "source__fetch_requested_at", "source__last_fetched_at",
+    "source__url", "source__status", "source__outcome", "source__fetch_requested_at",
+    "source__last_fetched_at",
     "quote_checked_snapshot_id",
     *(f"quote_checked_snapshot__{column}" for column in SNAPSHOT_COLUMNS),
 )
@@ -47,7 +50,8 @@ REVIEW_CLAIM_COLUMNS = (
     "claimant__kind", "claimant__url", "language",
 )
 REVIEW_VERDICT_COLUMNS = (
-    "claim_id", "version", "approved_at", "summary", "rating__label", "rating__value", "evidence_fingerprint",
+    "claim_id", "version", "approved_at", "summary", "correction_note", "rating__label", "rating__value",
+    "evidence_fingerprint",
 )
 
 
@@ -68,6 +72,7 @@ class ReviewedClaim(TypedDict):
     version: int
     approved_at: datetime | None
     summary: str
+    correction_note: str
     rating__label: str | None
     rating__value: int | None
     # The evidence the verdict cited at approval (Verdict.evidence_fingerprint): its archive pages.
@@ -100,6 +105,7 @@ def claim_records(rows: Sequence[Row], *, published_only: bool) -> ClaimPage:
     verdicts = _verdicts(ids, published_only=published_only)
     evidence = _evidence(ids)
     latest = _latest_snapshots({item["source_id"] for items in evidence.values() for item in items})
+    flags = _open_flags([row["id"] for row in rows if row["source_flag"]])
     scale = RatingScale()
     records = []
     moments: list[datetime] = []
@@ -107,6 +113,7 @@ def claim_records(rows: Sequence[Row], *, published_only: bool) -> ClaimPage:
         claim_verdicts = verdicts.get(row["id"], [])
         verdict = _current_verdict(claim_verdicts)
         shown = _shown_evidence(evidence.get(row["id"], []), verdict)
+        published = verdict is not None and verdict["state"] == Verdict.State.APPROVED
         records.append(
             {
                 "id": row["id"],
@@ -121,14 +128,20 @@ def claim_records(rows: Sequence[Row], *, published_only: bool) -> ClaimPage:
                 "status": row["status"],
                 "published_at": row["published_at"],
                 "updated_at": row["updated_at"],
-                "flag": row["source_flag"] or None,
+                "flag": flags.get(row["id"], []),
                 "verdict": _verdict_record(verdict, claim_verdicts, scale) if verdict else None,
-                "evidence": [_evidence_record(item, _evidence_snapshot(item, latest)) for item in shown],
+                "evidence": [
+                    _evidence_record(item, _evidence_snapshot(item, latest), settled=published)
+                    for item in shown
+                ],
             }
         )
         moments += [row["updated_at"], row["source_flagged_at"]]
-        for item in shown:
-            moments += [item[column] for column in EVIDENCE_MOMENTS]
+        if not published:
+            # A published record moves its claim's updated_at whenever a reader could see a
+            # difference; a draft's evidence shows every fetch as it happens.
+            for item in shown:
+                moments += [item[column] for column in EVIDENCE_MOMENTS]
     return ClaimPage(records, max(moment for moment in moments if moment is not None))
 
 
@@ -157,6 +170,42 @@ def evidence_record(pk: int) -> Row:
     evidence = Evidence.objects.filter(pk=pk).values(*EVIDENCE_COLUMNS).get()
     latest = _latest_snapshots([evidence["source_id"]])
     return _evidence_record(evidence, _evidence_snapshot(evidence, latest))
+
+
+FLAG_COLUMNS = (
+    "claim_id", "kind", "detected_at", "source__url", "approved_snapshot_id",
+    "approved_snapshot__content_sha256", "new_snapshot_id", "new_snapshot__content_sha256",
+    "new_snapshot__http_status",
+)
+
+
+def _open_flags(ids: list[int]) -> dict[int, list[Row]]:
+    """The open flag entries of the claims in `ids` (those whose row says they are flagged, so an
+    unflagged page costs no query), oldest first."""
+    by_claim: dict[int, list[Row]] = defaultdict(list)
+    if not ids:
+        return by_claim
+    open_flags = SourceFlag.objects.filter(claim_id__in=ids, state=SourceFlag.State.OPEN)
+    for flag in open_flags.order_by("detected_at", "id").values(*FLAG_COLUMNS):
+        by_claim[flag["claim_id"]].append(
+            {
+                "source": flag["source__url"],
+                "kind": flag["kind"],
+                "detected_at": flag["detected_at"],
+                "approved_snapshot": {
+                    "id": flag["approved_snapshot_id"],
+                    "content_sha256": flag["approved_snapshot__content_sha256"],
+                }
+                if flag["approved_snapshot_id"] is not None
+                else None,
+                "new_snapshot": {
+                    "id": flag["new_snapshot_id"],
+                    "content_sha256": flag["new_snapshot__content_sha256"],
+                    "http_status": flag["new_snapshot__http_status"],
+                },
+            }
+        )
+    return by_claim
 
 
 def _same_as(row: Row, *, published_only: bool) -> int | None:
@@ -214,6 +263,7 @@ def _verdict_version(verdict: Row, scale: RatingScale) -> Row:
         "explanation": verdict["explanation"],
         "version": verdict["version"],
         "published_at": verdict["approved_at"],
+        "correction_note": verdict["correction_note"],
     }
 
 
@@ -258,7 +308,17 @@ def _evidence_snapshot(evidence: Row, latest: dict[int, Row]) -> Row | None:
     return latest.get(evidence["source_id"])
 
 
-def _evidence_record(evidence: Row, snapshot: Row | None) -> Row:
+def _source_status(evidence: Row, *, settled: bool) -> str:
+    # A published fact-check shows how its source's last fetch ended, not the re-check running now,
+    # so a re-check that finds the same page changes nothing a reader sees.
+    status: str = evidence["source__status"]
+    rechecking = status in (Source.Status.PENDING, Source.Status.FETCHING)
+    if not settled or not rechecking or evidence["source__last_fetched_at"] is None:
+        return status
+    return Source.Status.FETCHED if evidence["source__outcome"] == Outcome.FETCHED else Source.Status.FAILED
+
+
+def _evidence_record(evidence: Row, snapshot: Row | None, *, settled: bool = False) -> Row:
     shown: Row = snapshot or dict.fromkeys(SNAPSHOT_COLUMNS)
     return {
         "stance": evidence["stance"],
@@ -269,7 +329,7 @@ def _evidence_record(evidence: Row, snapshot: Row | None) -> Row:
             "url": evidence["source__url"],
             "final_url": shown["final_url"],
             "title": shown["title"],
-            "status": evidence["source__status"],
+            "status": _source_status(evidence, settled=settled),
             "http_status": shown["http_status"],
             "fetched_at": shown["fetched_at"],
             "content_sha256": shown["content_sha256"],

@@ -1,18 +1,14 @@
 """What a recorded snapshot means for the claims citing its source (SPEC §4): every quote is
 checked against it, the claims' updated_at moves so incremental pulls see it, and published
-claims whose source changed or disappeared are flagged and announced to the webhooks and to the
-people concerned."""
-
-from django.utils import timezone
+claims whose source changed or disappeared get a flag entry each (verifier.services.flags), announced
+to the webhooks and to the people concerned."""
 
 from claims.models import Claim
 from claims.services import evidence_check_quote
 from core.content_version import public_content_changed
-from sources.models import Snapshot, Source
+from sources.models import Snapshot
 from sources.services import HostBusy, TransientFailure, source_fetch
-from verifier.models import Notification, WebhookEndpoint
-from verifier.services.notifications import notifications_send
-from verifier.services.webhooks import webhook_events_for_claim
+from verifier.services.flags import source_flags_raise
 
 
 def source_fetch_and_apply(
@@ -43,21 +39,10 @@ def snapshot_apply_to_claims(*, snapshot: Snapshot) -> None:
     # Incremental pulls (updated_since) must see a claim whose evidence shows another snapshot or
     # quote status; a re-check that found the same page moves no claim.
     Claim.objects.filter(pk__in=shown_changed).update(updated_at=snapshot.fetched_at)
-    if snapshot.change in (Snapshot.Change.CHANGED, Snapshot.Change.GONE):
-        claims_flag_for_source_change(source=source, snapshot=snapshot)
-
-
-def claims_flag_for_source_change(*, source: Source, snapshot: Snapshot) -> int:
-    """Flags published claims citing the source (they stay published) and tells the webhooks."""
-    what = "changed" if snapshot.change == Snapshot.Change.CHANGED else "disappeared"
-    reason = f"Source {source.url} {what} (snapshot {snapshot.pk}, {snapshot.fetched_at:%Y-%m-%d})."
-    flagged = list(Claim.objects.filter(status=Claim.Status.PUBLISHED, evidence__source=source).distinct())
-    Claim.objects.filter(pk__in=[claim.pk for claim in flagged]).update(
-        source_flag=reason, source_flagged_at=snapshot.fetched_at, updated_at=timezone.now()
-    )
-    if flagged:
+    # The public record of a claim citing the source may read differently (a quote status, the
+    # source's settled status); a re-check that found the same page supersedes nothing.
+    reads_differently = snapshot.change != Snapshot.Change.SAME or bool(shown_changed)
+    published = Claim.objects.filter(status=Claim.Status.PUBLISHED, evidence__source=source)
+    if reads_differently and published.exists():
         public_content_changed()
-    for claim in flagged:
-        webhook_events_for_claim(claim=claim, event=WebhookEndpoint.Event.FLAG)
-        notifications_send(event=Notification.Event.SOURCE_FLAGGED, claim=claim, actor=None, comment=reason)
-    return len(flagged)
+    source_flags_raise(source=source, snapshot=snapshot)

@@ -13,13 +13,22 @@ from core.errors import DomainError
 from core.roles import require_fact_checker, require_reviewer
 from core.text_bounds import EXPLANATION_MAX, SUMMARY_MAX, require_text_within
 from sources.models import Snapshot
-from verifier.models import FingerprintEntry, Notification, Rating, ReviewLogEntry, Verdict, WebhookEndpoint
+from verifier.models import (
+    FingerprintEntry,
+    Notification,
+    Rating,
+    ReviewLogEntry,
+    SourceFlag,
+    Verdict,
+    WebhookEndpoint,
+)
 from verifier.provenance.services import evidence_package_enqueue, review_log_checkpoint_store
 from verifier.selectors.verdicts import (
     VerdictContributors,
     claim_open_verdict,
     verdicts_contributors,
 )
+from verifier.services.flags import source_flag_correction_link, source_flags_resolve
 from verifier.services.notifications import notifications_send
 from verifier.services.review_log import review_log_append
 from verifier.services.webhooks import webhook_events_for_claim
@@ -61,8 +70,10 @@ def verdict_save_draft(
     rating: Rating | None,
     summary: str,
     explanation: str = "",
+    correction_note: str = "",
 ) -> Verdict:
-    """The claim's draft verdict with these contents; on a published claim, a new version."""
+    """The claim's draft verdict with these contents; on a published claim, a new version, whose
+    `correction_note` tells readers what the correction changed."""
     require_fact_checker(actor)
     claim = Claim.objects.select_for_update().get(pk=claim.pk)
     verdict = claim_open_verdict(claim)
@@ -82,6 +93,7 @@ def verdict_save_draft(
     verdict.rating = rating
     verdict.summary = summary.strip()
     verdict.explanation = explanation.strip()
+    verdict.correction_note = correction_note.strip() if claim.published_at is not None else ""
     # The field history names who wrote each change, which the four-eyes rule reads, also when
     # no request is there to name them.
     verdict._history_user = actor  # type: ignore[attr-defined]
@@ -103,6 +115,9 @@ def claim_submit_refusal(*, claim: Claim, verdict: Verdict) -> str | None:
         missing.append("a summary")
     if not claim.evidence.exists():
         missing.append("at least one piece of evidence")
+    if claim.published_at is not None and not verdict.correction_note:
+        # Readers see a dated notice of what changed (SPEC §8), written by the fact-checker.
+        missing.append("a correction note")
     if missing:
         return f"Before submitting, the verdict needs {', '.join(missing)}."
     return None
@@ -219,10 +234,9 @@ def verdict_approve(*, actor: User, claim: Claim, comment: str = "") -> Verdict:
         actor,
         Claim.Status.PUBLISHED,
         published_at=claim.published_at or now,
-        # A new approved verdict was checked against the current sources.
-        source_flag="",
-        source_flagged_at=None,
     )
+    # A new approved verdict was checked against the sources as they are now.
+    source_flags_resolve(claim=claim, correction=verdict, actor=actor)
     review_log_append(
         claim=claim, verdict=verdict, actor=actor, action=ReviewLogEntry.Action.APPROVE,
         from_state=Verdict.State.IN_REVIEW, to_state=Verdict.State.APPROVED,
@@ -233,6 +247,29 @@ def verdict_approve(*, actor: User, claim: Claim, comment: str = "") -> Verdict:
     transaction.on_commit(partial(evidence_package_enqueue, claim_id=claim.pk, version=verdict.version))
     webhook_events_for_claim(claim=claim, event=event)
     notifications_send(event=Notification.Event.APPROVED, claim=claim, actor=actor, verdict=verdict)
+    return verdict
+
+
+@transaction.atomic
+def source_flag_correct(*, actor: User, flag: SourceFlag) -> Verdict:
+    """Starts a correction from an open flag entry: the claim's draft correction (a new version,
+    from the published verdict, unless one is already drafted), linked to the entry, which stays
+    open until the correction is approved."""
+    require_fact_checker(actor)
+    claim = Claim.objects.select_for_update().get(pk=flag.claim_id)
+    verdict = claim_open_verdict(claim)
+    if verdict is None:
+        published = claim.verdicts.filter(state=Verdict.State.APPROVED).order_by("-version").first()
+        if published is None:
+            raise DomainError.conflict("The claim has no published verdict to correct.")
+        verdict = verdict_save_draft(
+            actor=actor,
+            claim=claim,
+            rating=published.rating,
+            summary=published.summary,
+            explanation=published.explanation,
+        )
+    source_flag_correction_link(flag=flag, correction=verdict)
     return verdict
 
 

@@ -148,7 +148,10 @@ def test_the_same_version_is_the_same_bytes_when_built_again(client, published):
 def test_an_earlier_published_version_is_downloaded_by_its_number(
     client, published, fact_checker, second_reviewer
 ):
-    verdict_save_draft(actor=fact_checker, claim=published, rating=rating("mostly-false"), summary="Hm.")
+    verdict_save_draft(
+        actor=fact_checker, claim=published, rating=rating("mostly-false"), summary="Hm.",
+        correction_note="Rated mostly false after a second look.",
+    )
     claim_submit(actor=fact_checker, claim=published)
     verdict_approve(actor=second_reviewer, claim=published)
 
