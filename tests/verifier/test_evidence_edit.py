@@ -196,6 +196,10 @@ def test_text_bounds_hold_in_every_service_not_only_in_the_api(draft, fact_check
         "explanation": lambda: verdict_save_draft(
             actor=fact_checker, claim=draft, rating=None, summary="", explanation=too_long[EXPLANATION_MAX]
         ),
+        "correction_note": lambda: verdict_save_draft(
+            actor=fact_checker, claim=draft, rating=None, summary="",
+            correction_note=too_long[EXPLANATION_MAX],
+        ),
         "quote": lambda: evidence_add(
             actor=fact_checker, claim=draft, url="https://news.example.org/b",
             quote="x" * (QUOTE_MAX + 1), stance="supports",

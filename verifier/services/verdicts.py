@@ -90,6 +90,7 @@ def verdict_save_draft(
         is_new = False
     require_text_within(summary, limit=SUMMARY_MAX, field="summary")
     require_text_within(explanation, limit=EXPLANATION_MAX, field="explanation")
+    require_text_within(correction_note, limit=EXPLANATION_MAX, field="correction_note")
     verdict.rating = rating
     verdict.summary = summary.strip()
     verdict.explanation = explanation.strip()
