@@ -2,7 +2,9 @@
 
 Follows schema.org (ClaimReview, Claim, Rating, DataFeed) and Google's fact-check markup: the
 required `claimReviewed`, `reviewRating.alternateName` and `url` (the public page); numeric rating
-bounds only for labels on the numeric scale; `dateModified` once a correction has been published.
+bounds only for labels on the numeric scale; `dateModified` once a correction has been published;
+`citation`, the sources the published verdict cites, each with `archivedAt`, the archive page of the
+snapshot frozen at approval, where the archive is served (verifier.selectors.evidence).
 """
 
 from collections.abc import Iterable
@@ -13,6 +15,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from verifier.models import Rating, Verdict
+from verifier.selectors.evidence import cited_sources
 from verifier.selectors.published import RatingScale, claim_current_verdict
 from verifier.selectors.records import ReviewedClaim
 
@@ -48,6 +51,7 @@ def claim_review(
         summary=verdict.summary,
         rating__label=rating.label if rating else None,
         rating__value=rating.value if rating else None,
+        evidence_fingerprint=verdict.evidence_fingerprint,
     )
     return claim_review_of(reviewed, rating_scale=rating_scale, context=context)
 
@@ -70,6 +74,9 @@ def claim_review_of(
         "itemReviewed": _item_reviewed(claim),
         "reviewRating": _review_rating(claim, rating_scale),
     }
+    citations = [_citation(source) for source in cited_sources(_fingerprint(claim))]
+    if citations:
+        review["citation"] = citations
     return review
 
 
@@ -123,6 +130,17 @@ def _item_reviewed(claim: ReviewedClaim) -> dict[str, Any]:
     if claim["appearance_url"]:
         item["appearance"] = {"@type": "CreativeWork", "url": claim["appearance_url"]}
     return item
+
+
+def _fingerprint(claim: ReviewedClaim) -> list[Any]:
+    return Verdict(evidence_fingerprint=claim["evidence_fingerprint"]).fingerprint()
+
+
+def _citation(source: dict[str, Any]) -> dict[str, Any]:
+    citation: dict[str, Any] = {"@type": "CreativeWork", "url": source["url"]}
+    if source["archive_url"]:
+        citation["archivedAt"] = source["archive_url"]
+    return citation
 
 
 def _claimant_type(kind: str) -> str:

@@ -1,6 +1,6 @@
 """Public pages: the fact-check of a published claim."""
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -13,12 +13,11 @@ from sources.models import Snapshot
 from verifier.api.http_cache import public_read
 from verifier.claimreview import claim_review
 from verifier.models import Verdict
+from verifier.selectors.evidence import archive_path, claim_evidence_records
 from verifier.selectors.published import (
     RatingScale,
     claim_corrections,
     claim_current_verdict,
-    claim_shown_evidence,
-    evidence_snapshot,
     published_claims,
 )
 from verifier.selectors.site import verdict_bylines
@@ -26,9 +25,25 @@ from verifier.site import SharePreview, rating_tone, site_context
 
 
 class CitedEvidence(NamedTuple):
-    evidence: Evidence
-    # The snapshot the API reports for this evidence; None before the first fetch.
-    snapshot: Snapshot | None
+    """An evidence record (verifier.selectors.evidence, what the API shows) with what the page adds."""
+
+    record: dict[str, Any]
+    stance_label: str
+    # Why the snapshot has no content, for a failed fetch; empty otherwise.
+    failure_label: str
+    # The snapshot's public archive page, once the archive is served.
+    archive_url: str | None
+
+
+def _cited(record: dict[str, Any]) -> CitedEvidence:
+    source = record["source"]
+    failed = source["outcome"] not in (None, Snapshot.Outcome.FETCHED)
+    return CitedEvidence(
+        record=record,
+        stance_label=Evidence.Stance(record["stance"]).label,
+        failure_label=str(Snapshot.Outcome(source["outcome"]).label) if failed else "",
+        archive_url=archive_path(source["snapshot"]) if source["snapshot"] is not None else None,
+    )
 
 
 @public_read
@@ -52,7 +67,7 @@ def claim_page(request: HttpRequest, pk: int) -> HttpResponse:
         "rating_scale": rating_scale,
         "rating_tone": rating_tone(verdict.rating if verdict else None, rating_scale),
         "corrections": corrections,
-        "evidence": [CitedEvidence(item, evidence_snapshot(item)) for item in claim_shown_evidence(claim)],
+        "evidence": [_cited(record) for record in claim_evidence_records(claim.pk, verdict)],
         "claim_review": claim_review(claim, rating_scale=rating_scale) if verdict else None,
         "canonical_url": claim.public_url(),
         "claim_review_url": reverse("api:claim-claimreview", args=[claim.pk]),

@@ -94,6 +94,8 @@ def test_claimreview_is_json_ld_with_what_google_requires(api_client, published_
             "worstRating": 1,
             "ratingExplanation": verdict.summary,
         },
+        # No archivedAt: this deployment's URLs serve no archive pages.
+        "citation": [{"@type": "CreativeWork", "url": published_claim.evidence.get().source.url}],
     }
 
 

@@ -37,7 +37,8 @@ from verifier.api.serializers import (
     RequestChangesSerializer,
     VerdictDraftSerializer,
 )
-from verifier.selectors.records import claim_records, claim_rows, evidence_record
+from verifier.selectors.evidence import evidence_item_record
+from verifier.selectors.records import claim_records, claim_rows
 from verifier.services.claims import claim_create
 from verifier.services.evidence import evidence_add
 from verifier.services.verdicts import (
@@ -113,7 +114,7 @@ class ClaimWriteActions(viewsets.GenericViewSet):
         claim = self._claim_for_write(pk)
         data = _parsed(EvidenceCreateSerializer, request)
         evidence = evidence_add(actor=_actor(request), claim=claim, **data)
-        return Response(evidence_record(evidence.pk), status=status.HTTP_201_CREATED)
+        return Response(evidence_item_record(evidence.pk), status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Save the draft verdict; on a published claim, starts a correction (fact-checkers)",

@@ -1,14 +1,16 @@
 """Claims as the read API shows them (SPEC §5), built as plain dicts from a fixed number of queries
 that fetch only the columns shown: the claims, their tags, their verdicts, their evidence with its
-source and checked snapshot, and the sources' latest snapshots (the rating scale is read once more
-when a rating has a value). No model instance or serializer is made per claim.
+source and snapshots (verifier.selectors.evidence; one more query only for snapshots frozen at
+publication that a source has since left behind), and the rating scale when a rating has a value.
+No model instance or serializer is made per claim.
 
-The shape is the one verifier.api.serializers.ClaimSerializer declares for the OpenAPI schema; what
-a record shows (which verdict, which evidence, which snapshot) follows verifier.selectors.published.
+The shape is the one verifier.api.serializers.ClaimSerializer declares for the OpenAPI schema; which
+verdict a record shows follows verifier.selectors.published, which evidence and snapshots follows
+verifier.selectors.evidence.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypedDict, cast
@@ -17,9 +19,9 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
 
-from claims.models import Claim, Evidence
-from sources.selectors import latest_snapshot_per_source
+from claims.models import Claim
 from verifier.models import Verdict
+from verifier.selectors.evidence import ShownEvidence, evidence_of_claims
 from verifier.selectors.published import RatingScale
 
 Row = dict[str, Any]
@@ -32,20 +34,15 @@ VERDICT_COLUMNS = (
     "claim_id", "version", "state", "summary", "explanation", "approved_at", "rating__label",
     "rating__value", "evidence_fingerprint",
 )
-SNAPSHOT_COLUMNS = ("final_url", "title", "http_status", "fetched_at", "content_sha256")
-EVIDENCE_COLUMNS = (
-    "id", "claim_id", "stance", "quote", "quote_status", "note", "quote_checked_at", "source_id",
-    "source__url", "source__status", "source__fetch_requested_at", "source__last_fetched_at",
-    "quote_checked_snapshot_id",
-    *(f"quote_checked_snapshot__{column}" for column in SNAPSHOT_COLUMNS),
-)
 
 
 REVIEW_CLAIM_COLUMNS = (
     "id", "text", "published_at", "updated_at", "claim_date", "appearance_url", "claimant__name",
     "claimant__kind", "claimant__url",
 )
-REVIEW_VERDICT_COLUMNS = ("claim_id", "version", "approved_at", "summary", "rating__label", "rating__value")
+REVIEW_VERDICT_COLUMNS = (
+    "claim_id", "version", "approved_at", "summary", "rating__label", "rating__value", "evidence_fingerprint",
+)
 
 
 class ReviewedClaim(TypedDict):
@@ -66,6 +63,7 @@ class ReviewedClaim(TypedDict):
     summary: str
     rating__label: str | None
     rating__value: int | None
+    evidence_fingerprint: list[Any]
 
 # When a shown piece of evidence last changed, besides its claim (as claim_last_modified reads it).
 EVIDENCE_MOMENTS = ("quote_checked_at", "source__fetch_requested_at", "source__last_fetched_at")
@@ -92,15 +90,15 @@ def claim_records(rows: Sequence[Row], *, published_only: bool) -> ClaimPage:
         return ClaimPage([], None)
     tags = _tag_names(ids)
     verdicts = _verdicts(ids, published_only=published_only)
-    evidence = _evidence(ids)
-    latest = _latest_snapshots({item["source_id"] for items in evidence.values() for item in items})
+    evidence = evidence_of_claims(ids)
+    shown_verdicts = {claim_id: _current_verdict(newest_first) for claim_id, newest_first in verdicts.items()}
+    shown_evidence = ShownEvidence(evidence, shown_verdicts)
     scale = RatingScale()
     records = []
     moments: list[datetime] = []
     for row in rows:
         claim_verdicts = verdicts.get(row["id"], [])
-        verdict = _current_verdict(claim_verdicts)
-        shown = _shown_evidence(evidence.get(row["id"], []), verdict)
+        verdict = shown_verdicts.get(row["id"])
         records.append(
             {
                 "id": row["id"],
@@ -115,11 +113,11 @@ def claim_records(rows: Sequence[Row], *, published_only: bool) -> ClaimPage:
                 "updated_at": row["updated_at"],
                 "flag": row["source_flag"] or None,
                 "verdict": _verdict_record(verdict, claim_verdicts, scale) if verdict else None,
-                "evidence": [_evidence_record(item, _evidence_snapshot(item, latest)) for item in shown],
+                "evidence": shown_evidence.of_claim(row["id"]),
             }
         )
         moments += [row["updated_at"], row["source_flagged_at"]]
-        for item in shown:
+        for item in shown_evidence.shown_rows(row["id"]):
             moments += [item[column] for column in EVIDENCE_MOMENTS]
     return ClaimPage(records, max(moment for moment in moments if moment is not None))
 
@@ -142,13 +140,6 @@ def reviewed_claims(rows: Sequence[Row]) -> list[ReviewedClaim]:
         cast(ReviewedClaim, row | {column: latest[row["id"]][column] for column in REVIEW_VERDICT_COLUMNS})
         for row in rows
     ]
-
-
-def evidence_record(pk: int) -> Row:
-    """One evidence item as a claim record shows it (whether or not its claim's verdict cites it)."""
-    evidence = Evidence.objects.filter(pk=pk).values(*EVIDENCE_COLUMNS).get()
-    latest = _latest_snapshots([evidence["source_id"]])
-    return _evidence_record(evidence, _evidence_snapshot(evidence, latest))
 
 
 def _public_url(pk: int) -> str:
@@ -212,52 +203,3 @@ def _rating(verdict: Row, scale: RatingScale) -> Row | None:
         "best": scale.best if value is not None else None,
         "worst": scale.worst if value is not None else None,
     }
-
-
-def _evidence(ids: list[int]) -> dict[int, list[Row]]:
-    by_claim: dict[int, list[Row]] = defaultdict(list)
-    for row in Evidence.objects.filter(claim_id__in=ids).order_by("id").values(*EVIDENCE_COLUMNS):
-        by_claim[row["claim_id"]].append(row)
-    return by_claim
-
-
-def _shown_evidence(evidence: list[Row], verdict: Row | None) -> list[Row]:
-    # As verifier.selectors.published.claim_shown_evidence: a published verdict shows exactly what
-    # it cited.
-    if verdict is None or verdict["state"] != Verdict.State.APPROVED:
-        return evidence
-    cited = Verdict(evidence_fingerprint=verdict["evidence_fingerprint"]).cited_evidence_ids()
-    return [item for item in evidence if item["id"] in cited]
-
-
-def _latest_snapshots(source_ids: Iterable[int]) -> dict[int, Row]:
-    latest = latest_snapshot_per_source().filter(source_id__in=list(source_ids))
-    return {row["source_id"]: row for row in latest.values("source_id", *SNAPSHOT_COLUMNS)}
-
-
-def _evidence_snapshot(evidence: Row, latest: dict[int, Row]) -> Row | None:
-    """Which snapshot a record shows for the evidence, as verifier.selectors.published.evidence_snapshot:
-    the one the quote was checked against, else the source's latest one."""
-    if evidence["quote_checked_snapshot_id"] is not None:
-        return {column: evidence[f"quote_checked_snapshot__{column}"] for column in SNAPSHOT_COLUMNS}
-    return latest.get(evidence["source_id"])
-
-
-def _evidence_record(evidence: Row, snapshot: Row | None) -> Row:
-    shown: Row = snapshot or dict.fromkeys(SNAPSHOT_COLUMNS)
-    return {
-        "stance": evidence["stance"],
-        "quote": evidence["quote"],
-        "quote_status": evidence["quote_status"],
-        "note": evidence["note"],
-        "source": {
-            "url": evidence["source__url"],
-            "final_url": shown["final_url"],
-            "title": shown["title"],
-            "status": evidence["source__status"],
-            "http_status": shown["http_status"],
-            "fetched_at": shown["fetched_at"],
-            "content_sha256": shown["content_sha256"],
-        },
-    }
-
