@@ -139,10 +139,15 @@ def evidence_item_record(pk: int) -> Row:
     return work_in_progress_record(Evidence.objects.filter(pk=pk).values(*EVIDENCE_COLUMNS).get())
 
 
+def verdict_columns(verdict: Verdict | None) -> Row | None:
+    """The columns of a loaded verdict ShownEvidence reads."""
+    return None if verdict is None else {column: getattr(verdict, column) for column in VERDICT_COLUMNS}
+
+
 def claim_evidence_records(claim_id: int, verdict: Verdict | None) -> list[Row]:
     """The evidence records of one claim showing `verdict` (its published one, if published)."""
-    shown = None if verdict is None else {column: getattr(verdict, column) for column in VERDICT_COLUMNS}
-    return ShownEvidence(evidence_of_claims([claim_id]), {claim_id: shown}).of_claim(claim_id)
+    shown = ShownEvidence(evidence_of_claims([claim_id]), {claim_id: verdict_columns(verdict)})
+    return shown.of_claim(claim_id)
 
 
 def cited_sources(fingerprint: list[FingerprintEntry]) -> list[Row]:
