@@ -108,6 +108,21 @@ CLAIM_REVIEW = inline_serializer(
                 ),
             },
         ),
+        "citation": inline_serializer(
+            "ClaimReviewCitation",
+            {
+                "@type": _schema_org_type("CreativeWork"),
+                "url": serializers.URLField(help_text="The cited source."),
+                "archivedAt": serializers.URLField(
+                    required=False,
+                    help_text="The archive page of the snapshot the published verdict was approved "
+                    "with, where archive pages are served.",
+                ),
+            },
+            many=True,
+            required=False,
+            help_text="The sources the published verdict cites; absent if it cites none.",
+        ),
     },
 )
 
