@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.urls import reverse
 
-from verifier.models import Rating, Verdict
+from verifier.models import Rating, Verdict, fingerprint_entries
 from verifier.selectors.evidence import cited_sources
 from verifier.selectors.published import RatingScale, claim_current_verdict
 from verifier.selectors.records import ReviewedClaim
@@ -74,7 +74,8 @@ def claim_review_of(
         "itemReviewed": _item_reviewed(claim),
         "reviewRating": _review_rating(claim, rating_scale),
     }
-    citations = [_citation(source) for source in cited_sources(_fingerprint(claim))]
+    cited = cited_sources(fingerprint_entries(claim["evidence_fingerprint"]))
+    citations = [_citation(source) for source in cited]
     if citations:
         review["citation"] = citations
     return review
@@ -130,10 +131,6 @@ def _item_reviewed(claim: ReviewedClaim) -> dict[str, Any]:
     if claim["appearance_url"]:
         item["appearance"] = {"@type": "CreativeWork", "url": claim["appearance_url"]}
     return item
-
-
-def _fingerprint(claim: ReviewedClaim) -> list[Any]:
-    return Verdict(evidence_fingerprint=claim["evidence_fingerprint"]).fingerprint()
 
 
 def _citation(source: dict[str, Any]) -> dict[str, Any]:

@@ -165,6 +165,17 @@ def test_a_rating_without_a_value_has_no_scale_bounds(anonymous, make_published_
     assert body["verdict"]["rating"] == {"label": "Misleading", "value": None, "best": None, "worst": None}
 
 
+def test_the_scale_bounds_follow_the_rating_scale(anonymous, published_claim):
+    from verifier.models import Rating
+
+    Rating.objects.create(label="Beyond doubt", slug="beyond-doubt", value=7, order=0)
+    Rating.objects.filter(slug="false").update(value=2)
+
+    rated = anonymous.get(detail(published_claim)).json()["verdict"]["rating"]
+
+    assert (rated["value"], rated["best"], rated["worst"]) == (2, 7, 2)
+
+
 def test_source_fields_are_null_before_the_first_fetch(anonymous, make_published_claim):
     claim = make_published_claim(fetched=False)
 
@@ -452,9 +463,9 @@ def make_claims_with_three_evidence(make_published_claim, count):
         )
 
 
-# claims, tags, verdicts with ratings, evidence with sources, checked and latest snapshots, the
-# rating scale bounds.
-LIST_QUERIES = 5
+# claims, tags, verdicts with ratings and the scale's bounds, evidence with sources, checked and
+# latest snapshots.
+LIST_QUERIES = 4
 
 
 @pytest.mark.parametrize("count", [1, 20])

@@ -227,7 +227,8 @@ class ClaimReviewFeedViewSet(viewsets.GenericViewSet):
             claims, rating_scale=RatingScale(), url=request.build_absolute_uri(), links=links
         )
         response = self.paginator.with_link_header(Response(body))
-        # A ClaimReview shows no evidence: its claims' own update times are when it last changed.
+        # A ClaimReview cites only what its verdict froze at approval, which moves the claim's
+        # updated_at: the claims' own update times are when it last changed.
         return _with_last_modified(response, max((claim["updated_at"] for claim in claims), default=None))
 
 

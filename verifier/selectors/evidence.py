@@ -26,7 +26,7 @@ from django.urls import NoReverseMatch, reverse
 
 from claims.models import Evidence
 from sources.models import Snapshot, Source, change_of_failed_fetch
-from verifier.models import FingerprintEntry, Verdict
+from verifier.models import FingerprintEntry, Verdict, fingerprint_entries
 
 Row = dict[str, Any]
 
@@ -62,15 +62,24 @@ class ShownEvidence:
     def __init__(self, evidence: dict[int, list[Row]], verdicts: dict[int, Row | None]) -> None:
         self._evidence = evidence
         self._verdicts = verdicts
+        # What each published verdict froze, by evidence id; no entry for a claim not published.
+        self._frozen = {
+            claim_id: {
+                entry["evidence"]: entry for entry in fingerprint_entries(verdict["evidence_fingerprint"])
+            }
+            for claim_id, verdict in verdicts.items()
+            if verdict is not None and _published(verdict)
+        }
         self._snapshots: dict[int, Row] = {}
         frozen: set[int] = set()
-        for claim_id, items in evidence.items():
+        for items in evidence.values():
             for item in items:
                 for prefix in (_CHECKED, _LATEST):
                     snapshot = _joined_snapshot(item, prefix)
                     if snapshot is not None:
                         self._snapshots[snapshot["id"]] = snapshot
-            for entry in _fingerprint(verdicts.get(claim_id)):
+        for entries in self._frozen.values():
+            for entry in entries.values():
                 if entry.get("snapshot") is not None:
                     frozen.add(entry["snapshot"])  # type: ignore[arg-type]
         missing = frozen - self._snapshots.keys()
@@ -85,17 +94,17 @@ class ShownEvidence:
         """The claim's evidence rows its record shows: for a published claim, exactly those its
         published verdict cites."""
         items = self._evidence.get(claim_id, [])
-        if not _published(self._verdicts.get(claim_id)):
+        frozen = self._frozen.get(claim_id)
+        if frozen is None:
             return items
-        cited_ids = {entry["evidence"] for entry in _fingerprint(self._verdicts.get(claim_id))}
-        return [item for item in items if item["id"] in cited_ids]
+        return [item for item in items if item["id"] in frozen]
 
     def of_claim(self, claim_id: int) -> list[Row]:
         """The claim's evidence records, as the API declares them (EvidenceSerializer)."""
         verdict = self._verdicts.get(claim_id)
-        if verdict is None or not _published(verdict):
+        frozen = self._frozen.get(claim_id)
+        if verdict is None or frozen is None:
             return [work_in_progress_record(item) for item in self.shown_rows(claim_id)]
-        frozen = {entry["evidence"]: entry for entry in _fingerprint(verdict)}
         return [
             self._published_record(item, frozen[item["id"]], published_at=verdict["approved_at"])
             for item in self.shown_rows(claim_id)
@@ -197,12 +206,6 @@ def since_publication(*, frozen: Row | None, latest: Row | None, published_at: d
 
 def _published(verdict: Row | None) -> bool:
     return verdict is not None and verdict["state"] == Verdict.State.APPROVED
-
-
-def _fingerprint(verdict: Row | None) -> list[FingerprintEntry]:
-    if verdict is None or not _published(verdict):
-        return []
-    return Verdict(evidence_fingerprint=verdict["evidence_fingerprint"]).fingerprint()
 
 
 def _joined_snapshot(item: Row, prefix: str) -> Row | None:

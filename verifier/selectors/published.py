@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeAlias, TypedDict, cast
 
-from django.db.models import Exists, Max, Min, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, Max, Min, OuterRef, Prefetch, QuerySet, Subquery
 
 from claims.models import Claim, Tag
 from verifier.models import Rating, Verdict
@@ -93,6 +93,13 @@ def claim_corrections(claim: ClaimWithVerdicts, verdict: Verdict) -> list[Verdic
         key=lambda earlier: earlier.version,
         reverse=True,
     )
+
+
+def rating_scale_bound(*, best: bool) -> Subquery:
+    """The top (or bottom) of the numeric rating scale as a subquery: annotated on the verdicts
+    that show it, the bounds come in the same round trip (RatingScale reads them alone)."""
+    valued = Rating.objects.filter(value__isnull=False).order_by("-value" if best else "value")
+    return Subquery(valued.values("value")[:1])
 
 
 class RatingScale:

@@ -1,7 +1,8 @@
 """Claims as the read API shows them (SPEC §5), built as plain dicts from a fixed number of queries
 that fetch only the columns shown: the claims, their tags, their verdicts, their evidence with its
 source and snapshots (verifier.selectors.evidence; one more query only for snapshots frozen at
-publication that a source has since left behind), and the rating scale when a rating has a value.
+publication that a source has since left behind); the bounds of the rating scale come with the
+verdicts.
 No model instance or serializer is made per claim.
 
 The shape is the one verifier.api.serializers.ClaimSerializer declares for the OpenAPI schema; which
@@ -22,7 +23,7 @@ from django.urls import reverse
 from claims.models import Claim
 from verifier.models import Verdict
 from verifier.selectors.evidence import ShownEvidence, evidence_of_claims
-from verifier.selectors.published import RatingScale
+from verifier.selectors.published import rating_scale_bound
 
 Row = dict[str, Any]
 
@@ -32,7 +33,7 @@ CLAIM_COLUMNS = (
 )
 VERDICT_COLUMNS = (
     "claim_id", "version", "state", "summary", "explanation", "approved_at", "rating__label",
-    "rating__value", "evidence_fingerprint",
+    "rating__value", "evidence_fingerprint", "scale_best", "scale_worst",
 )
 
 
@@ -93,7 +94,6 @@ def claim_records(rows: Sequence[Row], *, published_only: bool) -> ClaimPage:
     evidence = evidence_of_claims(ids)
     shown_verdicts = {claim_id: _current_verdict(newest_first) for claim_id, newest_first in verdicts.items()}
     shown_evidence = ShownEvidence(evidence, shown_verdicts)
-    scale = RatingScale()
     records = []
     moments: list[datetime] = []
     for row in rows:
@@ -112,7 +112,7 @@ def claim_records(rows: Sequence[Row], *, published_only: bool) -> ClaimPage:
                 "published_at": row["published_at"],
                 "updated_at": row["updated_at"],
                 "flag": row["source_flag"] or None,
-                "verdict": _verdict_record(verdict, claim_verdicts, scale) if verdict else None,
+                "verdict": _verdict_record(verdict, claim_verdicts) if verdict else None,
                 "evidence": shown_evidence.of_claim(row["id"]),
             }
         )
@@ -155,7 +155,9 @@ def _tag_names(ids: list[int]) -> dict[int, list[str]]:
 
 
 def _verdicts(ids: list[int], *, published_only: bool) -> dict[int, list[Row]]:
-    verdicts = Verdict.objects.filter(claim_id__in=ids)
+    verdicts = Verdict.objects.filter(claim_id__in=ids).annotate(
+        scale_best=rating_scale_bound(best=True), scale_worst=rating_scale_bound(best=False)
+    )
     if published_only:
         verdicts = verdicts.filter(state=Verdict.State.APPROVED)
     by_claim: dict[int, list[Row]] = defaultdict(list)
@@ -174,18 +176,18 @@ def _current_verdict(newest_first: list[Row]) -> Row | None:
     return newest_first[0] if newest_first else None
 
 
-def _verdict_record(verdict: Row, newest_first: list[Row], scale: RatingScale) -> Row:
+def _verdict_record(verdict: Row, newest_first: list[Row]) -> Row:
     corrections = [
-        _verdict_version(earlier, scale)
+        _verdict_version(earlier)
         for earlier in newest_first
         if earlier["state"] == Verdict.State.APPROVED and earlier["version"] < verdict["version"]
     ]
-    return {**_verdict_version(verdict, scale), "corrections": corrections}
+    return {**_verdict_version(verdict), "corrections": corrections}
 
 
-def _verdict_version(verdict: Row, scale: RatingScale) -> Row:
+def _verdict_version(verdict: Row) -> Row:
     return {
-        "rating": _rating(verdict, scale),
+        "rating": _rating(verdict),
         "summary": verdict["summary"],
         "explanation": verdict["explanation"],
         "version": verdict["version"],
@@ -193,13 +195,13 @@ def _verdict_version(verdict: Row, scale: RatingScale) -> Row:
     }
 
 
-def _rating(verdict: Row, scale: RatingScale) -> Row | None:
+def _rating(verdict: Row) -> Row | None:
     if verdict["rating__label"] is None:
         return None
     value = verdict["rating__value"]
     return {
         "label": verdict["rating__label"],
         "value": value,
-        "best": scale.best if value is not None else None,
-        "worst": scale.worst if value is not None else None,
+        "best": verdict["scale_best"] if value is not None else None,
+        "worst": verdict["scale_worst"] if value is not None else None,
     }
