@@ -71,7 +71,7 @@ class ShownEvidence:
             if verdict is not None and _published(verdict)
         }
         self._snapshots: dict[int, Row] = {}
-        frozen: set[int] = set()
+        frozen_ids: set[int] = set()
         for items in evidence.values():
             for item in items:
                 for prefix in (_CHECKED, _LATEST):
@@ -81,8 +81,8 @@ class ShownEvidence:
         for entries in self._frozen.values():
             for entry in entries.values():
                 if entry.get("snapshot") is not None:
-                    frozen.add(entry["snapshot"])  # type: ignore[arg-type]
-        missing = frozen - self._snapshots.keys()
+                    frozen_ids.add(entry["snapshot"])  # type: ignore[arg-type]
+        missing = frozen_ids - self._snapshots.keys()
         if missing:
             # Only when a source changed after publication: the frozen snapshot is no longer the
             # one the quote was last checked against.
