@@ -52,14 +52,16 @@ def claim_review(
         rating__label=rating.label if rating else None,
         rating__value=rating.value if rating else None,
         evidence_fingerprint=verdict.evidence_fingerprint,
+        # The scale is read only for a rating on it, as _review_rating shows it only then.
+        scale_best=rating_scale.best if rating and rating.value is not None else None,
+        scale_worst=rating_scale.worst if rating and rating.value is not None else None,
     )
-    return claim_review_of(reviewed, rating_scale=rating_scale, context=context)
+    return claim_review_of(reviewed, context=context)
 
 
-def claim_review_of(
-    claim: ReviewedClaim, *, rating_scale: RatingScale, context: bool = True
-) -> dict[str, Any]:
-    """The ClaimReview of a published claim given as its columns (see claim_review)."""
+def claim_review_of(claim: ReviewedClaim, *, context: bool = True) -> dict[str, Any]:
+    """The ClaimReview of a published claim given as its columns, the scale's bounds included
+    (see claim_review)."""
     review: dict[str, Any] = {"@context": SCHEMA_ORG} if context else {}
     review |= {
         "@type": "ClaimReview",
@@ -72,7 +74,7 @@ def claim_review_of(
     review |= {
         "author": organization(),
         "itemReviewed": _item_reviewed(claim),
-        "reviewRating": _review_rating(claim, rating_scale),
+        "reviewRating": _review_rating(claim),
     }
     cited = cited_sources(fingerprint_entries(claim["evidence_fingerprint"]))
     citations = [_citation(source) for source in cited]
@@ -84,7 +86,6 @@ def claim_review_of(
 def claim_review_feed(
     claims: Iterable[ReviewedClaim],
     *,
-    rating_scale: RatingScale,
     url: str,
     links: dict[str, str | None],
 ) -> dict[str, Any]:
@@ -92,7 +93,7 @@ def claim_review_feed(
     previous) are added as top-level fields for paging clients."""
     elements = []
     for claim in claims:
-        review = claim_review_of(claim, rating_scale=rating_scale, context=False)
+        review = claim_review_of(claim, context=False)
         elements.append(
             {
                 "@type": "DataFeedItem",
@@ -144,14 +145,15 @@ def _claimant_type(kind: str) -> str:
     return {"person": "Person", "organization": "Organization"}[kind]
 
 
-def _review_rating(claim: ReviewedClaim, scale: RatingScale) -> dict[str, Any]:
+def _review_rating(claim: ReviewedClaim) -> dict[str, Any]:
     label, value = claim["rating__label"], claim["rating__value"]
     if label is None:
         raise ValueError(f"The published verdict of claim {claim['id']} has no rating.")
     review_rating: dict[str, Any] = {"@type": "Rating", "alternateName": label}
     # Google reads the label; numbers only mean something on the numeric part of the scale.
-    if value is not None and scale.best is not None and scale.worst is not None:
-        review_rating |= {"ratingValue": value, "bestRating": scale.best, "worstRating": scale.worst}
+    best, worst = claim["scale_best"], claim["scale_worst"]
+    if value is not None and best is not None and worst is not None:
+        review_rating |= {"ratingValue": value, "bestRating": best, "worstRating": worst}
     if claim["summary"]:
         review_rating["ratingExplanation"] = claim["summary"]
     return review_rating

@@ -43,6 +43,7 @@ REVIEW_CLAIM_COLUMNS = (
 )
 REVIEW_VERDICT_COLUMNS = (
     "claim_id", "version", "approved_at", "summary", "rating__label", "rating__value", "evidence_fingerprint",
+    "scale_best", "scale_worst",
 )
 
 
@@ -65,6 +66,9 @@ class ReviewedClaim(TypedDict):
     rating__label: str | None
     rating__value: int | None
     evidence_fingerprint: list[Any]
+    # The bounds of the numeric rating scale, for a rating on it.
+    scale_best: int | None
+    scale_worst: int | None
 
 # When a shown piece of evidence last changed, besides its claim (as claim_last_modified reads it).
 EVIDENCE_MOMENTS = ("quote_checked_at", "source__fetch_requested_at", "source__last_fetched_at")
@@ -129,10 +133,13 @@ def review_rows(claims: QuerySet[Claim]) -> QuerySet[Any]:
 
 
 def reviewed_claims(rows: Sequence[Row]) -> list[ReviewedClaim]:
-    """The claims in `rows` (from review_rows) with their published verdicts: one query."""
+    """The claims in `rows` (from review_rows) with their published verdicts and the rating
+    scale's bounds: one query."""
     ids = [row["id"] for row in rows]
     latest: dict[int, Row] = {}
-    approved = Verdict.objects.filter(claim_id__in=ids, state=Verdict.State.APPROVED)
+    approved = Verdict.objects.filter(claim_id__in=ids, state=Verdict.State.APPROVED).annotate(
+        scale_best=rating_scale_bound(best=True), scale_worst=rating_scale_bound(best=False)
+    )
     for verdict in approved.order_by("claim_id", "-version").values(*REVIEW_VERDICT_COLUMNS):
         latest.setdefault(verdict["claim_id"], verdict)
     # The columns are named as ReviewedClaim's keys.
