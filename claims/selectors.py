@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from claims.models import Claim, Claimant, Evidence
 from core.roles import FACT_CHECKER_PERMISSION
+from sources.models import Source
 
 
 def evidence_at_a_glance() -> QuerySet[Evidence]:
@@ -24,6 +25,15 @@ def evidence_at_a_glance() -> QuerySet[Evidence]:
             "source__outcome_reason",
         )
         .order_by("id")
+    )
+
+
+def evidence_awaits_check(evidence: Evidence) -> bool:
+    """Whether a fetch or quote check of the evidence is still to come (a page showing it will
+    change by itself)."""
+    return (
+        evidence.source.status in (Source.Status.PENDING, Source.Status.FETCHING)
+        or evidence.quote_status == Evidence.QuoteStatus.PENDING
     )
 
 

@@ -26,8 +26,8 @@ _TYPOGRAPHY = str.maketrans(
 # str.translate looks every character up in the table (about 0.2 us each): 5 ms for a 20 KB
 # article, paid for each quote of each snapshot. Only the few mapped characters are replaced here.
 _TYPOGRAPHY_CHARS = re.compile("[" + re.escape("".join(map(chr, _TYPOGRAPHY))) + "]")
-_ELLIPSIS = "..."
-_WRAPPING = " '\""
+ELLIPSIS = "..."
+WRAPPING = " '\""
 
 
 def normalize_for_match(text: str) -> str:
@@ -45,13 +45,13 @@ def normalize_for_match(text: str) -> str:
 def quote_matches(quote: str, folded_text: str) -> list[tuple[int, int]] | None:
     """Where each part of the quote between ellipses occurs, in order, in a text already folded
     by normalize_for_match: (start, end) positions in the folded text; None when not found."""
-    needle = normalize_for_match(quote).strip(_WRAPPING)
+    needle = normalize_for_match(quote).strip(WRAPPING)
     if not needle.strip(". "):
         return None
     matches = []
     position = 0
-    for segment in needle.split(_ELLIPSIS):
-        segment = segment.strip(_WRAPPING)
+    for segment in needle.split(ELLIPSIS):
+        segment = segment.strip(WRAPPING)
         if not segment:
             continue
         found = folded_text.find(segment, position)

@@ -48,6 +48,9 @@ def admin_form_data(response: Any) -> dict[str, Any]:
         _add_form(data, inline.formset.management_form)
         for form in inline.formset.forms:
             _add_form(data, form)
+    # On a claim page being drafted the verdict's fields are part of the same form.
+    if response.context.get("verdict_form") is not None:
+        _add_form(data, response.context["verdict_form"])
     return data
 
 
@@ -73,12 +76,16 @@ def drafted_claim(
     url: str = "https://news.example.org/iran-drones",
     checked: bool = True,
 ) -> Claim:
-    """A draft claim with one piece of evidence (its quote checked against a snapshot) and a
-    complete draft verdict: ready to submit. The broker must be patched out."""
+    """A draft claim with one piece of evidence (its source fetched and its quote found, or with
+    `checked=False` its fetch still pending) and a complete draft verdict: ready to submit. The
+    broker must be patched out."""
     claim = claim_create(actor=author, text=text, claimant_name="Iran")
     evidence = evidence_add(actor=author, claim=claim, url=url, quote=QUOTE, stance="supports")
     if checked:
         snapshot = snapshot_of(evidence.source, text=f"Iran has admitted it. {QUOTE}.")
+        Source.objects.filter(pk=evidence.source_id).update(
+            status=Source.Status.FETCHED, outcome=Outcome.FETCHED, last_fetched_at=snapshot.fetched_at
+        )
         evidence_check_quote(evidence=evidence, snapshot=snapshot)
     verdict_save_draft(
         actor=author,

@@ -4,8 +4,8 @@ served by live_server, with a real worker process fetching a page from a local H
 A fact-checker logs in, records a claim with two pieces of evidence, watches the first source's
 badge turn to "fetched" and its quote to "found", drafts the verdict and submits it. A reviewer
 who also writes verdicts opens the queue, finds no Approve button on their own verdict (with the
-four-eyes reason) and approves the fact-checker's. Screenshots of every step go to
-test-artifacts/screenshots/admin-NN-<step>.png.
+four-eyes reason) and approves the fact-checker's, confirming its warning (a quote not found).
+Screenshots of every step go to test-artifacts/screenshots/admin-NN-<step>.png.
 """
 
 import time
@@ -204,7 +204,12 @@ def test_a_fact_check_from_first_click_to_approval(worker, httpserver, live_serv
     assert "found" in other_row.inner_text()
     screenshot(page, "review-queue-four-eyes")
 
+    # The briefing's quote was not found: the queue asks before publishing.
     other_row.locator("button[name=approve]").click()
+    page.wait_for_selector("#approve_confirmation_form")
+    assert "was not found in" in page.inner_text(".publishing-warnings")
+    screenshot(page, "approve-asks-to-confirm-the-warnings")
+    page.click("#approve_confirmation_form button[name=approve]")
     page.wait_for_selector(f"text=Approved and published verdict version 1 of claim #{claim.pk}.")
     screenshot(page, "approved-from-the-queue")
     close_old_connections()
@@ -212,4 +217,4 @@ def test_a_fact_check_from_first_click_to_approval(worker, httpserver, live_serv
     assert claim.status == Claim.Status.PUBLISHED
     assert Verdict.objects.get(claim=claim).reviewer == reviewer
     assert Claim.objects.get(pk=own.pk).status == Claim.Status.IN_REVIEW
-    assert len(list(SCREENSHOTS.glob(f"{SCREENSHOT_PREFIX}-*.png"))) == 9
+    assert len(list(SCREENSHOTS.glob(f"{SCREENSHOT_PREFIX}-*.png"))) == 10

@@ -3,8 +3,8 @@
 Follows schema.org (ClaimReview, Claim, Rating, DataFeed) and Google's fact-check markup: the
 required `claimReviewed`, `reviewRating.alternateName` and `url` (the public page); numeric rating
 bounds only for labels on the numeric scale; `dateModified` once a correction has been published;
-`citation`, the sources the published verdict cites, each with `archivedAt`, the archive page of the
-snapshot frozen at approval, where the archive is served (verifier.selectors.evidence).
+`citation`, the fetched sources the published verdict cites, each with `archivedAt`, the archive
+page of the snapshot frozen at approval.
 """
 
 from collections.abc import Iterable
@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.urls import reverse
 
-from verifier.models import Rating, Verdict, fingerprint_entries
-from verifier.selectors.evidence import cited_sources
+from claims.models import Claim
+from verifier.models import Rating, Verdict
 from verifier.selectors.published import RatingScale, claim_current_verdict
 from verifier.selectors.records import ReviewedClaim
 
@@ -33,10 +33,17 @@ def claim_review(
     With `context`, a standalone JSON-LD document; without, an item to nest in another document.
     """
     verdict = claim_current_verdict(claim)
-    if verdict is None or verdict.state != Verdict.State.APPROVED or claim.published_at is None:
+    if verdict is None:
+        raise ValueError(f"Claim {claim.pk} has no published verdict to review.")
+    return claim_review_of(reviewed_claim(claim, verdict, rating_scale=rating_scale), context=context)
+
+
+def reviewed_claim(claim: Claim, verdict: Verdict, *, rating_scale: RatingScale) -> ReviewedClaim:
+    """The columns a ClaimReview shows of a published claim and one of its approved verdicts."""
+    if verdict.state != Verdict.State.APPROVED or claim.published_at is None:
         raise ValueError(f"Claim {claim.pk} has no published verdict to review.")
     rating: Rating | None = verdict.rating
-    reviewed = ReviewedClaim(
+    return ReviewedClaim(
         id=claim.pk,
         text=claim.text,
         published_at=claim.published_at,
@@ -56,7 +63,6 @@ def claim_review(
         scale_best=rating_scale.best if rating and rating.value is not None else None,
         scale_worst=rating_scale.worst if rating and rating.value is not None else None,
     )
-    return claim_review_of(reviewed, context=context)
 
 
 def claim_review_of(claim: ReviewedClaim, *, context: bool = True) -> dict[str, Any]:
@@ -76,8 +82,7 @@ def claim_review_of(claim: ReviewedClaim, *, context: bool = True) -> dict[str, 
         "itemReviewed": _item_reviewed(claim),
         "reviewRating": _review_rating(claim),
     }
-    cited = cited_sources(fingerprint_entries(claim["evidence_fingerprint"]))
-    citations = [_citation(source) for source in cited]
+    citations = _citations(claim["evidence_fingerprint"])
     if citations:
         review["citation"] = citations
     return review
@@ -134,11 +139,18 @@ def _item_reviewed(claim: ReviewedClaim) -> dict[str, Any]:
     return item
 
 
-def _citation(source: dict[str, Any]) -> dict[str, Any]:
-    citation: dict[str, Any] = {"@type": "CreativeWork", "url": source["url"]}
-    if source["archive_url"]:
-        citation["archivedAt"] = source["archive_url"]
-    return citation
+def _citations(fingerprint: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The sources the verdict cited at approval, each with its archived copy (schema.org
+    CreativeWork.archivedAt): the snapshot the approval froze, never a later one."""
+    return [
+        {
+            "@type": "CreativeWork",
+            "url": entry["url"],
+            "archivedAt": settings.PUBLIC_BASE_URL + reverse("archive-snapshot", args=[entry["snapshot"]]),
+        }
+        for entry in fingerprint
+        if entry.get("snapshot") is not None
+    ]
 
 
 def _claimant_type(kind: str) -> str:

@@ -38,10 +38,20 @@ def store_review_log_checkpoint() -> int:
     return checkpoint.size if checkpoint is not None else 0
 
 
-@shared_task
-def request_missing_trusted_timestamps() -> int:
-    """Asks the timestamp authority again for the tokens an outage left missing."""
-    return provenance.trusted_timestamps_request_missing()
+@shared_task(name=provenance.TIMESTAMP_TASK)
+def request_missing_trusted_timestamps(retry_now: bool = False) -> int:
+    """Asks the timestamp authority again for the tokens an outage left missing (`retry_now`:
+    also those that failed only minutes ago, when a person asks from the admin)."""
+    return provenance.trusted_timestamps_request_missing(retry_now=retry_now)
+
+
+@shared_task(name=provenance.PACKAGE_TASK, acks_late=True)
+def build_evidence_package(claim_id: int, version: int) -> str:
+    """Builds and stores the evidence package of a newly published version (a no-op if stored)."""
+    stored = provenance.evidence_package_build(claim_id=claim_id, version=version)
+    if stored is None:
+        return "not published"
+    return "built" if stored.built else "already stored"
 
 
 @shared_task(bind=True, name=notifications.MAIL_TASK, acks_late=True, max_retries=settings.EMAIL_MAX_RETRIES)

@@ -13,7 +13,7 @@ from sources.models import Snapshot
 from verifier.api.http_cache import public_read
 from verifier.claimreview import claim_review
 from verifier.models import Verdict
-from verifier.selectors.evidence import archive_path, claim_evidence_records
+from verifier.selectors.evidence import claim_evidence_records
 from verifier.selectors.published import (
     RatingScale,
     claim_corrections,
@@ -31,18 +31,18 @@ class CitedEvidence(NamedTuple):
     stance_label: str
     # Why the snapshot has no content, for a failed fetch; empty otherwise.
     failure_label: str
-    # The snapshot's public archive page, once the archive is served.
-    archive_url: str | None
+    # The snapshot the published verdict's fingerprint cites, for its archive page; None if unfetched.
+    archived: int | None
 
 
-def _cited(record: dict[str, Any]) -> CitedEvidence:
+def _cited(record: dict[str, Any], *, published: bool) -> CitedEvidence:
     source = record["source"]
     failed = source["outcome"] not in (None, Snapshot.Outcome.FETCHED)
     return CitedEvidence(
         record=record,
         stance_label=Evidence.Stance(record["stance"]).label,
         failure_label=str(Snapshot.Outcome(source["outcome"]).label) if failed else "",
-        archive_url=archive_path(source["snapshot"]) if source["snapshot"] is not None else None,
+        archived=source["snapshot"] if published else None,
     )
 
 
@@ -67,10 +67,14 @@ def claim_page(request: HttpRequest, pk: int) -> HttpResponse:
         "rating_scale": rating_scale,
         "rating_tone": rating_tone(verdict.rating if verdict else None, rating_scale),
         "corrections": corrections,
-        "evidence": [_cited(record) for record in claim_evidence_records(claim.pk, verdict)],
+        "evidence": [
+            _cited(record, published=verdict is not None)
+            for record in claim_evidence_records(claim.pk, verdict)
+        ],
         "claim_review": claim_review(claim, rating_scale=rating_scale) if verdict else None,
         "canonical_url": claim.public_url(),
         "claim_review_url": reverse("api:claim-claimreview", args=[claim.pk]),
+        "evidence_package_url": reverse("api:claim-evidence-package", args=[claim.pk]) if verdict else None,
     }
     return render(request, "verifier/claim_page.html", context)
 

@@ -38,6 +38,7 @@ from .result import FetchError, FetchLimits, Outcome
 from .urls import ParsedUrl
 
 READ_CHUNK = 64 * 1024
+GZIP_MAGIC = b"\x1f\x8b"
 ACCEPT = "text/html,application/xhtml+xml,text/plain;q=0.9,application/pdf;q=0.8,*/*;q=0.1"
 ACCEPTED_ENCODINGS = "gzip, deflate"
 
@@ -401,6 +402,7 @@ class _Inflater:
         self._coding = coding
         self._stream: Any = None
         self._ignore_rest = False
+        self._held = b""
 
     def _new_stream(self, data: bytes) -> Any:
         if self._coding == "gzip":
@@ -412,12 +414,15 @@ class _Inflater:
     def feed(self, data: bytes, limit: int) -> list[bytes]:
         pieces: list[bytes] = []
         produced = 0
+        data, self._held = self._held + data, b""
         while data and produced < limit and not self._ignore_rest:
             if self._stream is None or self._stream.eof:
+                if self._stream is not None and self._coding == "gzip" and data == GZIP_MAGIC[:1]:
+                    # The next member's magic number may be split between two reads.
+                    self._held = data
+                    break
                 # A new gzip member may follow; anything else after the end is padding.
-                if self._stream is not None and not (
-                    self._coding == "gzip" and data.startswith(b"\x1f\x8b")
-                ):
+                if self._stream is not None and not (self._coding == "gzip" and data.startswith(GZIP_MAGIC)):
                     self._ignore_rest = True
                     break
                 self._stream = self._new_stream(data)
@@ -432,6 +437,14 @@ class _Inflater:
                 produced += len(piece)
             data = self._stream.unconsumed_tail or self._stream.unused_data
         return pieces
+
+    @property
+    def ended(self) -> bool:
+        """The compressed stream is over: whatever the server sends next is not part of the body.
+        (After a gzip member that is known only once the next bytes are not another member.)"""
+        if self._ignore_rest:
+            return True
+        return self._coding != "gzip" and self._stream is not None and self._stream.eof
 
     def finish(self) -> None:
         if self._stream is not None and not self._stream.eof:
@@ -448,8 +461,12 @@ class Body:
 def read_body(
     response: BaseHTTPResponse, coding: str, limits: FetchLimits, deadline: Deadline
 ) -> Body:
-    """Read and decode the body, keeping at most max_bytes decoded bytes in memory."""
+    """Read and decode the body, keeping at most max_bytes decoded bytes in memory and reading at
+    most max_bytes plus one chunk from the wire."""
     inflater = _Inflater(coding) if coding != "identity" else None
+    # Deflate adds at most 5 bytes per 64 KiB stored block, so a compressed body that decodes
+    # within the cap never needs more than this; a stream of empty gzip members would.
+    wire_cap = limits.max_bytes + READ_CHUNK
     sock: socket.socket | None = getattr(response.connection, "sock", None)
     pieces: list[bytes] = []
     size = 0
@@ -464,6 +481,12 @@ def read_body(
         if not chunk:
             break
         received += len(chunk)
+        if received > wire_cap:
+            raise FetchError(
+                Outcome.TOO_LARGE,
+                f"more than {wire_cap} bytes were sent for a body still under the limit of "
+                f"{limits.max_bytes} bytes once decoded",
+            )
         room = limits.max_bytes - size
         decoded = inflater.feed(chunk, room + 1) if inflater else [chunk]
         for piece in decoded:
@@ -475,7 +498,8 @@ def read_body(
             pieces.append(piece)
             size += len(piece)
             room -= len(piece)
-        if truncated:
+        if truncated or (inflater is not None and inflater.ended):
+            # Past the end of a compressed stream comes padding at best: it is not read on.
             break
     if inflater and not truncated:
         inflater.finish()

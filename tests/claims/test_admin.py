@@ -471,7 +471,10 @@ def test_changelist_columns_show_tags_and_what_needs_attention(as_user, fact_che
         '<span class="badge badge-bad" title="Source https://x.example changed.">source changed</span>'
         in page
     )
-    assert '<span class="badge badge-bad" title="">quote not found</span>' in page
+    assert (
+        '<span class="badge badge-bad" title="A quote is not in its source&#x27;s latest text.">'
+        "quote not found</span>" in page
+    )
     assert '<a href="?claimant=Iran" title="Only claims by Iran">Iran</a>' in page
 
 
@@ -505,12 +508,16 @@ def test_each_evidence_row_has_a_re_fetch_button_for_fact_checkers(
     queued.reset_mock()
     client = as_user(fact_checker)
 
-    page = client.get(claim_url(claim)).content.decode()
+    page = client.get(claim_url(claim))
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(refetch_url, {"evidence": evidence.pk}, follow=True)
+        response = client.post(
+            claim_url(claim), {**admin_form_data(page), "_refetch": str(evidence.pk)}, follow=True
+        )
 
-    assert f'formaction="{refetch_url}"' in page
-    assert f'name="evidence" value="{evidence.pk}"' in page
+    # On the editable page the button saves the whole claim form first (the read-only page's
+    # posts to refetch_url: test_re_fetch_from_a_read_only_claim_page_posts_to_its_own_view).
+    assert f'name="_refetch" value="{evidence.pk}"' in page.content.decode()
+    assert refetch_url not in page.content.decode()
     assert response.redirect_chain[-1][0] == claim_url(claim) + "#evidence-group"
     assert [str(m) for m in response.context["messages"]] == [
         "Queued a new fetch of https://news.example.org/iran-drones; its quotes are checked again"
@@ -519,6 +526,20 @@ def test_each_evidence_row_has_a_re_fetch_button_for_fact_checkers(
     source = Source.objects.get()
     assert source.status == Source.Status.PENDING
     queued.assert_called_once_with(source_id=source.pk, token=source.fetch_token)
+
+
+def test_re_fetch_from_a_read_only_claim_page_posts_to_its_own_view(as_user, fact_checker, queued):
+    claim = drafted_claim(fact_checker)
+    claim_submit(actor=fact_checker, claim=claim)
+    evidence = claim.evidence.get()
+    refetch_url = reverse("admin:claims_claim_refetch", args=[claim.pk])
+
+    page = as_user(fact_checker).get(claim_url(claim)).content.decode()
+
+    # In review nothing of the claim is saved: the button posts only which evidence to fetch.
+    assert f'formaction="{refetch_url}"' in page
+    assert f'name="evidence" value="{evidence.pk}"' in page
+    assert 'name="_refetch"' not in page
 
 
 def test_reviewers_get_no_re_fetch_button_and_cannot_post_one(as_user, fact_checker, reviewer, queued):

@@ -45,6 +45,9 @@ def controls_on(page: str, claim: Claim) -> set[str]:
         "re-fetch": reverse("admin:claims_claim_refetch", args=[claim.pk]),
     }
     shown = {name for name, url in urls.items() if url in page}
+    # On an editable claim page these buttons post the whole claim form.
+    buttons = {"draft verdict": "save_verdict", "submit": "submit_for_review", "re-fetch": "_refetch"}
+    shown.update(name for name, button in buttons.items() if f'name="{button}"' in page)
     if 'name="new_evidence-0-url"' in page:
         shown.add("add evidence")
     if 'name="evidence-0-DELETE"' in page:

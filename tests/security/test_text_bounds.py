@@ -4,8 +4,7 @@
 import pytest
 
 from claims.models import Claim, Evidence
-from tests.factories import ClaimFactory
-from verifier.api.serializers import (
+from core.text_bounds import (
     CLAIM_TEXT_MAX,
     COMMENT_MAX,
     EXPLANATION_MAX,
@@ -13,6 +12,7 @@ from verifier.api.serializers import (
     QUOTE_MAX,
     SUMMARY_MAX,
 )
+from tests.factories import ClaimFactory
 from verifier.models import Verdict
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued")]

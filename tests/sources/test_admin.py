@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from claims.models import Evidence
+from claims.models import Claim, Evidence
 from sources.models import Snapshot, Source
 from tests.admin_helpers import drafted_claim, fetched_snapshot
 from tests.factories import ClaimFactory, EvidenceFactory, SourceFactory, UserFactory
@@ -111,14 +111,22 @@ TEXT = (
 )
 
 
-def test_snapshot_page_highlights_the_quotes_citing_the_source(as_user, fact_checker, media_root):
+def two_claims_citing_one_snapshot(fact_checker, *, other_quote: str) -> tuple[Claim, Evidence, Snapshot]:
+    """A claim citing a source, another citing it with `other_quote`, and the source's snapshot
+    of TEXT: the first claim, its evidence and the snapshot."""
     claim = drafted_claim(fact_checker, checked=False)
     evidence = claim.evidence.select_related("source").get()
     other = drafted_claim(
         fact_checker, text="Another claim", url=evidence.source.url, checked=False
     ).evidence.get()
-    Evidence.objects.filter(pk=other.pk).update(quote="Iran denies everything")
-    snapshot = fetched_snapshot(evidence.source, text=TEXT, body=BODY)
+    Evidence.objects.filter(pk=other.pk).update(quote=other_quote)
+    return claim, evidence, fetched_snapshot(evidence.source, text=TEXT, body=BODY)
+
+
+def test_snapshot_page_highlights_the_quotes_citing_the_source(as_user, fact_checker, media_root):
+    claim, evidence, snapshot = two_claims_citing_one_snapshot(
+        fact_checker, other_quote="Iran denies everything"
+    )
 
     response = as_user(fact_checker).get(reverse("admin:sources_snapshot_change", args=[snapshot.pk]))
 
@@ -252,3 +260,30 @@ def test_source_list_filters_by_outcome_and_last_fetch(as_user, fact_checker):
     response = client.get(url, {"outcome": "http_error"})
     assert response.context["cl"].result_list[0].evidence_count == 2
     assert '<span class="badge badge-bad" title="HTTP 404">http error</span>' in response.content.decode()
+
+
+def test_snapshot_page_marks_the_passage_closest_to_a_quote_not_found(as_user, fact_checker, media_root):
+    claim, evidence, snapshot = two_claims_citing_one_snapshot(
+        fact_checker, other_quote="Completely unrelated words about tea"
+    )
+    unrelated = Evidence.objects.exclude(pk=evidence.pk).get()
+    Evidence.objects.filter(pk=evidence.pk).update(
+        quote="Iran says these drones were exported before the war in Ukraine"
+    )
+
+    response = as_user(fact_checker).get(reverse("admin:sources_snapshot_change", args=[snapshot.pk]))
+
+    page = response.content.decode()
+    [hint] = response.context["adminform"].form.instance.__dict__["_quotes"][1:]
+    assert hint.evidence.pk == evidence.pk and hint.closest is not None
+    similarity = f"{hint.similarity:.0f}"
+    # Marked in the text as found quotes are, with its similarity, and linked from the quote's row.
+    assert (
+        f'<span id="closest-{evidence.pk}"></span><mark class="quote" title="Closest passage to'
+        f" evidence #{evidence.pk} (claim #{claim.pk}), {similarity}% similar\">“Iran says that these"
+        " drones were exported before the attack on Ukraine”.</mark>"
+    ) in page
+    assert f"Closest passage ({similarity}% similar)" in page
+    assert f'<a href="#closest-{evidence.pk}">show</a>' in page
+    # Nothing is offered for a quote that resembles nothing in the text.
+    assert f"closest-{unrelated.pk}" not in page

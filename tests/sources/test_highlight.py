@@ -136,3 +136,46 @@ def test_a_quote_in_a_long_article_is_placed_without_folding_all_of_it():
     [(start, end)] = quote_spans("these drones were EXPORTED before the attack", text)
 
     assert text[start:end] == "these drones were exported before the attack"
+
+
+# The closest passage to a quote that is not found (issue 11).
+
+
+def test_closest_passage_is_the_span_of_the_original_text_nearest_the_quote() -> None:
+    folded = FoldedText(SOURCE_TEXT)
+
+    closest = folded.closest_passage("Russia has used Iranian rockets to attack Kiev")
+
+    assert closest is not None
+    start, end = closest.span
+    assert SOURCE_TEXT[start:end].startswith("Russia has used Iranian drones to attack Kiev")
+    assert 80 <= closest.similarity < 100
+
+
+def test_closest_passage_compares_as_the_quote_check_does() -> None:
+    # Curly quotes, case, line breaks and an ellipsis as written in the text or the quote.
+    closest = FoldedText(SOURCE_TEXT).closest_passage(
+        "RUSSIA’S Alaboga Special\nEconomic Zone … fully operational early next week"
+    )
+
+    assert closest is not None
+    start, end = closest.span
+    assert "Alaboga Special Economic Zone" in SOURCE_TEXT[start:end]
+    assert closest.similarity >= 85
+
+
+def test_closest_passage_of_a_long_quote_is_placed_by_its_beginning() -> None:
+    text = "Filler words here. " * 2_000 + SOURCE_TEXT + " More filler after it." * 500
+    quote = SOURCE_TEXT.replace("Kiev", "Kyiv") * 6  # longer than the probe
+    assert len(quote) > highlight_module.CLOSEST_PROBE_MAX
+
+    closest = FoldedText(text).closest_passage(quote)
+
+    assert closest is not None
+    assert closest.span[0] == text.index(SOURCE_TEXT)
+    assert closest.span[1] - closest.span[0] >= len(quote) * 0.9
+
+
+@pytest.mark.parametrize(("quote", "text"), [("", SOURCE_TEXT), ("…", SOURCE_TEXT), ("drones", "")])
+def test_nothing_is_closest_to_an_empty_quote_or_in_an_empty_text(quote: str, text: str) -> None:
+    assert FoldedText(text).closest_passage(quote) is None

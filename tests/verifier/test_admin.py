@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from claims.models import Claim
 from core.roles import REVIEWERS
-from tests.admin_helpers import claim_url, drafted_claim
+from tests.admin_helpers import admin_form_data, claim_url, drafted_claim
 from tests.factories import FactCheckerFactory, rating
 from verifier.models import Rating, ReviewLogEntry, Verdict
 from verifier.services.evidence import evidence_add
@@ -85,11 +85,12 @@ def test_fact_checker_drafts_the_verdict_on_the_claim_page(as_user, fact_checker
 def test_fact_checker_submits_with_the_button_and_it_is_logged(as_user, fact_checker):
     claim = drafted_claim(fact_checker)
     client = as_user(fact_checker)
-    page = client.get(claim_url(claim)).content.decode()
-    submit_url = reverse("admin:claims_claim_submit", args=[claim.pk])
-    assert submit_url in page
+    page = client.get(claim_url(claim))
+    assert 'name="submit_for_review"' in page.content.decode()
 
-    response = client.post(submit_url, follow=True)
+    response = client.post(
+        claim_url(claim), {**admin_form_data(page), "submit_for_review": "Submit for review"}, follow=True
+    )
 
     assert "Submitted the verdict for review." in messages_of(response)
     claim.refresh_from_db()
@@ -433,9 +434,10 @@ def test_review_queue_query_count_does_not_grow_with_claims(
 
     # Session, user, its permissions (user, group), the count and the page of verdicts in review,
     # their claims, the claims' verdicts (in review and published, with rating and author) and
-    # their evidence with its source; the unread notifications in the header; and for the four-eyes
-    # rule the verdicts' field history, the claims' last approvals and their evidence history.
-    with django_assert_num_queries(13):
+    # their evidence with its source, the latest hand-off comment of each; the unread notifications
+    # in the header; and for the four-eyes rule the verdicts' field history, the claims' last
+    # approvals and their evidence history.
+    with django_assert_num_queries(14):
         response = client.get(QUEUE)
 
     assert len(response.context["rows"]) == claims + 1

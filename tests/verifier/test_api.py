@@ -788,6 +788,8 @@ def test_openapi_schema_documents_every_endpoint(anonymous):
         "/api/v1/claims/",
         "/api/v1/claims/{id}/",
         "/api/v1/claims/{id}/evidence/",
+        "/api/v1/claims/{id}/evidence/{evidence_id}/",
+        "/api/v1/claims/{id}/evidence-package/",
         "/api/v1/claims/{id}/verdict/",
         "/api/v1/claims/{id}/submit/",
         "/api/v1/claims/{id}/approve/",

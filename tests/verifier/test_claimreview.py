@@ -94,8 +94,14 @@ def test_claimreview_is_json_ld_with_what_google_requires(api_client, published_
             "worstRating": 1,
             "ratingExplanation": verdict.summary,
         },
-        # No archivedAt: this deployment's URLs serve no archive pages.
-        "citation": [{"@type": "CreativeWork", "url": published_claim.evidence.get().source.url}],
+        "citation": [
+            {
+                "@type": "CreativeWork",
+                "url": entry["url"],
+                "archivedAt": f"{settings.PUBLIC_BASE_URL}/archive/{entry['snapshot']}/",
+            }
+            for entry in verdict.fingerprint()
+        ],
     }
 
 
@@ -364,3 +370,23 @@ def test_claimreview_query_count_does_not_grow_with_evidence(
 
     with django_assert_num_queries(CLAIMREVIEW_QUERIES):
         assert api_client.get(review_url(claim)).status_code == 200
+
+
+def test_each_cited_source_points_to_the_snapshot_the_approval_froze(api_client, published_claim):
+    from sources.models import Snapshot
+    from tests.verifier.conftest import record_fetch
+
+    (entry,) = published_claim.verdicts.get().fingerprint()
+    source = Snapshot.objects.get(pk=entry["snapshot"]).source
+    later = record_fetch(source, text="The page was rewritten after publication.")
+
+    (citation,) = valid(api_client.get(review_url(published_claim)).json())["citation"]
+
+    assert citation["archivedAt"].endswith(f"/archive/{entry['snapshot']}/")
+    assert later.pk != entry["snapshot"]
+
+
+def test_a_source_never_fetched_is_not_cited_with_an_archive(api_client, make_published_claim):
+    claim = make_published_claim(fetched=False)
+
+    assert "citation" not in valid(api_client.get(review_url(claim)).json())

@@ -9,7 +9,6 @@ import json
 
 import pytest
 from django.conf import settings
-from django.test import override_settings
 
 from claims.models import Claim
 from sources.fetcher import Outcome
@@ -225,9 +224,8 @@ def test_claimreview_cites_the_approved_snapshots_archive_pages(api_client, clie
     frozen = published_claim.evidence.get().quote_checked_snapshot
     record_fetch(published_claim.evidence.get().source, text=REWRITTEN)
 
-    with override_settings(ROOT_URLCONF="tests.verifier.archive_urls"):
-        review = api_client.get(f"{detail(published_claim)}claimreview/").json()
-        page = client.get(published_claim.get_absolute_url()).content.decode()
+    review = api_client.get(f"{detail(published_claim)}claimreview/").json()
+    page = client.get(published_claim.get_absolute_url()).content.decode()
 
     archive = f"/archive/{frozen.pk}/"
     assert review["citation"] == [

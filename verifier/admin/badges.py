@@ -4,12 +4,13 @@ Colours come from verifier/static/verifier/admin.css; the word on the badge carr
 on its own, so nothing depends on seeing the colour.
 """
 
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from claims.models import Evidence
+from claims.models import Claim, Evidence
 from sources.fetcher import Outcome, transient_failure
 from sources.models import Source
+from verifier.selectors.attention import claim_attention
 
 # The badge tone of each quote check result, in the order the review queue counts them.
 QUOTE_TONES: dict[str, str] = {
@@ -61,3 +62,12 @@ def quote_badge(evidence: Evidence) -> SafeString:
         evidence.get_quote_status_display().lower(),
         QUOTE_TONES.get(evidence.quote_status, "wait"),
     )
+
+
+def attention_badges(claim: Claim) -> SafeString:
+    """The attention markers of a claim loaded by claims_with_attention, as badges, or a dash."""
+    return format_html_join(
+        " ",
+        "{}",
+        ((badge(marker.label, marker.tone, marker.explanation),) for marker in claim_attention(claim)),
+    ) or SafeString("—")

@@ -18,24 +18,32 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import ForeignKey, QuerySet
 from django.forms import ModelChoiceField, ModelForm
 from django.http import (
+    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
     HttpResponseNotAllowed,
     HttpResponseRedirect,
+    JsonResponse,
 )
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from claims.models import Claim, Evidence
-from claims.selectors import assignable_users, claims_matching_text, evidence_at_a_glance
+from claims.selectors import (
+    assignable_users,
+    claims_matching_text,
+    evidence_at_a_glance,
+    evidence_awaits_check,
+)
 from claims.services import evidence_refetch_source
 from core.errors import DomainError
 from core.roles import is_fact_checker, is_reviewer
 from verifier.admin import bulk
-from verifier.admin.badges import badge
+from verifier.admin.badges import attention_badges
 from verifier.admin.common import actor, record_id, rule, safe_next
 from verifier.admin.filters import (
     AssigneeFilter,
@@ -46,11 +54,25 @@ from verifier.admin.filters import (
     SourceChangedFilter,
 )
 from verifier.admin.forms import VerdictDraftForm
-from verifier.admin.inlines import EvidenceAddInline, EvidenceInline, NewEvidenceFormSet
+from verifier.admin.inlines import (
+    LIVE_STATUS_FIELDS,
+    EvidenceAddInline,
+    EvidenceInline,
+    NewEvidenceFormSet,
+    evidence_fetch_cell,
+    evidence_quote_cell,
+)
+from verifier.admin.my_work import my_work_view
 from verifier.admin.review_queue import review_queue_view
 from verifier.admin.transfer import export_published_view, import_view
 from verifier.admin.verdicts import HistoryAdmin
 from verifier.models import Verdict
+from verifier.selectors.attention import (
+    PublishingWarning,
+    claim_changes_request,
+    claim_publishing_warnings,
+)
+from verifier.selectors.verdicts import claim_open_verdict
 from verifier.selectors.workflow import (
     claim_field_history,
     claim_review_log,
@@ -59,7 +81,12 @@ from verifier.selectors.workflow import (
     verdict_changes,
 )
 from verifier.services.claims import CLAIM_UPDATE_FIELDS, claim_create, claim_frozen_fields, claim_update
-from verifier.services.evidence import evidence_add, evidence_change_refusal, evidence_remove
+from verifier.services.evidence import (
+    evidence_add,
+    evidence_change_refusal,
+    evidence_remove,
+    evidence_update,
+)
 from verifier.services.verdicts import (
     claim_request_changes,
     claim_submit,
@@ -138,6 +165,7 @@ class ClaimAdmin(HistoryAdmin):
 
     class Media:
         css = {"all": ["verifier/admin.css"]}
+        js = ["verifier/live_status.js"]
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return ClaimChangeList
@@ -247,12 +275,7 @@ class ClaimAdmin(HistoryAdmin):
 
     @admin.display(description="attention")
     def attention(self, claim: Claim) -> str:
-        flags = []
-        if claim.source_flag:
-            flags.append(badge("source changed", "bad", claim.source_flag))
-        if getattr(claim, "quote_not_found_id", None) is not None:
-            flags.append(badge("quote not found", "bad"))
-        return format_html_join(" ", "{}", ((flag,) for flag in flags)) or "—"
+        return attention_badges(claim)
 
     @admin.display(description="updated", ordering="updated_at")
     def updated(self, claim: Claim) -> str:
@@ -283,9 +306,21 @@ class ClaimAdmin(HistoryAdmin):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except DomainError as error:
-            # The admin ran the save in one transaction, so none of it was kept.
-            self.message_user(request, error.message, messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
+            if request.method != "POST":
+                raise
+            # The admin ran the save in one transaction, so none of it was kept: the page comes
+            # back with every edit still in its fields and the service's reason on the form.
+            request._claim_save_refusal = error  # type: ignore[attr-defined]
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(
+        self, request: HttpRequest, obj: Claim | None = None, change: bool = False, **kwargs: Any
+    ) -> type[ModelForm]:
+        form = super().get_form(request, obj, change, **kwargs)
+        refusal: DomainError | None = getattr(request, "_claim_save_refusal", None)
+        if refusal is None:
+            return form
+        return type(form.__name__, (form,), {"clean": _refused_clean(form, refusal)})
 
     def save_model(self, request: HttpRequest, obj: Claim, form: ModelForm, change: bool) -> None:
         data = form.cleaned_data
@@ -320,6 +355,47 @@ class ClaimAdmin(HistoryAdmin):
         # Not form.save_m2m(): claim_create and claim_update already set the tags.
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
+        if change:
+            # Every button of the claim page posts the whole page: the claim and its evidence are
+            # saved above, then the verdict and what the button asks for, in the same transaction.
+            request._claim_page_done = self._save_verdict_and_act(  # type: ignore[attr-defined]
+                request, form.instance
+            )
+
+    def _save_verdict_and_act(self, request: HttpRequest, claim: Claim) -> list[str]:
+        done = []
+        verdict_form = _verdict_form(request, claim)
+        wants_verdict = SAVE_VERDICT in request.POST
+        submitting = SUBMIT in request.POST
+        if verdict_form is not None and (wants_verdict or submitting or verdict_form.has_changed()):
+            done.append(_verdict_save(request, claim, verdict_form))
+        if submitting:
+            claim_submit(actor=actor(request), claim=claim, comment=request.POST.get("comment", ""))
+            done.append("Submitted the verdict for review.")
+            # As submit_view: the warnings follow (they never stop a submission).
+            request._claim_page_warnings = [  # type: ignore[attr-defined]
+                f"Warning: {warning.message}" for warning in claim_publishing_warnings(claim)
+            ]
+        refetch = request.POST.get(REFETCH)
+        if refetch is not None:
+            done.append(_refetch(request, claim, refetch))
+        return done
+
+    def response_change(self, request: HttpRequest, obj: Claim) -> HttpResponse:
+        done: list[str] = getattr(request, "_claim_page_done", [])
+        anchor = next((a for button, a in _BUTTON_ANCHORS.items() if button in request.POST), None)
+        if anchor is not None and not done:
+            done = ["Saved the claim."]
+        for message in done:
+            self.message_user(request, message, messages.SUCCESS)
+        for warning in getattr(request, "_claim_page_warnings", []):
+            self.message_user(request, warning, messages.WARNING)
+        if anchor is None:
+            return super().response_change(request, obj)
+        change_url = reverse(
+            "admin:claims_claim_change", args=[obj.pk], current_app=self.admin_site.name
+        )
+        return HttpResponseRedirect(f"{change_url}#{anchor}")
 
     def save_formset(self, request: HttpRequest, form: ModelForm, formset: Any, change: bool) -> None:
         claim = form.instance
@@ -328,6 +404,22 @@ class ClaimAdmin(HistoryAdmin):
             evidence_remove(actor=actor(request), evidence=evidence_form.instance)
             formset.deleted_objects.append(evidence_form.instance)
         if not isinstance(formset, NewEvidenceFormSet):
+            for evidence_form in formset.initial_forms:
+                if evidence_form in formset.deleted_forms or not evidence_form.has_changed():
+                    continue
+                data = evidence_form.cleaned_data
+                formset.changed_objects.append(
+                    (
+                        evidence_update(
+                            actor=actor(request),
+                            evidence=evidence_form.instance,
+                            quote=data["quote"],
+                            stance=data["stance"],
+                            note=data.get("note", ""),
+                        ),
+                        evidence_form.changed_data,
+                    )
+                )
             return
         for evidence_form in formset.extra_forms:
             if not evidence_form.has_changed():
@@ -374,16 +466,7 @@ class ClaimAdmin(HistoryAdmin):
         )
         draft_form = None
         if drafting and is_fact_checker(user):
-            # A correction starts from the published text.
-            basis = open_verdict or published_verdict
-            initial = {}
-            if basis is not None:
-                initial = {
-                    "rating": basis.rating_id,
-                    "summary": basis.summary,
-                    "explanation": basis.explanation,
-                }
-            draft_form = VerdictDraftForm(initial=initial)
+            draft_form = _draft_verdict_form(request, open_verdict or published_verdict)
         can_submit = draft_form is not None and open_verdict is not None
         changes = None
         if open_verdict is not None and published_verdict is not None:
@@ -403,8 +486,15 @@ class ClaimAdmin(HistoryAdmin):
                 evidence_refusal = rule(claim, "evidence_change", evidence_change_refusal)
                 if evidence_refusal is not None:
                     notices.append(evidence_refusal)
+        warnings = (
+            claim_publishing_warnings(claim)
+            if open_verdict is not None and (can_submit or reviewing)
+            else []
+        )
         context: dict[str, Any] = {
             "workflow": True,
+            "changes_request": claim_changes_request(claim),
+            "publishing_warnings": warnings,
             "open_verdict": open_verdict,
             "published_verdict": published_verdict,
             "verdicts": verdicts,
@@ -426,8 +516,13 @@ class ClaimAdmin(HistoryAdmin):
             "history_url": reverse(
                 "admin:claims_claim_history", args=[claim.pk], current_app=self.admin_site.name
             ),
+            "live_status_fields": LIVE_STATUS_FIELDS,
+            "live_status_pending": any(
+                evidence_awaits_check(evidence)
+                for evidence in evidence_at_a_glance().filter(claim=claim)
+            ),
         }
-        for action in ("verdict", "submit", "approve", "request_changes", "refetch"):
+        for action in ("verdict", "submit", "approve", "request_changes", "refetch", "live_status"):
             context[f"{action}_url"] = reverse(
                 f"admin:claims_claim_{action}", args=[claim.pk], current_app=self.admin_site.name
             )
@@ -441,6 +536,7 @@ class ClaimAdmin(HistoryAdmin):
 
         return [
             path("review-queue/", bound(review_queue_view), name="claims_claim_review_queue"),
+            path("my-work/", bound(my_work_view), name="claims_claim_my_work"),
             path("import/", bound(import_view), name="claims_claim_import"),
             path(
                 "export-published/",
@@ -456,6 +552,11 @@ class ClaimAdmin(HistoryAdmin):
                 name="claims_claim_request_changes",
             ),
             path("<path:object_id>/refetch/", view(self.refetch_view), name="claims_claim_refetch"),
+            path(
+                "<path:object_id>/live-status/",
+                view(self.live_status_view),
+                name="claims_claim_live_status",
+            ),
             *super().get_urls(),
         ]
 
@@ -463,6 +564,9 @@ class ClaimAdmin(HistoryAdmin):
         extra_context = {
             **(extra_context or {}),
             "can_import": is_fact_checker(request.user),
+            # The list needs the width: at 1366 px the models sidebar pushed the Assignee,
+            # Attention and Updated columns off screen (the breadcrumbs lead to the other models).
+            "is_nav_sidebar_enabled": False,
         }
         return super().changelist_view(request, extra_context)
 
@@ -472,11 +576,16 @@ class ClaimAdmin(HistoryAdmin):
         object_id: str,
         act: Callable[[Claim], str],
         anchor: str = "verdict",
+        *,
+        warn: bool = False,
+        confirm: Callable[[Claim], HttpResponse | None] | None = None,
     ) -> HttpResponse:
         """Runs one workflow step from a POSTed button; the service's refusal becomes a message.
 
-        Returns to the `next` page the form names (the review queue), else to `anchor` on the
-        claim page.
+        `warn`: once done, the claim's publishing warnings follow as messages (they never stop the
+        step). `confirm`: a page to answer with instead, asking before anything is done, or None
+        to go ahead. Returns to the `next` page the form names (the review queue), else to
+        `anchor` on the claim page.
         """
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
@@ -485,12 +594,17 @@ class ClaimAdmin(HistoryAdmin):
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         if not self.has_view_permission(request, claim):
             raise PermissionDenied
+        question = confirm(claim) if confirm is not None else None
+        if question is not None:
+            return question
         try:
             done = act(claim)
         except DomainError as error:
             self.message_user(request, error.message, messages.ERROR)
         else:
             self.message_user(request, done, messages.SUCCESS)
+            for warning in claim_publishing_warnings(claim) if warn else ():
+                self.message_user(request, f"Warning: {warning.message}", messages.WARNING)
         change_url = reverse(
             "admin:claims_claim_change", args=[claim.pk], current_app=self.admin_site.name
         )
@@ -498,30 +612,16 @@ class ClaimAdmin(HistoryAdmin):
 
     def verdict_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         def save_draft(claim: Claim) -> str:
-            form = VerdictDraftForm(request.POST)
-            if not form.is_valid():
-                raise DomainError.invalid(
-                    " ".join(
-                        f"{name}: {error}" for name, errors in form.errors.items() for error in errors
-                    )
-                )
-            verdict = verdict_save_draft(
-                actor=actor(request),
-                claim=claim,
-                rating=form.cleaned_data["rating"],
-                summary=form.cleaned_data["summary"],
-                explanation=form.cleaned_data["explanation"],
-            )
-            return f"Saved the draft verdict (version {verdict.version})."
+            return _verdict_save(request, claim, VerdictDraftForm(request.POST))
 
         return self._workflow_action(request, object_id, save_draft)
 
     def submit_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         def submit(claim: Claim) -> str:
-            claim_submit(actor=actor(request), claim=claim)
+            claim_submit(actor=actor(request), claim=claim, comment=request.POST.get("comment", ""))
             return "Submitted the verdict for review."
 
-        return self._workflow_action(request, object_id, submit)
+        return self._workflow_action(request, object_id, submit, warn=True)
 
     def approve_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         def approve(claim: Claim) -> str:
@@ -530,7 +630,50 @@ class ClaimAdmin(HistoryAdmin):
             )
             return f"Approved and published verdict version {verdict.version} of claim #{claim.pk}."
 
-        return self._workflow_action(request, object_id, approve)
+        def ask_first(claim: Claim) -> HttpResponse | None:
+            # A reviewer approving with warnings they were not shown (from the queue, or that
+            # appeared since the claim page was loaded) confirms on a page listing them.
+            # Nothing to confirm when the service will refuse anyway: it says why.
+            verdict = claim_open_verdict(claim)
+            if (
+                not is_reviewer(request.user)
+                or verdict is None
+                or verdict.state != Verdict.State.IN_REVIEW
+                or verdict_four_eyes_refusal(actor=actor(request), verdict=verdict) is not None
+            ):
+                return None
+            warnings = claim_publishing_warnings(claim)
+            acknowledged = set(request.POST.getlist("acknowledged_warnings"))
+            if all(warning.key in acknowledged for warning in warnings):
+                return None
+            return self._approve_confirmation(request, claim, warnings)
+
+        return self._workflow_action(request, object_id, approve, warn=True, confirm=ask_first)
+
+    def _approve_confirmation(
+        self, request: HttpRequest, claim: Claim, warnings: list[PublishingWarning]
+    ) -> HttpResponse:
+        change_url = reverse(
+            "admin:claims_claim_change", args=[claim.pk], current_app=self.admin_site.name
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Approve with warnings?",
+            "subtitle": None,
+            "opts": self.opts,
+            "app_label": self.opts.app_label,
+            "original": claim,
+            "publishing_warnings": warnings,
+            "approve_url": reverse(
+                "admin:claims_claim_approve", args=[claim.pk], current_app=self.admin_site.name
+            ),
+            "change_url": change_url,
+            "next": safe_next(request, ""),
+            "back_url": safe_next(request, change_url),
+            "comment": request.POST.get("comment", ""),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/claims/claim/approve_confirmation.html", context)
 
     def request_changes_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         def request_changes(claim: Claim) -> str:
@@ -541,19 +684,108 @@ class ClaimAdmin(HistoryAdmin):
 
         return self._workflow_action(request, object_id, request_changes)
 
+    def live_status_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The fetch and quote-check cells of the claim's evidence as the page renders them, and
+        whether anything is still to come: what live_status.js polls. Four queries after the
+        session's: the claim, the user's permissions (two) and the evidence with their sources."""
+        claim = self.get_object(request, unquote(object_id))
+        if claim is None:
+            raise Http404("No such claim.")
+        if not self.has_view_permission(request, claim):
+            raise PermissionDenied
+        evidence = list(evidence_at_a_glance().filter(claim=claim))
+        # admin_view already marks it never_cache: each poll reads the database.
+        return JsonResponse(
+            {
+                "settled": not any(evidence_awaits_check(row) for row in evidence),
+                "evidence": [
+                    {
+                        "id": row.pk,
+                        "fetch_outcome": evidence_fetch_cell(row),
+                        "quote_check": evidence_quote_cell(row),
+                    }
+                    for row in evidence
+                ],
+            }
+        )
+
     def refetch_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The re-fetch button of one evidence row (posted with the claim form, via formaction)."""
 
         def refetch(claim: Claim) -> str:
-            evidence_id = record_id(request.POST.get("evidence"))
-            evidence = (
-                Evidence.objects.select_related("source").filter(claim=claim, pk=evidence_id).first()
-                if evidence_id is not None
-                else None
-            )
-            if evidence is None:
-                raise DomainError.not_found("That evidence is no longer on this claim.")
-            source = evidence_refetch_source(actor=actor(request), evidence=evidence)
-            return f"Queued a new fetch of {source.url}; its quotes are checked again when it lands."
+            return _refetch(request, claim, request.POST.get("evidence"))
 
         return self._workflow_action(request, object_id, refetch, anchor="evidence-group")
+
+
+# The claim page's buttons besides the admin's own, each posting the whole claim form, and where
+# on the page each returns to.
+SAVE_VERDICT, SUBMIT, REFETCH = "save_verdict", "submit_for_review", "_refetch"
+_BUTTON_ANCHORS = {SAVE_VERDICT: "verdict", SUBMIT: "verdict", REFETCH: "evidence-group"}
+
+
+def _refetch(request: HttpRequest, claim: Claim, posted_id: str | None) -> str:
+    evidence_id = record_id(posted_id)
+    evidence = (
+        Evidence.objects.select_related("source").filter(claim=claim, pk=evidence_id).first()
+        if evidence_id is not None
+        else None
+    )
+    if evidence is None:
+        raise DomainError.not_found("That evidence is no longer on this claim.")
+    source = evidence_refetch_source(actor=actor(request), evidence=evidence)
+    return f"Queued a new fetch of {source.url}; its quotes are checked again when it lands."
+
+
+def _draft_verdict_form(request: HttpRequest, basis: Verdict | None) -> VerdictDraftForm:
+    """The draft verdict's fields, bound to what the page posted; a correction starts from the
+    published text."""
+    initial = {}
+    if basis is not None:
+        initial = {"rating": basis.rating_id, "summary": basis.summary, "explanation": basis.explanation}
+    # A post without the verdict's fields (a page without them, a script) leaves the verdict alone.
+    posted = request.method == "POST" and any(name in request.POST for name in VerdictDraftForm.base_fields)
+    return VerdictDraftForm(request.POST if posted else None, initial=initial)
+
+
+def _verdict_form(request: HttpRequest, claim: Claim) -> VerdictDraftForm | None:
+    """The draft verdict form the page showed, bound to the post; None when no draft was open
+    to this user (in review, or not a fact-checker)."""
+    if not is_fact_checker(request.user):
+        return None
+    verdicts = claim_verdicts(claim)
+    open_verdict = next((v for v in verdicts if v.state != Verdict.State.APPROVED), None)
+    if open_verdict is not None and open_verdict.state != Verdict.State.DRAFT:
+        return None
+    published = next((v for v in verdicts if v.state == Verdict.State.APPROVED), None)
+    return _draft_verdict_form(request, open_verdict or published)
+
+
+def _verdict_save(request: HttpRequest, claim: Claim, form: VerdictDraftForm) -> str:
+    if not form.is_valid():
+        raise DomainError.invalid(
+            " ".join(f"{name}: {error}" for name, errors in form.errors.items() for error in errors)
+        )
+    verdict = verdict_save_draft(
+        actor=actor(request),
+        claim=claim,
+        rating=form.cleaned_data["rating"],
+        summary=form.cleaned_data["summary"],
+        explanation=form.cleaned_data["explanation"],
+    )
+    return f"Saved the draft verdict (version {verdict.version})."
+
+
+def _refused_clean(form: type[ModelForm], refusal: DomainError) -> Callable[[ModelForm], Any]:
+    """A clean() that reports the service's refusal of the last save on the field it names (or
+    on the whole form), so the page is shown again, bound, instead of saved."""
+
+    def clean(self: ModelForm) -> Any:
+        cleaned = form.clean(self)
+        if refusal.field in self.fields:
+            self.add_error(refusal.field, refusal.message)
+        else:
+            self.add_error(None, refusal.message)
+        return cleaned
+
+    return clean

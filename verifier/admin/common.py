@@ -1,8 +1,9 @@
-"""Small helpers shared by the claim admin's views."""
+"""Small helpers shared by the admin's views."""
 
 from collections.abc import Callable
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
+from django.contrib import admin
 from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -47,3 +48,17 @@ def record_id(value: str | None) -> int | None:
         return None
     number = int(value)
     return number if 0 < number <= MAX_RECORD_ID else None
+
+
+class RecordAdmin(admin.ModelAdmin):
+    """A record only the services write: people read it, and nobody, superusers included, adds,
+    edits or erases it."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 
 from claims.models import Claimant, Evidence, Tag
+from core.text_bounds import EXPLANATION_MAX, NOTE_MAX, QUOTE_MAX, SUMMARY_MAX
 from sources.fetcher import UrlRefused, check_url
 from sources.services import fetch_limits
 from verifier.models import Rating
@@ -26,6 +27,14 @@ def _refuse_public_record_change(
         refusal = refusal_of(stored)
         if refusal is not None:
             raise forms.ValidationError(refusal)
+
+
+class TypedTextField(forms.CharField):
+    """Text typed in a textarea: browsers post its line breaks as CRLF, stored and compared as LF
+    (else an untouched multi-line field would count as changed)."""
+
+    def to_python(self, value: Any) -> str:
+        return str(super().to_python(value)).replace("\r\n", "\n")
 
 
 class ClaimantForm(forms.ModelForm):
@@ -54,6 +63,12 @@ class TagChangeForm(forms.ModelForm):
         return cleaned
 
 
+_QUOTE_WIDGETS = {
+    "quote": forms.Textarea(attrs={"rows": 3, "cols": 40}),
+    "note": forms.Textarea(attrs={"rows": 3, "cols": 30}),
+}
+
+
 class EvidenceAddForm(forms.ModelForm):
     """A new piece of evidence: the source is named by its URL, found or created by the service."""
 
@@ -68,10 +83,7 @@ class EvidenceAddForm(forms.ModelForm):
         fields = ("url", "quote", "stance", "note")
         # The admin's tabular inline takes column headings from here.
         labels = {"url": "Source URL"}
-        widgets = {
-            "quote": forms.Textarea(attrs={"rows": 3, "cols": 40}),
-            "note": forms.Textarea(attrs={"rows": 3, "cols": 30}),
-        }
+        widgets = _QUOTE_WIDGETS
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"].strip()
@@ -84,17 +96,34 @@ class EvidenceAddForm(forms.ModelForm):
         return url
 
 
+class EvidenceEditForm(forms.ModelForm):
+    """Recorded evidence: what can change before publication (evidence_update saves it)."""
+
+    # The service checks the same bounds; here they are errors on the row being typed.
+    # Narrower than the add row's: the row also holds the source, its badges and who added it.
+    quote = TypedTextField(max_length=QUOTE_MAX, widget=forms.Textarea(attrs={"rows": 3, "cols": 34}))
+    note = TypedTextField(
+        max_length=NOTE_MAX, required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 20})
+    )
+
+    class Meta:
+        model = Evidence
+        fields = ("stance", "quote", "note")
+
+
 class VerdictDraftForm(forms.Form):
     """The draft verdict; a draft may be incomplete, submitting checks that it is not."""
 
     rating = forms.ModelChoiceField(queryset=Rating.objects.all(), required=False)
-    summary = forms.CharField(
+    summary = TypedTextField(
         required=False,
+        max_length=SUMMARY_MAX,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
         help_text="One or two sentences: what the verdict says.",
     )
-    explanation = forms.CharField(
+    explanation = TypedTextField(
         required=False,
+        max_length=EXPLANATION_MAX,
         widget=forms.Textarea(attrs={"rows": 8, "cols": 80}),
         help_text="How the evidence supports the rating.",
     )

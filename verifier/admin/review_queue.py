@@ -11,12 +11,13 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.safestring import SafeString
 
 from claims.models import Claim, Evidence
 from core.roles import is_reviewer
-from verifier.admin.badges import QUOTE_TONES
+from verifier.admin.badges import QUOTE_TONES, attention_badges
 from verifier.admin.common import actor
-from verifier.models import Verdict
+from verifier.models import ReviewLogEntry, Verdict
 from verifier.selectors.verdicts import VerdictContributors, verdicts_contributors
 from verifier.selectors.workflow import VerdictChanges, claims_for_review, verdict_changes, verdicts_in_review
 from verifier.services.verdicts import verdict_four_eyes_refusal
@@ -38,6 +39,10 @@ class QueueRow:
     url: str
     approve_url: str
     request_changes_url: str
+    attention: SafeString
+    # The latest comment of a hand-off: the reviewer's request for changes, or the note the
+    # fact-checker submitted with.
+    latest_comment: ReviewLogEntry | None
 
     @property
     def is_correction(self) -> bool:
@@ -88,6 +93,8 @@ def _row(
         request_changes_url=reverse(
             "admin:claims_claim_request_changes", args=[claim.pk], current_app=site
         ),
+        attention=attention_badges(claim),
+        latest_comment=next(iter(claim.latest_comments), None),
     )
 
 

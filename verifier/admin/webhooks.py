@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from sources.fetcher import UrlRefused, check_url
 from sources.services import fetch_limits
 from verifier.admin.changelist import DateBoundedAdmin
+from verifier.admin.common import RecordAdmin
 from verifier.models import WebhookDelivery, WebhookEndpoint
 
 
@@ -54,7 +55,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(DateBoundedAdmin):
+# The record of what was sent where.
+class WebhookDeliveryAdmin(RecordAdmin, DateBoundedAdmin):
     list_display = (
         "created_at", "event", "claim_link", "endpoint", "outcome", "status_code", "attempts",
         "last_attempt_at",
@@ -68,16 +70,6 @@ class WebhookDeliveryAdmin(DateBoundedAdmin):
         "error", "payload_sha256", "created_at", "last_attempt_at", "delivered_at",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # The record of what was sent where: superusers included, nobody erases it.
-        return False
 
     @admin.display(description="claim", ordering="claim")
     def claim_link(self, delivery: WebhookDelivery) -> str:

@@ -1,21 +1,43 @@
-"""What a reader needs to check Verifier's signatures without trusting its database (SPEC §7):
-the signing keys at /.well-known/ and the latest signed review-log checkpoint."""
+"""What a reader needs to check a fact-check without trusting Verifier's database (SPEC §7): the
+evidence package of a published version, the signing keys at /.well-known/ and the latest signed
+review-log checkpoint."""
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.files.storage import default_storage
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.utils.cache import get_conditional_response
 from django.views.decorators.http import require_GET
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import DomainError
+from verifier.api.renderers import FastJSONRenderer
+from verifier.api.schema import error_responses
 from verifier.api.serializers import ErrorSerializer
-from verifier.provenance.selectors import checkpoint_document, review_log_checkpoint_latest
-from verifier.provenance.services import signing_keys_published
+from verifier.provenance.package import MEDIA_TYPE as WACZ_MEDIA_TYPE
+from verifier.provenance.selectors import (
+    checkpoint_document,
+    evidence_package_spec,
+    published_verdict,
+    review_log_checkpoint_latest,
+)
+from verifier.provenance.services import evidence_package_key, evidence_package_store, signing_keys_published
 from verifier.provenance.signing import public_key_from_b64, public_key_pem
 
 PEM_MEDIA_TYPE = "application/x-pem-file"
+# A verdict version is a PositiveSmallIntegerField.
+VERSION_PATTERN = re.compile(r"[1-9][0-9]{0,4}")
+MAX_VERSION = 32767
 
 
 @require_GET
@@ -66,3 +88,84 @@ class ReviewLogCheckpointView(APIView):
         if checkpoint is None:
             raise DomainError.not_found("The review log has no checkpoint yet.")
         return Response(checkpoint_document(checkpoint))
+
+
+class JSONErrorsOnly(BaseContentNegotiation):
+    """The package is a file whatever the client accepts; only an error is rendered, as JSON."""
+
+    def select_parser(self, request: Request, parsers: Any) -> Any:
+        return parsers[0] if parsers else None
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
+
+
+@extend_schema(
+    summary="The signed evidence package (WACZ) of a published fact-check",
+    description=(
+        "A WACZ 1.1.1 file holding the WARC capture of every snapshot the published verdict cites, "
+        "`verifier/fact-check.json` (claim, verdict, ClaimReview, evidence with quote offsets, "
+        "fingerprint, this claim's review-log entries and the checkpoint covering them) and "
+        "`datapackage-digest.json`, signed (ECDSA P-256, WACZ Signing and Verification 0.1.0) with "
+        "the key at `/.well-known/verifier-signing-key.pem`. The same version always gives the same "
+        "bytes, and the `ETag` names them; `If-None-Match` answers 304. Check it with `wacz validate` "
+        "and `manage.py verify_evidence_package`."
+    ),
+    parameters=[
+        OpenApiParameter(
+            "version",
+            OpenApiTypes.INT,
+            description="An earlier published version of the verdict; the current one by default.",
+        ),
+        OpenApiParameter(
+            "ETag",
+            OpenApiTypes.STR,
+            location=OpenApiParameter.HEADER,
+            response=[200],
+            description="The package's content hash (SHA-256 of everything its bytes are built from).",
+        ),
+    ],
+    responses={
+        (200, WACZ_MEDIA_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="The WACZ file."),
+        304: OpenApiResponse(description="The package named by `If-None-Match` is still current."),
+        **error_responses(400, 404),
+    },
+)
+class EvidencePackageView(APIView):
+    renderer_classes = [FastJSONRenderer]
+    content_negotiation_class = JSONErrorsOnly
+
+    def get(self, request: Request, pk: int) -> HttpResponseBase:
+        # Staff read drafts elsewhere; a package only ever holds what was published.
+        verdict = published_verdict(claim_id=pk, version=_requested_version(request))
+        if verdict is None:
+            raise NotFound("No such published fact-check (or version).")
+        spec = evidence_package_spec(verdict)
+        etag = f'"{evidence_package_key(spec)}"'
+        not_modified = get_conditional_response(request, etag=etag)
+        if not_modified is not None:
+            not_modified["ETag"] = etag
+            return not_modified
+        # A reader is waiting: the package's token is left to the sweep, never waited for here.
+        stored = evidence_package_store(spec=spec, stamp_now=False)
+        response = FileResponse(
+            default_storage.open(stored.name, "rb"),
+            as_attachment=True,
+            filename=f"verifier-fact-check-{pk}-v{verdict.version}.wacz",
+            content_type=WACZ_MEDIA_TYPE,
+        )
+        response["ETag"] = etag
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+def _requested_version(request: Request) -> int | None:
+    raw = request.query_params.get("version")
+    if raw is None:
+        return None
+    if not VERSION_PATTERN.fullmatch(raw) or int(raw) > MAX_VERSION:
+        raise ValidationError({"version": ["A published version number: a whole number from 1."]})
+    return int(raw)

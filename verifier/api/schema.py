@@ -114,14 +114,12 @@ CLAIM_REVIEW = inline_serializer(
                 "@type": _schema_org_type("CreativeWork"),
                 "url": serializers.URLField(help_text="The cited source."),
                 "archivedAt": serializers.URLField(
-                    required=False,
-                    help_text="The archive page of the snapshot the published verdict was approved "
-                    "with, where archive pages are served.",
+                    help_text="Its archived copy: the snapshot the published verdict cites."
                 ),
             },
             many=True,
             required=False,
-            help_text="The sources the published verdict cites; absent if it cites none.",
+            help_text="The sources the published verdict cites that were fetched; absent if none was.",
         ),
     },
 )

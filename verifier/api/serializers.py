@@ -11,6 +11,14 @@ from typing import Any
 from rest_framework import serializers
 
 from claims.models import Claim, Evidence
+from core.text_bounds import (
+    CLAIM_TEXT_MAX,
+    COMMENT_MAX,
+    EXPLANATION_MAX,
+    NOTE_MAX,
+    QUOTE_MAX,
+    SUMMARY_MAX,
+)
 from sources.models import OUTCOME_CHOICES, Snapshot, Source
 from verifier.models import Rating, Verdict
 from verifier.selectors.published import RatingScale
@@ -22,15 +30,6 @@ SINCE_PUBLICATION_CHANGES = [change for change in Snapshot.Change if change != S
 def serializer_context(**extra: Any) -> dict[str, Any]:
     """Context for claim output: the rating scale bounds are read at most once per response."""
     return {"rating_scale": RatingScale(), **extra}
-
-
-# What one person writes in one field; far beyond any real fact-check, short of a denial of service.
-CLAIM_TEXT_MAX = 5_000
-QUOTE_MAX = 10_000
-NOTE_MAX = 10_000
-SUMMARY_MAX = 1_000
-EXPLANATION_MAX = 50_000
-COMMENT_MAX = 10_000
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -130,6 +129,12 @@ class EvidenceSerializer(serializers.Serializer):
     )
 
 
+class EvidenceItemSerializer(EvidenceSerializer):
+    """One evidence item at its own address, /api/v1/claims/{id}/evidence/{evidence_id}/."""
+
+    id = serializers.IntegerField(help_text="The evidence_id of its address.")
+
+
 class ClaimantSerializer(serializers.Serializer):
     name = serializers.CharField()
     url = serializers.CharField(help_text="The claimant's sameAs page; may be empty.")
@@ -161,6 +166,25 @@ class ClaimSerializer(serializers.Serializer):
     )
 
 
+class PublishingWarningSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(
+        choices=["quote_not_found", "source_pending", "source_failed"],
+        help_text="quote_not_found: the quote is not in its source's latest text; source_pending: "
+        "the source is still being fetched; source_failed: its last fetch failed.",
+    )
+    evidence = serializers.IntegerField(help_text="The evidence item the warning is about.")
+    url = serializers.CharField(help_text="Its source.")
+    message = serializers.CharField()
+
+
+class ClaimWithWarningsSerializer(ClaimSerializer):
+    warnings = PublishingWarningSerializer(
+        many=True,
+        help_text="What to look at twice in the evidence just submitted or approved. Warnings never "
+        "stop the action; an empty list means none.",
+    )
+
+
 # Input: parsing only.
 
 
@@ -181,6 +205,14 @@ class EvidenceCreateSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=NOTE_MAX, required=False, allow_blank=True, default="")
 
 
+class EvidenceUpdateSerializer(serializers.Serializer):
+    """The fields of draft evidence that can change; the cited URL cannot (add new evidence)."""
+
+    quote = serializers.CharField(max_length=QUOTE_MAX, required=False)
+    stance = serializers.ChoiceField(choices=Evidence.Stance.choices, required=False)
+    note = serializers.CharField(max_length=NOTE_MAX, required=False, allow_blank=True)
+
+
 class VerdictDraftSerializer(serializers.Serializer):
     rating = serializers.CharField(
         required=False, allow_null=True, default=None, help_text="A rating's label or slug."
@@ -198,6 +230,16 @@ class VerdictDraftSerializer(serializers.Serializer):
             labels = ", ".join(Rating.objects.values_list("label", flat=True))
             raise serializers.ValidationError(f"Unknown rating {value!r}; use one of: {labels}.")
         return rating
+
+
+class SubmitSerializer(serializers.Serializer):
+    comment = serializers.CharField(
+        max_length=COMMENT_MAX,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A note for the reviewer, such as what changed since they sent it back.",
+    )
 
 
 class ApproveSerializer(serializers.Serializer):

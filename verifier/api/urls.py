@@ -4,7 +4,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from verifier.api.claims_read import ClaimReviewFeedViewSet, ClaimViewSet
-from verifier.api.provenance import ReviewLogCheckpointView
+from verifier.api.provenance import EvidencePackageView, ReviewLogCheckpointView
 from verifier.api.sources import SourceDetailView
 
 app_name = "api"
@@ -16,5 +16,6 @@ router.register("claimreview", ClaimReviewFeedViewSet, basename="claimreview")
 urlpatterns = [
     *router.urls,
     path("sources/<int:pk>/", SourceDetailView.as_view(), name="source-detail"),
+    path("claims/<int:pk>/evidence-package/", EvidencePackageView.as_view(), name="claim-evidence-package"),
     path("review-log/checkpoint/", ReviewLogCheckpointView.as_view(), name="review-log-checkpoint"),
 ]

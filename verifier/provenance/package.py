@@ -103,6 +103,12 @@ class PackageSpec:
     checkpoint: Mapping[str, Any] | None
     # RFC 3161 tokens (DER TimeStampResp) by the SHA-256 (hex) of the capture they stamp.
     timestamps: Mapping[str, bytes] = field(default_factory=dict)
+    # The inclusion proof of each review_log entry in the checkpoint, by entry hash, for entries
+    # that do not carry their own "proof": loaded only when the package is built, since it reads
+    # the whole log. They follow from the checkpoint's head, so the package key leaves them out.
+    load_review_log_proofs: Callable[[], Mapping[str, Sequence[str]]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
 
 def rfc3339(moment: datetime) -> str:
@@ -146,7 +152,7 @@ def fact_check_document(
         "fingerprint": [dict(entry) for entry in spec.fingerprint],
         "evidence": evidence,
         "reviewLog": {
-            "entries": [dict(entry) for entry in spec.review_log],
+            "entries": _review_log_entries(spec),
             "checkpoint": dict(spec.checkpoint) if spec.checkpoint is not None else None,
         },
         "timestamps": [
@@ -159,6 +165,16 @@ def fact_check_document(
             if capture.warc_sha256 in spec.timestamps
         ],
     }
+
+
+def _review_log_entries(spec: PackageSpec) -> list[dict[str, Any]]:
+    proofs = spec.load_review_log_proofs() if spec.load_review_log_proofs is not None else {}
+    return [
+        {**entry, "proof": list(proofs[entry["entry_hash"]])}
+        if "proof" not in entry and entry.get("entry_hash") in proofs
+        else dict(entry)
+        for entry in spec.review_log
+    ]
 
 
 def package_key(spec: PackageSpec, *, public_key: str, software: str) -> str:

@@ -8,26 +8,36 @@ from dataclasses import dataclass
 from datetime import timedelta
 from importlib.metadata import version
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core.errors import DomainError
+from core.queueing import task_queue
 from sources.models import Snapshot
 from verifier.provenance.keys import signing_key_load, signing_key_record
 from verifier.provenance.merkle import checkpoint_message, leaf_hash, tree_head
 from verifier.provenance.models import ReviewLogCheckpoint, SigningKey, TrustedTimestamp
 from verifier.provenance.package import PackageSpec, package_key, package_write
-from verifier.provenance.selectors import review_log_checkpoint_latest, review_log_hashes, signing_keys_known
+from verifier.provenance.selectors import (
+    evidence_package_spec,
+    published_verdict,
+    review_log_checkpoint_latest,
+    review_log_hashes,
+    signing_keys_known,
+)
 from verifier.provenance.signing import public_key_b64, sign_text
 from verifier.provenance.tsa import TimestampUnavailable, timestamp_request
 
 logger = logging.getLogger(__name__)
 
 PACKAGE_SOFTWARE = f"Verifier {version('verifier')}"
+PACKAGE_TASK = "verifier.tasks.build_evidence_package"
+TIMESTAMP_TASK = "verifier.tasks.request_missing_trusted_timestamps"
 # A token that could not be had is asked for again after this long, not on every sweep.
 TIMESTAMP_RETRY_AFTER = timedelta(minutes=10)
 
@@ -105,15 +115,19 @@ def trusted_timestamp_request(*, digest: str, kind: str) -> TrustedTimestamp | N
     return stamp
 
 
-def trusted_timestamps_request_missing(*, limit: int = 100) -> int:
+def trusted_timestamps_request_missing(*, limit: int = 100, retry_now: bool = False) -> int:
     """Asks for the tokens still missing (new captures, earlier outages); stops at the first
-    failure, since the authority is then most likely down. Returns how many were stamped."""
+    failure, since the authority is then most likely down. Returns how many were stamped.
+
+    A token that could not be had is asked for again only after TIMESTAMP_RETRY_AFTER, unless
+    `retry_now` (a person saw the authority is back)."""
     if not settings.VERIFIER_TSA_URL:
         return 0
-    retry_before = timezone.now() - TIMESTAMP_RETRY_AFTER
+    retry_before = timezone.now() - (timedelta(0) if retry_now else TIMESTAMP_RETRY_AFTER)
     waiting = list(
-        TrustedTimestamp.objects.filter(token=b"", last_attempt_at__lt=retry_before)
-        .order_by("last_attempt_at")
+        TrustedTimestamp.objects.filter(token=b"")
+        .filter(Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=retry_before))
+        .order_by(F("last_attempt_at").asc(nulls_first=True))
         .values_list("digest", "kind")[:limit]
     )
     unasked = (
@@ -133,6 +147,11 @@ def trusted_timestamps_request_missing(*, limit: int = 100) -> int:
     return stamped
 
 
+def trusted_timestamps_retry_enqueue() -> bool:
+    """Queues the sweep of missing tokens at once, each asked for again whenever it last failed."""
+    return task_queue(name=TIMESTAMP_TASK, args=(True,), swept_by="the next beat sweep")
+
+
 @dataclass(frozen=True)
 class StoredPackage:
     """A package in storage: `name` to open it, `key` the content hash of its inputs, `built`
@@ -143,12 +162,23 @@ class StoredPackage:
     built: bool
 
 
-def evidence_package_store(*, spec: PackageSpec) -> StoredPackage:
+def evidence_package_key(spec: PackageSpec) -> str:
+    """The content hash of `spec`'s package as Verifier signs it now (see package_key): equal keys
+    mean equal bytes, so it names the stored file and serves as its ETag."""
+    return _package_key(spec, signing_key_load())
+
+
+def _package_key(spec: PackageSpec, key: ec.EllipticCurvePrivateKey) -> str:
+    return package_key(spec, public_key=public_key_b64(key.public_key()), software=PACKAGE_SOFTWARE)
+
+
+def evidence_package_store(*, spec: PackageSpec, stamp_now: bool = True) -> StoredPackage:
     """The signed package of `spec` in storage, found by the content hash of its inputs or built,
-    stored and its signed hash timestamped (when an authority is configured)."""
+    stored and its signed hash timestamped (when an authority is configured): at once, or with
+    `stamp_now` False (a reader is waiting) by the next sweep of missing tokens."""
     key = signing_key_load()
     signing_key_record(key)
-    content_key = package_key(spec, public_key=public_key_b64(key.public_key()), software=PACKAGE_SOFTWARE)
+    content_key = _package_key(spec, key)
     name = f"packages/{content_key[:2]}/{content_key}.wacz"
     if default_storage.exists(name):
         return StoredPackage(name=name, key=content_key, built=False)
@@ -159,8 +189,26 @@ def evidence_package_store(*, spec: PackageSpec) -> StoredPackage:
     if stored != name:
         # Another worker built the same package at the same moment; keep a single copy.
         default_storage.delete(stored)
-    trusted_timestamp_request(
-        digest=written.datapackage_hash.removeprefix("sha256:"),
-        kind=TrustedTimestamp.Kind.PACKAGE,
-    )
+    signed_digest = written.datapackage_hash.removeprefix("sha256:")
+    if stamp_now:
+        trusted_timestamp_request(digest=signed_digest, kind=TrustedTimestamp.Kind.PACKAGE)
+    elif settings.VERIFIER_TSA_URL:
+        TrustedTimestamp.objects.get_or_create(
+            digest=signed_digest, defaults={"kind": TrustedTimestamp.Kind.PACKAGE}
+        )
     return StoredPackage(name=name, key=content_key, built=True)
+
+
+def evidence_package_build(*, claim_id: int, version: int) -> StoredPackage | None:
+    """The stored package of the claim's published `version`, built if it is not stored yet;
+    None when that version is not (or no longer) published."""
+    verdict = published_verdict(claim_id=claim_id, version=version)
+    if verdict is None:
+        return None
+    return evidence_package_store(spec=evidence_package_spec(verdict))
+
+
+def evidence_package_enqueue(*, claim_id: int, version: int) -> bool:
+    """Queues the build of a newly published version's package, so its first download is served
+    from storage. If the broker is down, that first download builds it."""
+    return task_queue(name=PACKAGE_TASK, args=(claim_id, version), swept_by="the first download")

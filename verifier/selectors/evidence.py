@@ -21,9 +21,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
-from django.urls import NoReverseMatch, reverse
-
 from claims.models import Evidence
 from sources.models import Snapshot, Source, change_of_failed_fetch
 from verifier.models import FingerprintEntry, Verdict, fingerprint_entries
@@ -157,25 +154,6 @@ def claim_evidence_records(claim_id: int, verdict: Verdict | None) -> list[Row]:
     """The evidence records of one claim showing `verdict` (its published one, if published)."""
     shown = ShownEvidence(evidence_of_claims([claim_id]), {claim_id: verdict_columns(verdict)})
     return shown.of_claim(claim_id)
-
-
-def cited_sources(fingerprint: list[FingerprintEntry]) -> list[Row]:
-    """The sources a published verdict cites, each with the absolute URL of the archive page of its
-    snapshot frozen at approval (`archive_url`, None without one): what ClaimReview cites."""
-    cited = []
-    for entry in fingerprint:
-        snapshot_id = entry.get("snapshot")
-        path = archive_path(snapshot_id) if snapshot_id is not None else None
-        cited.append({"url": entry["url"], "archive_url": settings.PUBLIC_BASE_URL + path if path else None})
-    return cited
-
-
-def archive_path(snapshot_id: int) -> str | None:
-    """The path of the snapshot's public archive page; None where the archive is not served."""
-    try:
-        return reverse("archive-snapshot", args=[snapshot_id])
-    except NoReverseMatch:
-        return None
 
 
 def since_publication(*, frozen: Row | None, latest: Row | None, published_at: datetime | None) -> Row | None:

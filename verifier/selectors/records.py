@@ -65,7 +65,8 @@ class ReviewedClaim(TypedDict):
     summary: str
     rating__label: str | None
     rating__value: int | None
-    evidence_fingerprint: list[Any]
+    # The evidence the verdict cited at approval (Verdict.evidence_fingerprint): its archive pages.
+    evidence_fingerprint: list[dict[str, Any]]
     # The bounds of the numeric rating scale, for a rating on it.
     scale_best: int | None
     scale_worst: int | None

@@ -14,6 +14,7 @@ from django.utils import timezone
 from claims.models import Claim, Evidence, Tag
 from claims.selectors import evidence_at_a_glance
 from verifier.models import FingerprintEntry, ReviewLogEntry, Verdict
+from verifier.selectors.attention import claims_with_attention
 from verifier.selectors.verdicts import claims_with_latest_verdict
 
 
@@ -23,6 +24,7 @@ class LoadedForReview(TypedDict):
     submitted_at: datetime.datetime
     review_verdicts: list[Verdict]
     review_evidence: list[Evidence]
+    latest_comments: list[ReviewLogEntry]
 
 
 class LoadedForExport(TypedDict):
@@ -40,20 +42,19 @@ if TYPE_CHECKING:
 
 
 def claims_for_list(claims: QuerySet[Claim]) -> QuerySet[Claim]:
-    """A page of the claim list: the latest verdict (claims_with_latest_verdict), a quote not found
-    (`quote_not_found_id`), and the tags (`listed_tags`), in two queries whatever the page size."""
-    # A LIMIT 1 subquery, not EXISTS: PostgreSQL would hash an EXISTS over every evidence row
-    # instead of looking up the page's fifty claims by index.
-    quote_not_found = Evidence.objects.filter(
-        claim=OuterRef("pk"), quote_status=Evidence.QuoteStatus.NOT_FOUND
-    ).values("pk")[:1]
+    """A page of a claim list: the latest verdict (claims_with_latest_verdict), what needs attention
+    (claims_with_attention) and the tags (`listed_tags`), in two queries whatever the page size."""
     return (
-        claims_with_latest_verdict(claims)
-        .annotate(quote_not_found_id=Subquery(quote_not_found))
+        claims_with_attention(claims_with_latest_verdict(claims))
         .prefetch_related(
             Prefetch("tags", queryset=Tag.objects.order_by("name"), to_attr="listed_tags")
         )
     )
+
+
+# The hand-offs whose comment the review queue shows: the reviewer's request for changes and the
+# fact-checker's note when submitting again.
+HAND_OFF_COMMENT_ACTIONS = (ReviewLogEntry.Action.SUBMIT, ReviewLogEntry.Action.REQUEST_CHANGES)
 
 
 def verdicts_in_review() -> QuerySet[Verdict]:
@@ -65,17 +66,26 @@ def verdicts_in_review() -> QuerySet[Verdict]:
 def claims_for_review(claim_ids: Sequence[int]) -> list[ClaimForReview]:
     """These claims in this order, those still in review, with what the queue shows.
 
-    Each claim carries `submitted_at`, `review_verdicts` (the verdict in review and the approved
-    versions, newest first, rating and author loaded) and `review_evidence` (its evidence with
-    the source's fetch state): three queries for any number of claims.
+    Each claim carries `submitted_at`, what needs attention (claims_with_attention),
+    `review_verdicts` (the verdict in review and the approved versions, newest first, rating and
+    author loaded), `review_evidence` (its evidence with the source's fetch state) and
+    `latest_comments` (the latest comment a submission or a request for changes left, with its
+    actor, or nothing): four queries for any number of claims.
     """
     # order_by(): the verdicts' default ordering would join and sort the claims again per row.
     in_review = Verdict.objects.filter(claim=OuterRef("pk"), state=Verdict.State.IN_REVIEW).order_by()
+    latest_comment = (
+        ReviewLogEntry.objects.filter(action__in=HAND_OFF_COMMENT_ACTIONS)
+        .exclude(comment="")
+        .select_related("actor")
+        .order_by("-sequence")[:1]
+    )
     claims = (
-        Claim.objects.filter(Exists(in_review), pk__in=list(claim_ids))
+        claims_with_attention(Claim.objects.filter(Exists(in_review), pk__in=list(claim_ids)))
         .select_related("claimant", "assignee")
         .annotate(submitted_at=Subquery(in_review.values("submitted_at")[:1]))
         .prefetch_related(
+            Prefetch("review_log", queryset=latest_comment, to_attr="latest_comments"),
             Prefetch(
                 "verdicts",
                 queryset=Verdict.objects.filter(

@@ -18,6 +18,7 @@ from claims.services import claimant_get_or_create, tags_get_or_create
 from core.content_version import public_content_changed
 from core.errors import DomainError
 from core.roles import is_fact_checker, require_fact_checker
+from core.text_bounds import CLAIM_TEXT_MAX, require_text_within
 from verifier.models import ReviewLogEntry, Verdict
 from verifier.services.review_log import review_log_append
 
@@ -109,6 +110,7 @@ def claim_create(
     text = text.strip()
     if not text:
         raise DomainError.invalid("A claim needs its text.", field="text")
+    require_text_within(text, limit=CLAIM_TEXT_MAX, field="text")
     _require_appearance_url(appearance_url)
     _require_new_claim(NewClaim(text=text, claimant_name=claimant_name, claim_date=claim_date))
     claim = Claim.objects.create(
@@ -201,6 +203,7 @@ def claim_update(*, actor: User, claim: Claim, **changes: Any) -> Claim:
         claim.text = changes["text"].strip()
         if not claim.text:
             raise DomainError.invalid("A claim needs its text.", field="text")
+        require_text_within(claim.text, limit=CLAIM_TEXT_MAX, field="text")
     if "claimant_name" in changed:
         claim.claimant = claimant_get_or_create(name=changes["claimant_name"])
     if "appearance_url" in changed:

@@ -54,7 +54,8 @@ def notifications_send(
     each, mailed once the current transaction commits unless they turned e-mail off.
 
     `verdict` is the verdict the event concerns (by default the latest version, or for a source
-    flag the latest approved one); `comment` is the reviewer's comment or the flag's reason;
+    flag the latest approved one); `comment` is the reviewer's comment, the submitter's note or
+    the flag's reason;
     `actor` is None for what the system did (a re-check).
     """
     verdict = verdict or _verdict_concerned(event, claim)
@@ -148,7 +149,8 @@ def _notification_text(
     version = f" (version {verdict.version})" if verdict is not None and verdict.version > 1 else ""
     comment = comment.strip()
     if event == Notification.Event.SUBMITTED:
-        return f"{_person(actor)} submitted the verdict{version} on {quoted} for review."
+        note = f" Their note: {comment}" if comment else ""
+        return f"{_person(actor)} submitted the verdict{version} on {quoted} for review.{note}"
     if event == Notification.Event.CHANGES_REQUESTED:
         return f"{_person(actor)} requested changes to the verdict{version} on {quoted}: {comment}"
     if event == Notification.Event.APPROVED:

@@ -1,5 +1,6 @@
 """The verdict workflow of SPEC §3: draft, submit, approve (four-eyes), request changes, correct."""
 
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -10,9 +11,10 @@ from claims.models import Claim, Evidence
 from core.content_version import public_content_changed
 from core.errors import DomainError
 from core.roles import require_fact_checker, require_reviewer
+from core.text_bounds import EXPLANATION_MAX, SUMMARY_MAX, require_text_within
 from sources.models import Snapshot
 from verifier.models import FingerprintEntry, Notification, Rating, ReviewLogEntry, Verdict, WebhookEndpoint
-from verifier.provenance.services import review_log_checkpoint_store
+from verifier.provenance.services import evidence_package_enqueue, review_log_checkpoint_store
 from verifier.selectors.verdicts import (
     VerdictContributors,
     claim_open_verdict,
@@ -75,6 +77,8 @@ def verdict_save_draft(
         is_new = True
     else:
         is_new = False
+    require_text_within(summary, limit=SUMMARY_MAX, field="summary")
+    require_text_within(explanation, limit=EXPLANATION_MAX, field="explanation")
     verdict.rating = rating
     verdict.summary = summary.strip()
     verdict.explanation = explanation.strip()
@@ -105,8 +109,9 @@ def claim_submit_refusal(*, claim: Claim, verdict: Verdict) -> str | None:
 
 
 @transaction.atomic
-def claim_submit(*, actor: User, claim: Claim) -> Verdict:
-    """Sends the claim's draft verdict to review."""
+def claim_submit(*, actor: User, claim: Claim, comment: str = "") -> Verdict:
+    """Sends the claim's draft verdict to review, with the fact-checker's optional note for the
+    reviewer (in the review log)."""
     require_fact_checker(actor)
     claim = Claim.objects.select_for_update().get(pk=claim.pk)
     verdict = claim_open_verdict(claim)
@@ -125,9 +130,12 @@ def claim_submit(*, actor: User, claim: Claim) -> Verdict:
     _set_claim_status(claim, actor, _claim_status_for(claim, verdict.state))
     review_log_append(
         claim=claim, verdict=verdict, actor=actor, action=ReviewLogEntry.Action.SUBMIT,
-        from_state=Verdict.State.DRAFT, to_state=Verdict.State.IN_REVIEW,
+        from_state=Verdict.State.DRAFT, to_state=Verdict.State.IN_REVIEW, comment=comment.strip(),
     )
-    notifications_send(event=Notification.Event.SUBMITTED, claim=claim, actor=actor, verdict=verdict)
+    notifications_send(
+        event=Notification.Event.SUBMITTED, claim=claim, actor=actor, verdict=verdict,
+        comment=comment.strip(),
+    )
     return verdict
 
 
@@ -222,6 +230,7 @@ def verdict_approve(*, actor: User, claim: Claim, comment: str = "") -> Verdict:
     )
     # Signed with the approval, so a reader's copy of the log head already covers this verdict.
     review_log_checkpoint_store()
+    transaction.on_commit(partial(evidence_package_enqueue, claim_id=claim.pk, version=verdict.version))
     webhook_events_for_claim(claim=claim, event=event)
     notifications_send(event=Notification.Event.APPROVED, claim=claim, actor=actor, verdict=verdict)
     return verdict

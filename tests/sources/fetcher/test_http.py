@@ -147,6 +147,67 @@ def test_concatenated_gzip_members_are_all_decoded(httpserver: HTTPServer) -> No
     assert result.text == "first member, second member"
 
 
+def test_a_gzip_member_split_at_its_magic_number_is_still_decoded(raw_server: RawServerFactory) -> None:
+    second = gzip.compress(b" and the second member")
+
+    def handler(conn: socket.socket, head: bytes, server: RawServer) -> None:
+        headers = {"Content-Type": "text/plain", "Content-Encoding": "gzip", "Connection": "close"}
+        send(conn, "200 OK", headers)
+        conn.sendall(gzip.compress(b"The first member") + second[:1])
+        time.sleep(0.3)  # so the client reads the first byte of the second member on its own
+        conn.sendall(second[1:])
+
+    server = raw_server(handler)
+    result = fetch(server.url("/"), limits=local_limits(server.port))
+
+    assert result.outcome == Outcome.FETCHED, result.reason
+    assert result.body == b"The first member and the second member"
+
+
+def endless(conn: socket.socket, server: RawServer, first: bytes, then: bytes) -> None:
+    """Sends `first`, then `then` over and over (64 MiB at most) until the client stops reading."""
+    try:
+        conn.sendall(first)
+        for _ in range(64 * 1024 * 1024 // len(then)):
+            conn.sendall(then)
+    except OSError:
+        server.events.append("client stopped reading")
+
+
+def test_bytes_after_the_end_of_a_gzip_stream_are_not_read_on(raw_server: RawServerFactory) -> None:
+    page = article_html().encode()
+    compressed = gzip.compress(page)
+
+    def handler(conn: socket.socket, head: bytes, server: RawServer) -> None:
+        send(conn, "200 OK", {"Content-Type": "text/html", "Content-Encoding": "gzip", "Connection": "close"})
+        endless(conn, server, compressed, b"\0" * 65536)
+
+    server = raw_server(handler)
+    result = fetch(server.url("/"), limits=local_limits(server.port, max_bytes=1024 * 1024))
+
+    assert result.outcome == Outcome.FETCHED, result.reason
+    assert result.body == page
+    assert result.bytes_received < len(compressed) + 2 * fetcher_http.READ_CHUNK
+    assert server.wait_for_events(1) == ["client stopped reading"]
+
+
+def test_a_gzip_stream_that_never_ends_is_cut_at_the_cap_on_the_wire(raw_server: RawServerFactory) -> None:
+    # Empty gzip members: each one is valid and decodes to nothing, so the decoded cap never trips.
+    empty_members = gzip.compress(b"", mtime=0) * 3000
+
+    def handler(conn: socket.socket, head: bytes, server: RawServer) -> None:
+        send(conn, "200 OK", {"Content-Type": "text/html", "Content-Encoding": "gzip", "Connection": "close"})
+        endless(conn, server, gzip.compress(b"<html><body>Hello</body></html>"), empty_members)
+
+    server = raw_server(handler)
+    result = fetch(server.url("/"), limits=local_limits(server.port, max_bytes=1024 * 1024))
+
+    assert result.outcome == Outcome.TOO_LARGE
+    assert "bytes were sent for a body still under the limit" in result.reason
+    assert result.bytes_received <= 1024 * 1024 + 2 * fetcher_http.READ_CHUNK
+    assert server.wait_for_events(1) == ["client stopped reading"]
+
+
 @pytest.mark.parametrize(
     ("encoding", "expected"),
     [

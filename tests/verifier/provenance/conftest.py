@@ -43,3 +43,19 @@ def spec(site, fact_checker, reviewer):
     from tests.verifier.provenance.packages import published_spec
 
     return published_spec(site, fact_checker, reviewer)
+
+
+@pytest.fixture
+def storage_opens(monkeypatch):
+    """The names opened in the configured storage from now on, in order."""
+    from django.core.files.storage import default_storage
+
+    opened: list[str] = []
+    real_open = default_storage.open
+
+    def recording_open(name, mode="rb"):
+        opened.append(name)
+        return real_open(name, mode)
+
+    monkeypatch.setattr(default_storage, "open", recording_open)
+    return opened

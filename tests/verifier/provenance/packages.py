@@ -3,18 +3,16 @@
 import zipfile
 from pathlib import Path
 
-from django.core.files.storage import default_storage
-
-from sources.models import Snapshot
-from sources.services import source_fetch
+from claims.models import Claim
+from sources.models import Snapshot, Source
+from sources.services import source_request_fetch
 from tests.factories import rating
-from verifier.models import ReviewLogEntry, Verdict
 from verifier.provenance.keys import signing_key_load, signing_key_record
-from verifier.provenance.package import PackageCapture, PackageEvidence, PackageSpec, package_write
-from verifier.provenance.selectors import review_log_package_part
-from verifier.provenance.services import review_log_checkpoint_store
+from verifier.provenance.package import PackageSpec, package_write
+from verifier.provenance.selectors import evidence_package_spec, published_verdict
 from verifier.services.claims import claim_create
 from verifier.services.evidence import evidence_add
+from verifier.services.sources import source_fetch_and_apply
 from verifier.services.verdicts import claim_submit, verdict_approve, verdict_save_draft
 
 QUOTE = "Iran says that these drones were exported before the attack on Ukraine"
@@ -34,48 +32,37 @@ def serve_article(settings, httpserver):
     return httpserver
 
 
-def published_spec(site, fact_checker, reviewer):
-    """A claim published through the workflow, citing a page really fetched and captured, and
-    the package inputs gathered from what the database then holds."""
+def publish_citing_site(site, fact_checker, reviewer, *, path: str = "/drones", quote: str = QUOTE) -> Claim:
+    """A claim published through the workflow, citing a page really fetched and captured."""
     claim = claim_create(actor=fact_checker, text="Iran exported drones before the war", claimant_name="Iran")
     evidence = evidence_add(
-        actor=fact_checker, claim=claim, url=site.url_for("/drones"), quote=QUOTE, stance="supports"
+        actor=fact_checker, claim=claim, url=site.url_for(path), quote=quote, stance="supports"
     )
-    evidence.source.refresh_from_db()
-    snapshot = source_fetch(source_id=evidence.source_id, token=str(evidence.source.fetch_token))
-    assert isinstance(snapshot, Snapshot) and snapshot.warc_sha256
+    fetch_now(evidence.source)
     verdict_save_draft(actor=fact_checker, claim=claim, rating=rating("false"), summary="No.", explanation="")
     claim_submit(actor=fact_checker, claim=claim)
-    verdict = verdict_approve(actor=reviewer, claim=claim)
-    review_log_checkpoint_store()
-    approval = ReviewLogEntry.objects.filter(claim=claim).order_by("-sequence").first()
-    entries, checkpoint = review_log_package_part(claim_id=claim.pk, up_to_sequence=approval.sequence)
-    verdict = Verdict.objects.get(pk=verdict.pk)
-    return PackageSpec(
-        title=f"Fact-check {claim.pk}, version {verdict.version}",
-        created=verdict.approved_at,
-        claim={"id": claim.pk, "text": claim.text},
-        verdict={"version": verdict.version, "rating": "False", "summary": verdict.summary},
-        claim_review={"@type": "ClaimReview", "claimReviewed": claim.text},
-        fingerprint=verdict.evidence_fingerprint,
-        evidence=[
-            PackageEvidence(
-                evidence=evidence.pk, url=evidence.source.url, stance=evidence.stance,
-                quote=evidence.quote, note="", quote_status="found", snapshot=snapshot.pk,
-            )
-        ],
-        captures=[
-            PackageCapture(
-                snapshot=snapshot.pk, url=snapshot.requested_url, fetched_at=snapshot.fetched_at,
-                title=snapshot.title, text_sha256=snapshot.text_sha256,
-                warc_sha256=snapshot.warc_sha256, warc_bytes=snapshot.warc_bytes,
-                load_text=lambda: snapshot.text,
-                open_warc=lambda: default_storage.open(snapshot.warc.name, "rb"),
-            )
-        ],
-        review_log=entries,
-        checkpoint=checkpoint,
-    )
+    verdict_approve(actor=reviewer, claim=claim)
+    claim.refresh_from_db()
+    return claim
+
+
+def fetch_now(source: Source) -> Snapshot:
+    """Fetches the source as a worker would (the local page, guarded, captured) and records it."""
+    source.refresh_from_db()
+    if source.status not in (Source.Status.PENDING, Source.Status.FETCHING):
+        source_request_fetch(source=source, queue=False)
+        source.refresh_from_db()
+    snapshot = source_fetch_and_apply(source_id=source.pk, token=str(source.fetch_token))
+    assert isinstance(snapshot, Snapshot) and snapshot.warc_sha256
+    return snapshot
+
+
+def published_spec(site, fact_checker, reviewer) -> PackageSpec:
+    """The package inputs of such a claim, as the product gathers them from the database."""
+    claim = publish_citing_site(site, fact_checker, reviewer)
+    verdict = published_verdict(claim_id=claim.pk)
+    assert verdict is not None
+    return evidence_package_spec(verdict)
 
 
 def build(spec: PackageSpec, path: Path) -> Path:
