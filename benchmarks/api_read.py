@@ -174,7 +174,7 @@ def load_published_claims(target: int) -> float:
     source_copier = Copier(
         Source,
         ["id", "url", "status", "outcome", "fetch_requested_at", "last_fetched_at", "next_check_at",
-         "created_at"],
+         "created_at", "latest_snapshot_id"],
     )
     snapshot_copier = Copier(
         Snapshot,
@@ -228,7 +228,7 @@ def load_published_claims(target: int) -> float:
                 fetched = published - timedelta(hours=2)
                 sources.append((
                     source_id, url, Source.Status.FETCHED, "fetched", fetched, fetched,
-                    fetched + timedelta(days=7), fetched,
+                    fetched + timedelta(days=7), fetched, snapshot_id,
                 ))
                 snapshots.append((
                     snapshot_id, source_id, uuid.uuid4(), fetched, url, url, 200, "text/html", "utf-8",
@@ -307,6 +307,7 @@ def measure(
     if status != expect:
         raise RuntimeError(f"{name}: {url} answered {status}, expected {expect}")
     if shutil.which("wrk"):
+        # wrk refuses fewer connections than threads: one client is one thread.
         command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s", "--latency"]
         for key, value in (headers or {}).items():
             command += ["-H", f"{key}: {value}"]

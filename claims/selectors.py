@@ -13,14 +13,6 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from claims.models import Claim, Claimant, Evidence
 from core.roles import FACT_CHECKER_PERMISSION
 from sources.models import Source
-from sources.selectors import SNAPSHOT_HEAVY_FIELDS
-
-
-def evidence_rows() -> QuerySet[Evidence]:
-    """Evidence with its source and the snapshot its quote was checked against, without that
-    snapshot's text; oldest first."""
-    deferred = (f"quote_checked_snapshot__{field}" for field in SNAPSHOT_HEAVY_FIELDS)
-    return Evidence.objects.select_related("source", "quote_checked_snapshot").defer(*deferred).order_by("id")
 
 
 def evidence_at_a_glance() -> QuerySet[Evidence]:

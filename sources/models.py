@@ -9,6 +9,16 @@ from sources.fetcher import Outcome as FetchOutcome
 OUTCOME_CHOICES = [(outcome.value, outcome.label) for outcome in FetchOutcome]
 
 
+def change_of_failed_fetch(*, outcome: str, http_status: int | None) -> str:
+    """What a fetch that got no content says about its source: gone (404, 410), blocked (the
+    fetcher refused the URL) or unreachable (anything else, possibly passing)."""
+    if outcome == FetchOutcome.HTTP_ERROR and http_status in (404, 410):
+        return Snapshot.Change.GONE
+    if outcome in (FetchOutcome.BLOCKED, FetchOutcome.INVALID_URL):
+        return Snapshot.Change.BLOCKED
+    return Snapshot.Change.UNREACHABLE
+
+
 class Source(models.Model):
     """One cited URL, shared by every piece of evidence that cites it."""
 
@@ -34,6 +44,11 @@ class Source(models.Model):
     # source whose lease has lapsed lost its worker (SOURCES_FETCH_LEASE_SECONDS).
     fetch_lease_expires_at = models.DateTimeField(null=True, blank=True)
     last_fetched_at = models.DateTimeField(null=True, blank=True)
+    # The newest snapshot, kept here as it is recorded so that the public record can say what
+    # happened to a source since publication from a join, not a per-source window query.
+    latest_snapshot = models.ForeignKey(
+        "Snapshot", null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
     next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

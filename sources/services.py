@@ -37,7 +37,7 @@ from core.errors import DomainError
 from core.queueing import task_queue
 from core.roles import require_fact_checker
 from sources.fetcher import FetchLimits, FetchResult, Outcome, UrlRefused, check_url, fetch
-from sources.models import HostFetchSlot, Snapshot, Source
+from sources.models import HostFetchSlot, Snapshot, Source, change_of_failed_fetch
 from sources.signals import source_fetch_state_changed
 
 logger = logging.getLogger(__name__)
@@ -368,11 +368,7 @@ def _classify_change(*, source: Source, result: FetchResult) -> str:
         if last_good_sha256 is not None and last_good_sha256 == result.text_sha256:
             return Snapshot.Change.SAME
         return Snapshot.Change.CHANGED
-    if result.outcome == Outcome.HTTP_ERROR and result.http_status in (404, 410):
-        return Snapshot.Change.GONE
-    if result.outcome in (Outcome.BLOCKED, Outcome.INVALID_URL):
-        return Snapshot.Change.BLOCKED
-    return Snapshot.Change.UNREACHABLE
+    return change_of_failed_fetch(outcome=result.outcome, http_status=result.http_status)
 
 
 def _result_without_extraction(result: FetchResult, *, error: DatabaseError) -> FetchResult:
@@ -474,6 +470,11 @@ def snapshot_record(
             last_fetched_at=now,
             next_check_at=now + timedelta(days=settings.SOURCES_RECHECK_DAYS),
         )
+        # Whether or not a newer fetch was asked for meanwhile, this is the source's newest
+        # snapshot, unless a concurrent fetch already recorded a later one.
+        Source.objects.filter(pk=source.pk).filter(
+            Q(latest_snapshot__isnull=True) | Q(latest_snapshot__fetched_at__lte=snapshot.fetched_at)
+        ).update(latest_snapshot=snapshot)
         _fetch_state_changed(source.pk)
         if on_recorded is not None:
             on_recorded(snapshot=snapshot)

@@ -3,7 +3,8 @@
 Follows schema.org (ClaimReview, Claim, Rating, DataFeed) and Google's fact-check markup: the
 required `claimReviewed`, `reviewRating.alternateName` and `url` (the public page); numeric rating
 bounds only for labels on the numeric scale; `dateModified` once a correction has been published,
-with its `correction` notice (a CorrectionComment).
+with its `correction` notice (a CorrectionComment); `citation`, the fetched sources the published
+verdict cites, each with `archivedAt`, the archive page of the snapshot frozen at approval.
 """
 
 from collections.abc import Iterable
@@ -34,10 +35,10 @@ def claim_review(
     verdict = claim_current_verdict(claim)
     if verdict is None:
         raise ValueError(f"Claim {claim.pk} has no published verdict to review.")
-    return claim_review_of(reviewed_claim(claim, verdict), rating_scale=rating_scale, context=context)
+    return claim_review_of(reviewed_claim(claim, verdict, rating_scale=rating_scale), context=context)
 
 
-def reviewed_claim(claim: Claim, verdict: Verdict) -> ReviewedClaim:
+def reviewed_claim(claim: Claim, verdict: Verdict, *, rating_scale: RatingScale) -> ReviewedClaim:
     """The columns a ClaimReview shows of a published claim and one of its approved verdicts."""
     if verdict.state != Verdict.State.APPROVED or claim.published_at is None:
         raise ValueError(f"Claim {claim.pk} has no published verdict to review.")
@@ -60,13 +61,15 @@ def reviewed_claim(claim: Claim, verdict: Verdict) -> ReviewedClaim:
         rating__label=rating.label if rating else None,
         rating__value=rating.value if rating else None,
         evidence_fingerprint=verdict.evidence_fingerprint,
+        # The scale is read only for a rating on it, as _review_rating shows it only then.
+        scale_best=rating_scale.best if rating and rating.value is not None else None,
+        scale_worst=rating_scale.worst if rating and rating.value is not None else None,
     )
 
 
-def claim_review_of(
-    claim: ReviewedClaim, *, rating_scale: RatingScale, context: bool = True
-) -> dict[str, Any]:
-    """The ClaimReview of a published claim given as its columns (see claim_review)."""
+def claim_review_of(claim: ReviewedClaim, *, context: bool = True) -> dict[str, Any]:
+    """The ClaimReview of a published claim given as its columns, the scale's bounds included
+    (see claim_review)."""
     review: dict[str, Any] = {"@context": SCHEMA_ORG} if context else {}
     review |= {
         "@type": "ClaimReview",
@@ -89,7 +92,7 @@ def claim_review_of(
     review |= {
         "author": organization(),
         "itemReviewed": _item_reviewed(claim),
-        "reviewRating": _review_rating(claim, rating_scale),
+        "reviewRating": _review_rating(claim),
     }
     citations = _citations(claim["evidence_fingerprint"])
     if citations:
@@ -100,7 +103,6 @@ def claim_review_of(
 def claim_review_feed(
     claims: Iterable[ReviewedClaim],
     *,
-    rating_scale: RatingScale,
     url: str,
     links: dict[str, str | None],
 ) -> dict[str, Any]:
@@ -108,7 +110,7 @@ def claim_review_feed(
     previous) are added as top-level fields for paging clients."""
     elements = []
     for claim in claims:
-        review = claim_review_of(claim, rating_scale=rating_scale, context=False)
+        review = claim_review_of(claim, context=False)
         elements.append(
             {
                 "@type": "DataFeedItem",
@@ -167,14 +169,15 @@ def _claimant_type(kind: str) -> str:
     return {"person": "Person", "organization": "Organization"}[kind]
 
 
-def _review_rating(claim: ReviewedClaim, scale: RatingScale) -> dict[str, Any]:
+def _review_rating(claim: ReviewedClaim) -> dict[str, Any]:
     label, value = claim["rating__label"], claim["rating__value"]
     if label is None:
         raise ValueError(f"The published verdict of claim {claim['id']} has no rating.")
     review_rating: dict[str, Any] = {"@type": "Rating", "alternateName": label}
     # Google reads the label; numbers only mean something on the numeric part of the scale.
-    if value is not None and scale.best is not None and scale.worst is not None:
-        review_rating |= {"ratingValue": value, "bestRating": scale.best, "worstRating": scale.worst}
+    best, worst = claim["scale_best"], claim["scale_worst"]
+    if value is not None and best is not None and worst is not None:
+        review_rating |= {"ratingValue": value, "bestRating": best, "worstRating": worst}
     if claim["summary"]:
         review_rating["ratingExplanation"] = claim["summary"]
     return review_rating

@@ -13,7 +13,8 @@ import csv
 import datetime
 import hashlib
 import io
-from collections.abc import Iterable, Iterator
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ from claims.models import Claim, Claimant, Evidence, ImportConfirmation, Tag
 from claims.similarity import claims_similar_to_each
 from core.errors import DomainError
 from verifier.models import Verdict
+from verifier.selectors.evidence import ShownEvidence, evidence_of_claims, verdict_columns
 from verifier.services.claims import (
     NewClaim,
     claim_date_in_future,
@@ -350,6 +352,11 @@ EXPORT_COLUMNS = (
     "published_at",
     "evidence_urls",
     "quotes_not_found",
+    # Each a word per evidence item, as evidence_urls: the snapshot shown, its SHA-256 and, for the
+    # published record, what became of the source since publication.
+    "evidence_snapshots",
+    "evidence_sha256",
+    "evidence_since_publication",
     "source_flag",
 )
 # A cell starting like a formula is run by spreadsheet programs; a leading apostrophe keeps it text.
@@ -374,17 +381,22 @@ def _export_verdict(claim: ClaimForExport, *, published: bool) -> Verdict | None
     return verdicts[0] if verdicts else None
 
 
-def claim_export_row(claim: ClaimForExport, *, published: bool) -> list[str]:
-    """The claim as one CSV row (EXPORT_COLUMNS), loaded by verifier.selectors.workflow.claims_for_export.
+def _each(evidence: list[dict[str, Any]], value: Callable[[dict[str, Any]], Any]) -> str:
+    # One word per evidence item, in the order of evidence_urls; "none" where there is nothing.
+    return " ".join(str(shown) if (shown := value(item)) is not None else "none" for item in evidence)
 
-    published=True: the published verdict and the evidence it was approved with (the public
-    record); otherwise the latest verdict, whatever its state, and all the evidence.
+
+def claim_export_row(
+    claim: ClaimForExport, *, evidence: list[dict[str, Any]], published: bool
+) -> list[str]:
+    """The claim as one CSV row (EXPORT_COLUMNS), loaded by verifier.selectors.workflow.claims_for_export,
+    with its evidence records (verifier.selectors.evidence).
+
+    published=True: the published verdict and the evidence as it was approved, the snapshots and
+    quote checks frozen then and what became of each source since (the public record); otherwise
+    the latest verdict, whatever its state, and all the evidence as last checked.
     """
     verdict = _export_verdict(claim, published=published)
-    evidence = claim.export_evidence
-    if published and verdict is not None:
-        cited = verdict.cited_evidence_ids()
-        evidence = [row for row in evidence if row.pk in cited]
     public_url = claim.public_url() if claim.published_at is not None else ""
     values: list[Any] = [
         claim.pk,
@@ -407,8 +419,11 @@ def claim_export_row(claim: ClaimForExport, *, published: bool) -> list[str]:
         verdict.reviewer.get_username() if verdict and verdict.reviewer else "",
         verdict.approved_at if verdict else "",
         claim.published_at,
-        " ".join(row.source.url for row in evidence),
-        sum(1 for row in evidence if row.quote_status == Evidence.QuoteStatus.NOT_FOUND),
+        " ".join(item["source"]["url"] for item in evidence),
+        sum(1 for item in evidence if item["quote_status"] == Evidence.QuoteStatus.NOT_FOUND),
+        _each(evidence, lambda item: item["source"]["snapshot"]),
+        _each(evidence, lambda item: item["source"]["content_sha256"]),
+        _each(evidence, lambda item: (item["since_publication"] or {}).get("status")),
         claim.source_flag,
     ]
     return [_cell(value) for value in values]
@@ -421,9 +436,23 @@ class _Echo:
         return value
 
 
+# Claims whose evidence is read at once: as many as the export's iterator loads per chunk.
+EXPORT_BATCH = 500
+
+
 def claims_csv_lines(claims: Iterable[ClaimForExport], *, published: bool) -> Iterator[str]:
-    """The header line and one line per claim, to stream as a CSV download."""
+    """The header line and one line per claim, to stream as a CSV download; the evidence is read
+    per batch of claims (one or two queries)."""
     writer = csv.writer(_Echo())
     yield writer.writerow(EXPORT_COLUMNS)
-    for claim in claims:
-        yield writer.writerow(claim_export_row(claim, published=published))
+    remaining = iter(claims)
+    while batch := list(itertools.islice(remaining, EXPORT_BATCH)):
+        verdicts = {claim.pk: _export_verdict(claim, published=published) for claim in batch}
+        shown = ShownEvidence(
+            evidence_of_claims(verdicts.keys()),
+            # The staff export shows the work as it stands, not the public record.
+            {pk: verdict_columns(verdict) if published else None for pk, verdict in verdicts.items()},
+        )
+        for claim in batch:
+            row = claim_export_row(claim, evidence=shown.of_claim(claim.pk), published=published)
+            yield writer.writerow(row)

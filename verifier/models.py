@@ -44,6 +44,21 @@ class FingerprintEntry(TypedDict):
     content_sha256: NotRequired[str]
 
 
+def fingerprint_entries(stored_entries: list[Any]) -> list[FingerprintEntry]:
+    """A verdict's evidence fingerprint read from its stored JSON, without loading the verdict."""
+    entries = []
+    for stored in stored_entries:
+        entry = FingerprintEntry(evidence=int(stored["evidence"]), url=str(stored["url"]))
+        if "quote_status" in stored:
+            entry["quote_status"] = str(stored["quote_status"])
+        if "snapshot" in stored:
+            entry["snapshot"] = None if stored["snapshot"] is None else int(stored["snapshot"])
+        if "content_sha256" in stored:
+            entry["content_sha256"] = str(stored["content_sha256"])
+        entries.append(entry)
+    return entries
+
+
 class Verdict(models.Model):
     class State(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -120,17 +135,7 @@ class Verdict(models.Model):
 
     def fingerprint(self) -> list[FingerprintEntry]:
         """The evidence fingerprint frozen at approval, read from its JSON (empty before approval)."""
-        entries = []
-        for stored in self.evidence_fingerprint:
-            entry = FingerprintEntry(evidence=int(stored["evidence"]), url=str(stored["url"]))
-            if "quote_status" in stored:
-                entry["quote_status"] = str(stored["quote_status"])
-            if "snapshot" in stored:
-                entry["snapshot"] = None if stored["snapshot"] is None else int(stored["snapshot"])
-            if "content_sha256" in stored:
-                entry["content_sha256"] = str(stored["content_sha256"])
-            entries.append(entry)
-        return entries
+        return fingerprint_entries(self.evidence_fingerprint)
 
     def cited_evidence_ids(self) -> set[int]:
         """The evidence the verdict cited at approval."""

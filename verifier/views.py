@@ -1,6 +1,6 @@
 """Public pages: the fact-check of a published claim."""
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -13,12 +13,11 @@ from sources.models import Snapshot
 from verifier.api.http_cache import public_read
 from verifier.claimreview import claim_review
 from verifier.models import Verdict
+from verifier.selectors.evidence import claim_evidence_records
 from verifier.selectors.published import (
     RatingScale,
     claim_corrections,
     claim_current_verdict,
-    claim_shown_evidence,
-    evidence_snapshot,
     published_claims,
     published_only,
 )
@@ -27,11 +26,25 @@ from verifier.site import SharePreview, rating_tone, site_context
 
 
 class CitedEvidence(NamedTuple):
-    evidence: Evidence
-    # The snapshot the API reports for this evidence; None before the first fetch.
-    snapshot: Snapshot | None
-    # The snapshot the published verdict's fingerprint cites: its archive page; None if unfetched.
-    archived: int | None = None
+    """An evidence record (verifier.selectors.evidence, what the API shows) with what the page adds."""
+
+    record: dict[str, Any]
+    stance_label: str
+    # Why the snapshot has no content, for a failed fetch; empty otherwise.
+    failure_label: str
+    # The snapshot the published verdict's fingerprint cites, for its archive page; None if unfetched.
+    archived: int | None
+
+
+def _cited(record: dict[str, Any], *, published: bool) -> CitedEvidence:
+    source = record["source"]
+    failed = source["outcome"] not in (None, Snapshot.Outcome.FETCHED)
+    return CitedEvidence(
+        record=record,
+        stance_label=Evidence.Stance(record["stance"]).label,
+        failure_label=str(Snapshot.Outcome(source["outcome"]).label) if failed else "",
+        archived=source["snapshot"] if published else None,
+    )
 
 
 @public_read
@@ -47,7 +60,6 @@ def claim_page(request: HttpRequest, pk: int) -> HttpResponse:
         published=claim.published_at,
         modified=verdict.approved_at if verdict and corrections else None,
     )
-    archived = _cited_snapshots(verdict) if verdict else {}
     context = {
         **site_context(request, share),
         "claim": claim,
@@ -59,8 +71,8 @@ def claim_page(request: HttpRequest, pk: int) -> HttpResponse:
         "rating_tone": rating_tone(verdict.rating if verdict else None, rating_scale),
         "corrections": corrections,
         "evidence": [
-            CitedEvidence(item, evidence_snapshot(item), archived.get(item.pk))
-            for item in claim_shown_evidence(claim)
+            _cited(record, published=verdict is not None)
+            for record in claim_evidence_records(claim.pk, verdict)
         ],
         "claim_review": claim_review(claim, rating_scale=rating_scale) if verdict else None,
         "canonical_url": claim.public_url(),
@@ -68,15 +80,6 @@ def claim_page(request: HttpRequest, pk: int) -> HttpResponse:
         "evidence_package_url": reverse("api:claim-evidence-package", args=[claim.pk]) if verdict else None,
     }
     return render(request, "verifier/claim_page.html", context)
-
-
-def _cited_snapshots(verdict: Verdict) -> dict[int, int]:
-    """The snapshot an approved verdict's fingerprint cites, by evidence id (fetched ones only)."""
-    return {
-        entry["evidence"]: snapshot
-        for entry in verdict.fingerprint()
-        if (snapshot := entry.get("snapshot")) is not None
-    }
 
 
 def _share_description(verdict: Verdict | None) -> str:

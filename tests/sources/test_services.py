@@ -2,6 +2,7 @@
 
 import gzip
 import hashlib
+import importlib
 import socket
 import uuid
 from datetime import timedelta
@@ -419,3 +420,32 @@ def test_expired_leases_are_queued_again_under_a_new_token(
     assert lapsed.status == Source.Status.PENDING and lapsed.fetch_token != old_token
     assert queued == [(lapsed.pk, lapsed.fetch_token)]
     assert Source.objects.get(pk=live.pk).status == Source.Status.FETCHING
+
+
+def test_the_source_keeps_its_newest_snapshot_at_hand(fact_checker, queued, local_site):
+    local_site.expect_request("/page").respond_with_data(ARTICLE, content_type="text/html")
+    evidence = cite(fact_checker, local_site.url_for("/page"), "drones")
+    first = run_fetch(evidence.source)
+    source_request_fetch(source=evidence.source)
+    second = run_fetch(evidence.source)
+
+    evidence.source.refresh_from_db()
+    assert evidence.source.latest_snapshot_id == second.pk != first.pk
+
+
+def test_the_migration_points_existing_sources_at_their_newest_snapshots(fact_checker, queued, local_site):
+    from django.apps import apps
+
+    migration = importlib.import_module("sources.migrations.0005_source_latest_snapshot")
+    local_site.expect_request("/page").respond_with_data(ARTICLE, content_type="text/html")
+    evidence = cite(fact_checker, local_site.url_for("/page"), "drones")
+    run_fetch(evidence.source)
+    source_request_fetch(source=evidence.source)
+    newest = run_fetch(evidence.source)
+    never_fetched = cite(fact_checker, local_site.url_for("/later"), "drones", claim=evidence.claim).source
+    Source.objects.update(latest_snapshot=None)
+
+    migration.point_each_source_at_its_newest_snapshot(apps, None)
+
+    assert Source.objects.get(pk=evidence.source_id).latest_snapshot_id == newest.pk
+    assert Source.objects.get(pk=never_fetched.pk).latest_snapshot_id is None

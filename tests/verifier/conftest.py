@@ -19,18 +19,28 @@ from verifier.services.verdicts import claim_submit, verdict_approve, verdict_sa
 IRAN_QUOTE = "these drones were exported before the attack on Ukraine"
 
 
-def record_fetch(source: Source, *, text: str, http_status: int = 200) -> Snapshot:
-    """Records a fetch of the source through the service a worker uses (no network, no body)."""
+def record_fetch(
+    source: Source,
+    *,
+    text: str,
+    http_status: int | None = 200,
+    outcome: Outcome | None = None,
+    reason: str = "",
+) -> Snapshot:
+    """Records a fetch of the source through the service a worker uses (no network, no body).
+    The outcome follows the HTTP status unless given."""
     if source.fetch_token is None or source.status not in (Source.Status.PENDING, Source.Status.FETCHING):
         source_request_fetch(source=source)
-    outcome = Outcome.FETCHED if http_status < 400 else Outcome.HTTP_ERROR
+    if outcome is None:
+        outcome = Outcome.FETCHED if http_status is not None and http_status < 400 else Outcome.HTTP_ERROR
     result = FetchResult(
+        reason=reason,
         requested_url=source.url,
         final_url=source.url,
         outcome=outcome,
         http_status=http_status,
         content_type="text/html",
-        content_sha256=hashlib.sha256(text.encode()).hexdigest(),
+        content_sha256=hashlib.sha256(text.encode()).hexdigest() if outcome == Outcome.FETCHED else "",
         title="Iran admits sending drones to Russia",
         text=text if outcome == Outcome.FETCHED else "",
         text_sha256=hashlib.sha256(text.encode()).hexdigest(),

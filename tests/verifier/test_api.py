@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from claims.models import Claim, Evidence
 from core.roles import FACT_CHECKERS, REVIEWERS
+from sources.models import Source
 from tests.factories import ClaimantFactory, ClaimFactory, UserFactory, rating
 from tests.verifier.conftest import IRAN_QUOTE, record_fetch
 from verifier.services.claims import claim_create
@@ -26,8 +27,12 @@ CLAIM_FIELDS = {
 VERDICT_FIELDS = {
     "rating", "summary", "explanation", "version", "published_at", "correction_note", "corrections",
 }
-EVIDENCE_FIELDS = {"stance", "quote", "quote_status", "note", "source"}
-SOURCE_FIELDS = {"url", "final_url", "title", "status", "http_status", "fetched_at", "content_sha256"}
+EVIDENCE_FIELDS = {"stance", "quote", "quote_status", "note", "source", "since_publication"}
+# SPEC §5's fields, then §7's: the snapshot's id and, for a failed fetch, its outcome.
+SOURCE_FIELDS = {
+    "url", "final_url", "title", "status", "http_status", "fetched_at", "content_sha256",
+    "snapshot", "outcome", "outcome_reason",
+}
 
 
 @pytest.fixture
@@ -147,7 +152,11 @@ def test_published_claim_reads_exactly_as_the_spec_lists(anonymous, published_cl
             "http_status": 200,
             "fetched_at": snapshot.fetched_at.isoformat().replace("+00:00", "Z"),
             "content_sha256": snapshot.content_sha256,
+            "snapshot": snapshot.pk,
+            "outcome": "fetched",
+            "outcome_reason": None,
         },
+        "since_publication": None,
     }
 
 
@@ -157,6 +166,17 @@ def test_a_rating_without_a_value_has_no_scale_bounds(anonymous, make_published_
     body = anonymous.get(detail(claim)).json()
 
     assert body["verdict"]["rating"] == {"label": "Misleading", "value": None, "best": None, "worst": None}
+
+
+def test_the_scale_bounds_follow_the_rating_scale(anonymous, published_claim):
+    from verifier.models import Rating
+
+    Rating.objects.create(label="Beyond doubt", slug="beyond-doubt", value=7, order=0)
+    Rating.objects.filter(slug="false").update(value=2)
+
+    rated = anonymous.get(detail(published_claim)).json()["verdict"]["rating"]
+
+    assert (rated["value"], rated["best"], rated["worst"]) == (2, 7, 2)
 
 
 def test_source_fields_are_null_before_the_first_fetch(anonymous, make_published_claim):
@@ -188,7 +208,9 @@ def test_link_rot_flag_is_visible(anonymous, published_claim):
         }
     ]
     assert body["status"] == "published"
-    assert body["evidence"][0]["quote_status"] == "not_found"
+    # The approved check stands; what happened since is told apart.
+    assert body["evidence"][0]["quote_status"] == "found"
+    assert body["evidence"][0]["since_publication"]["status"] == "changed"
 
 
 def test_read_responses_support_conditional_requests(anonymous, published_claim, settled):
@@ -454,9 +476,9 @@ def make_claims_with_three_evidence(make_published_claim, count):
         )
 
 
-# claims, tags, verdicts with ratings, evidence with sources and checked snapshots, the sources'
-# latest snapshots, the rating scale bounds.
-LIST_QUERIES = 6
+# claims, tags, verdicts with ratings and the scale's bounds, evidence with sources, checked and
+# latest snapshots.
+LIST_QUERIES = 4
 
 
 @pytest.mark.parametrize("count", [1, 20])
@@ -470,6 +492,25 @@ def test_list_query_count_does_not_grow_with_claims(
 
     assert len(response.json()["results"]) == count
     assert all(len(item["evidence"]) == 3 for item in response.json()["results"])
+
+
+@pytest.mark.parametrize("count", [1, 20])
+def test_list_of_claims_whose_sources_changed_after_publication_takes_one_more_query(
+    anonymous, make_published_claim, django_assert_num_queries, count
+):
+    make_claims_with_three_evidence(make_published_claim, count)
+    for source in Source.objects.all():
+        record_fetch(source, text="The page now says something else entirely.")
+
+    # The snapshots frozen at approval, which the evidence no longer shows as checked, and the open
+    # flag entries the change raised.
+    with django_assert_num_queries(LIST_QUERIES + 2):
+        response = anonymous.get(CLAIMS)
+
+    evidence = [item for claim in response.json()["results"] for item in claim["evidence"]]
+    assert len(evidence) == 3 * count
+    assert {item["quote_status"] for item in evidence} == {"found"}
+    assert {item["since_publication"]["status"] for item in evidence} == {"changed"}
 
 
 @pytest.mark.parametrize("count", [1, 20])

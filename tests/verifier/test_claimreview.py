@@ -350,8 +350,8 @@ def test_schema_accepts_a_minimal_review():
 
 # What the reads load.
 
-# claims with claimants, approved verdicts with ratings, the rating scale bounds.
-CLAIMREVIEW_QUERIES = 3
+# claims with claimants, approved verdicts with ratings and the rating scale's bounds.
+CLAIMREVIEW_QUERIES = 2
 
 
 def _claims_with_three_evidence(make_published_claim, count):

@@ -171,9 +171,9 @@ def test_page_path_is_the_api_url(client, published_claim):
     assert published_claim.get_absolute_url() == f"/claims/{published_claim.pk}/"
 
 
-# claim, tags, verdicts with ratings, evidence with sources and checked snapshots, the sources'
-# latest snapshots, the rating scale bounds, the author and reviewer of the bylines.
-PAGE_QUERIES = 7
+# claim, tags, verdicts with ratings, evidence with sources, checked and latest snapshots, the
+# rating scale bounds, the author and reviewer of the bylines.
+PAGE_QUERIES = 6
 
 
 @pytest.mark.parametrize("evidence_count", [1, 3])

@@ -43,7 +43,7 @@ from verifier.api.serializers import (
     serializer_context,
 )
 from verifier.claimreview import claim_review_feed, claim_review_of
-from verifier.selectors.published import RatingScale, published_only, reviewable_claims
+from verifier.selectors.published import published_only, reviewable_claims
 from verifier.selectors.records import claim_records, claim_rows, review_rows, reviewed_claims
 from verifier.selectors.similar import similar_claim_records
 from verifier.selectors.verdicts import claims_with_current_rating, ratings_matching
@@ -184,7 +184,7 @@ class ClaimViewSet(ClaimWriteActions):
         if not rows:
             raise NotFound()
         claim = reviewed_claims(rows)[0]
-        body = claim_review_of(claim, rating_scale=RatingScale())
+        body = claim_review_of(claim)
         return _with_last_modified(Response(body), claim["updated_at"])
 
     @extend_schema(
@@ -252,11 +252,10 @@ class ClaimReviewFeedViewSet(viewsets.GenericViewSet):
         assert rows is not None and isinstance(self.paginator, KeysetCursorPagination)
         claims = reviewed_claims(rows)
         links = {"next": self.paginator.get_next_link(), "previous": self.paginator.get_previous_link()}
-        body = claim_review_feed(
-            claims, rating_scale=RatingScale(), url=request.build_absolute_uri(), links=links
-        )
+        body = claim_review_feed(claims, url=request.build_absolute_uri(), links=links)
         response = self.paginator.with_link_header(Response(body))
-        # A ClaimReview shows no evidence: its claims' own update times are when it last changed.
+        # A ClaimReview cites only what its verdict froze at approval, which moves the claim's
+        # updated_at: the claims' own update times are when it last changed.
         return _with_last_modified(response, max((claim["updated_at"] for claim in claims), default=None))
 
 

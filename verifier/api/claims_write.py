@@ -44,7 +44,8 @@ from verifier.api.serializers import (
     VerdictDraftSerializer,
 )
 from verifier.selectors.attention import PublishingWarning, claim_publishing_warnings
-from verifier.selectors.records import claim_records, claim_rows, evidence_record
+from verifier.selectors.evidence import evidence_item_record
+from verifier.selectors.records import claim_records, claim_rows
 from verifier.selectors.similar import similar_claim_records
 from verifier.services.claims import claim_create
 from verifier.services.evidence import evidence_add, evidence_update
@@ -256,7 +257,7 @@ class ClaimWriteActions(viewsets.GenericViewSet):
 
 
 def _evidence_item(pk: int) -> dict[str, Any]:
-    return {"id": pk, **evidence_record(pk)}
+    return {"id": pk, **evidence_item_record(pk)}
 
 
 def _actor(request: Request) -> User:

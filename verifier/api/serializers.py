@@ -20,10 +20,12 @@ from core.text_bounds import (
     QUOTE_MAX,
     SUMMARY_MAX,
 )
-from sources.models import Source
+from sources.models import OUTCOME_CHOICES, Snapshot, Source
 from verifier.models import Rating, SourceFlag, Verdict
 from verifier.selectors.published import RatingScale
 from verifier.selectors.verdicts import ratings_matching
+
+SINCE_PUBLICATION_CHANGES = [change for change in Snapshot.Change if change != Snapshot.Change.FIRST]
 
 
 def serializer_context(**extra: Any) -> dict[str, Any]:
@@ -82,22 +84,57 @@ class DraftVerdictSerializer(VerdictVersionSerializer):
 
 class CitedSourceSerializer(serializers.Serializer):
     url = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=Source.Status.choices,
+        help_text="For a published claim, the fetch state of the snapshot frozen at approval "
+        "(pending if there was none); otherwise the source's fetch state now.",
+    )
+    snapshot = serializers.IntegerField(allow_null=True, help_text="The id of the snapshot shown.")
     final_url = serializers.CharField(allow_null=True)
     title = serializers.CharField(allow_null=True)
-    status = serializers.ChoiceField(choices=Source.Status.choices)
     http_status = serializers.IntegerField(allow_null=True)
     fetched_at = serializers.DateTimeField(allow_null=True)
-    content_sha256 = serializers.CharField(allow_null=True, help_text="SHA-256 of the raw body fetched.")
+    content_sha256 = serializers.CharField(
+        allow_null=True, help_text="SHA-256 of the raw body fetched; null when the fetch got none."
+    )
+    outcome = serializers.ChoiceField(
+        choices=OUTCOME_CHOICES, allow_null=True, help_text="The snapshot's fetch outcome code."
+    )
+    outcome_reason = serializers.CharField(
+        allow_null=True, help_text="Why the fetch failed; null for a fetched snapshot."
+    )
+
+
+class SincePublicationSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=[(change.value, change.label) for change in SINCE_PUBLICATION_CHANGES],
+        help_text="The source's latest snapshot against the one frozen at approval.",
+    )
+    checked_at = serializers.DateTimeField()
+    latest_content_sha256 = serializers.CharField(
+        allow_null=True, help_text="SHA-256 of the latest body; null when that fetch got none."
+    )
 
 
 class EvidenceSerializer(serializers.Serializer):
     stance = serializers.ChoiceField(choices=Evidence.Stance.choices)
     quote = serializers.CharField()
-    quote_status = serializers.ChoiceField(choices=Evidence.QuoteStatus.choices)
+    quote_status = serializers.ChoiceField(
+        choices=Evidence.QuoteStatus.choices,
+        help_text="The quote check made against the snapshot shown (for a published claim, the "
+        "one made before approval).",
+    )
     note = serializers.CharField()
     source = CitedSourceSerializer(  # type: ignore[assignment]  # not Field.source
-        help_text="The cited source as seen in the snapshot the quote was checked against "
-        "(else its latest snapshot); the snapshot fields are null before the first fetch."
+        help_text="The cited source as seen in one snapshot. For a published claim, the snapshot "
+        "frozen in the published verdict's fingerprint, never a later one; otherwise the one the "
+        "quote was last checked against, else the latest. The snapshot fields are null when there "
+        "is none."
+    )
+    since_publication = SincePublicationSerializer(
+        allow_null=True,
+        help_text="For a published claim, what became of the source after publication; null "
+        "until it was fetched again, and always null for a claim never published.",
     )
 
 

@@ -170,7 +170,7 @@ def evidence_package_spec(verdict: Verdict) -> PackageSpec:
             "explanation": verdict.explanation,
             "approved": _iso(verdict.approved_at),
         },
-        claim_review=claim_review_of(reviewed_claim(claim, verdict), rating_scale=RatingScale()),
+        claim_review=claim_review_of(reviewed_claim(claim, verdict, rating_scale=RatingScale())),
         fingerprint=[dict(entry) for entry in fingerprint],
         evidence=evidence,
         captures=captures,

@@ -1,6 +1,7 @@
-"""Reads of claims as the API and the public pages show them: what is loaded, and which verdict and
-evidence make up a claim's public record. The public page reads the loaded models below; the API
-reads the same record as plain rows (verifier.selectors.records).
+"""Reads of claims as the API and the public pages show them: what is loaded, and which verdict
+makes up a claim's public record. The public page reads the loaded models below; the API reads the
+same record as plain rows (verifier.selectors.records). Both read its evidence from
+verifier.selectors.evidence.
 
 A claim that has been published is shown as its published record: the latest approved verdict,
 the earlier approved versions as corrections, and only the evidence that verdict's fingerprint
@@ -14,12 +15,9 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeAlias, TypedDict, cast
 
-from django.db.models import Exists, Max, Min, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, Max, Min, OuterRef, Prefetch, QuerySet, Subquery
 
-from claims.models import Claim, Evidence, Tag
-from claims.selectors import evidence_rows
-from sources.models import Snapshot
-from sources.selectors import latest_snapshot_per_source
+from claims.models import Claim, Tag
 from verifier.models import Rating, Verdict
 from verifier.selectors.verdicts import current_verdict_among
 
@@ -30,35 +28,11 @@ class LoadedVerdicts(TypedDict):
     loaded_verdicts: list[Verdict]
 
 
-class LoadedRecord(LoadedVerdicts):
-    """What published_claims loads with each claim: its verdicts and its evidence, each source with
-    its latest snapshot (see evidence_snapshot)."""
-
-    loaded_evidence: list[Evidence]
-
-
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
 
     # A claim as these selectors load it: the loaded attributes are typed, not `Any`.
     ClaimWithVerdicts: TypeAlias = WithAnnotations[Claim, LoadedVerdicts]
-    ClaimRecord: TypeAlias = WithAnnotations[Claim, LoadedRecord]
-
-
-def _with_claim_relations(
-    queryset: QuerySet[Claim], *, verdicts: QuerySet[Verdict]
-) -> QuerySet[ClaimRecord]:
-    loaded = queryset.select_related("claimant").prefetch_related(
-        Prefetch("tags", queryset=Tag.objects.order_by("name")),
-        Prefetch("verdicts", queryset=verdicts.select_related("rating"), to_attr="loaded_verdicts"),
-        Prefetch("evidence", queryset=evidence_rows(), to_attr="loaded_evidence"),
-        Prefetch(
-            "loaded_evidence__source__snapshots",
-            queryset=latest_snapshot_per_source(),
-            to_attr="latest_snapshots",
-        ),
-    )
-    return cast("QuerySet[ClaimRecord]", loaded)
 
 
 def published_only() -> QuerySet[Claim]:
@@ -66,13 +40,19 @@ def published_only() -> QuerySet[Claim]:
     return Claim.objects.filter(status=Claim.Status.PUBLISHED)
 
 
-def published_claims() -> QuerySet[ClaimRecord]:
-    """Published claims with everything their public record shows; unordered."""
-    return _with_claim_relations(
-        published_only(),
+def published_claims() -> QuerySet[ClaimWithVerdicts]:
+    """Published claims with their public record but the evidence (verifier.selectors.evidence
+    reads that): claimant, tags, approved verdicts with their ratings; unordered."""
+    loaded = published_only().select_related("claimant").prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.order_by("name")),
         # Only approved verdicts are loaded, so a correction in progress cannot leak.
-        verdicts=Verdict.objects.filter(state=Verdict.State.APPROVED),
+        Prefetch(
+            "verdicts",
+            queryset=Verdict.objects.filter(state=Verdict.State.APPROVED).select_related("rating"),
+            to_attr="loaded_verdicts",
+        ),
     )
+    return cast("QuerySet[ClaimWithVerdicts]", loaded)
 
 
 def reviewable_claims() -> QuerySet[Claim]:
@@ -115,22 +95,11 @@ def claim_corrections(claim: ClaimWithVerdicts, verdict: Verdict) -> list[Verdic
     )
 
 
-def claim_shown_evidence(claim: ClaimRecord) -> list[Evidence]:
-    """The evidence of the claim's record: for a published claim, exactly what its verdict cites."""
-    evidence = claim.loaded_evidence
-    verdict = claim_current_verdict(claim)
-    if verdict is None or verdict.state != Verdict.State.APPROVED:
-        return evidence
-    cited = verdict.cited_evidence_ids()
-    return [item for item in evidence if item.pk in cited]
-
-
-def evidence_snapshot(evidence: Evidence) -> Snapshot | None:
-    """The snapshot the quote was checked against, else the source's latest one (if loaded)."""
-    if evidence.quote_checked_snapshot_id is not None:
-        return evidence.quote_checked_snapshot
-    latest = getattr(evidence.source, "latest_snapshots", None)
-    return latest[0] if latest else None
+def rating_scale_bound(*, best: bool) -> Subquery:
+    """The top (or bottom) of the numeric rating scale as a subquery: annotated on the verdicts
+    that show it, the bounds come in the same round trip (RatingScale reads them alone)."""
+    valued = Rating.objects.filter(value__isnull=False).order_by("-value" if best else "value")
+    return Subquery(valued.values("value")[:1])
 
 
 class RatingScale:

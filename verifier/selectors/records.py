@@ -1,14 +1,17 @@
 """Claims as the read API shows them (SPEC §5), built as plain dicts from a fixed number of queries
 that fetch only the columns shown: the claims, their tags, their verdicts, their evidence with its
-source and checked snapshot, and the sources' latest snapshots (the rating scale is read once more
-when a rating has a value). No model instance or serializer is made per claim.
+source and snapshots (verifier.selectors.evidence; one more query only for snapshots frozen at
+publication that a source has since left behind); the bounds of the rating scale come with the
+verdicts.
+No model instance or serializer is made per claim.
 
-The shape is the one verifier.api.serializers.ClaimSerializer declares for the OpenAPI schema; what
-a record shows (which verdict, which evidence, which snapshot) follows verifier.selectors.published.
+The shape is the one verifier.api.serializers.ClaimSerializer declares for the OpenAPI schema; which
+verdict a record shows follows verifier.selectors.published, which evidence and snapshots follows
+verifier.selectors.evidence.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypedDict, cast
@@ -17,12 +20,10 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
 
-from claims.models import Claim, Evidence
-from sources.fetcher import Outcome
-from sources.models import Source
-from sources.selectors import latest_snapshot_per_source
+from claims.models import Claim
 from verifier.models import SourceFlag, Verdict
-from verifier.selectors.published import RatingScale
+from verifier.selectors.evidence import ShownEvidence, evidence_of_claims
+from verifier.selectors.published import rating_scale_bound
 
 Row = dict[str, Any]
 
@@ -33,15 +34,7 @@ CLAIM_COLUMNS = (
 )
 VERDICT_COLUMNS = (
     "claim_id", "version", "state", "summary", "explanation", "approved_at", "rating__label",
-    "rating__value", "evidence_fingerprint", "correction_note",
-)
-SNAPSHOT_COLUMNS = ("final_url", "title", "http_status", "fetched_at", "content_sha256")
-EVIDENCE_COLUMNS = (
-    "id", "claim_id", "stance", "quote", "quote_status", "note", "quote_checked_at", "source_id",
-    "source__url", "source__status", "source__outcome", "source__fetch_requested_at",
-    "source__last_fetched_at",
-    "quote_checked_snapshot_id",
-    *(f"quote_checked_snapshot__{column}" for column in SNAPSHOT_COLUMNS),
+    "rating__value", "evidence_fingerprint", "correction_note", "scale_best", "scale_worst",
 )
 
 
@@ -51,7 +44,7 @@ REVIEW_CLAIM_COLUMNS = (
 )
 REVIEW_VERDICT_COLUMNS = (
     "claim_id", "version", "approved_at", "summary", "correction_note", "rating__label", "rating__value",
-    "evidence_fingerprint",
+    "evidence_fingerprint", "scale_best", "scale_worst",
 )
 
 
@@ -77,6 +70,9 @@ class ReviewedClaim(TypedDict):
     rating__value: int | None
     # The evidence the verdict cited at approval (Verdict.evidence_fingerprint): its archive pages.
     evidence_fingerprint: list[dict[str, Any]]
+    # The bounds of the numeric rating scale, for a rating on it.
+    scale_best: int | None
+    scale_worst: int | None
 
 # When a shown piece of evidence last changed, besides its claim (as claim_last_modified reads it).
 EVIDENCE_MOMENTS = ("quote_checked_at", "source__fetch_requested_at", "source__last_fetched_at")
@@ -103,16 +99,15 @@ def claim_records(rows: Sequence[Row], *, published_only: bool) -> ClaimPage:
         return ClaimPage([], None)
     tags = _tag_names(ids)
     verdicts = _verdicts(ids, published_only=published_only)
-    evidence = _evidence(ids)
-    latest = _latest_snapshots({item["source_id"] for items in evidence.values() for item in items})
+    evidence = evidence_of_claims(ids)
+    shown_verdicts = {claim_id: _current_verdict(newest_first) for claim_id, newest_first in verdicts.items()}
+    shown_evidence = ShownEvidence(evidence, shown_verdicts)
     flags = _open_flags([row["id"] for row in rows if row["source_flag"]])
-    scale = RatingScale()
     records = []
     moments: list[datetime] = []
     for row in rows:
         claim_verdicts = verdicts.get(row["id"], [])
-        verdict = _current_verdict(claim_verdicts)
-        shown = _shown_evidence(evidence.get(row["id"], []), verdict)
+        verdict = shown_verdicts.get(row["id"])
         published = verdict is not None and verdict["state"] == Verdict.State.APPROVED
         records.append(
             {
@@ -129,18 +124,16 @@ def claim_records(rows: Sequence[Row], *, published_only: bool) -> ClaimPage:
                 "published_at": row["published_at"],
                 "updated_at": row["updated_at"],
                 "flag": flags.get(row["id"], []),
-                "verdict": _verdict_record(verdict, claim_verdicts, scale) if verdict else None,
-                "evidence": [
-                    _evidence_record(item, _evidence_snapshot(item, latest), settled=published)
-                    for item in shown
-                ],
+                "verdict": _verdict_record(verdict, claim_verdicts) if verdict else None,
+                "evidence": shown_evidence.of_claim(row["id"]),
             }
         )
         moments += [row["updated_at"], row["source_flagged_at"]]
         if not published:
-            # A published record moves its claim's updated_at whenever a reader could see a
-            # difference; a draft's evidence shows every fetch as it happens.
-            for item in shown:
+            # A published record shows the evidence frozen at approval; what a re-check finds moves
+            # its claim's updated_at when a reader could see a difference. A draft's evidence shows
+            # every fetch as it happens.
+            for item in shown_evidence.shown_rows(row["id"]):
                 moments += [item[column] for column in EVIDENCE_MOMENTS]
     return ClaimPage(records, max(moment for moment in moments if moment is not None))
 
@@ -152,10 +145,13 @@ def review_rows(claims: QuerySet[Claim]) -> QuerySet[Any]:
 
 
 def reviewed_claims(rows: Sequence[Row]) -> list[ReviewedClaim]:
-    """The claims in `rows` (from review_rows) with their published verdicts: one query."""
+    """The claims in `rows` (from review_rows) with their published verdicts and the rating
+    scale's bounds: one query."""
     ids = [row["id"] for row in rows]
     latest: dict[int, Row] = {}
-    approved = Verdict.objects.filter(claim_id__in=ids, state=Verdict.State.APPROVED)
+    approved = Verdict.objects.filter(claim_id__in=ids, state=Verdict.State.APPROVED).annotate(
+        scale_best=rating_scale_bound(best=True), scale_worst=rating_scale_bound(best=False)
+    )
     for verdict in approved.order_by("claim_id", "-version").values(*REVIEW_VERDICT_COLUMNS):
         latest.setdefault(verdict["claim_id"], verdict)
     # The columns are named as ReviewedClaim's keys.
@@ -163,13 +159,6 @@ def reviewed_claims(rows: Sequence[Row]) -> list[ReviewedClaim]:
         cast(ReviewedClaim, row | {column: latest[row["id"]][column] for column in REVIEW_VERDICT_COLUMNS})
         for row in rows
     ]
-
-
-def evidence_record(pk: int) -> Row:
-    """One evidence item as a claim record shows it (whether or not its claim's verdict cites it)."""
-    evidence = Evidence.objects.filter(pk=pk).values(*EVIDENCE_COLUMNS).get()
-    latest = _latest_snapshots([evidence["source_id"]])
-    return _evidence_record(evidence, _evidence_snapshot(evidence, latest))
 
 
 FLAG_COLUMNS = (
@@ -228,7 +217,9 @@ def _tag_names(ids: list[int]) -> dict[int, list[str]]:
 
 
 def _verdicts(ids: list[int], *, published_only: bool) -> dict[int, list[Row]]:
-    verdicts = Verdict.objects.filter(claim_id__in=ids)
+    verdicts = Verdict.objects.filter(claim_id__in=ids).annotate(
+        scale_best=rating_scale_bound(best=True), scale_worst=rating_scale_bound(best=False)
+    )
     if published_only:
         verdicts = verdicts.filter(state=Verdict.State.APPROVED)
     by_claim: dict[int, list[Row]] = defaultdict(list)
@@ -247,18 +238,18 @@ def _current_verdict(newest_first: list[Row]) -> Row | None:
     return newest_first[0] if newest_first else None
 
 
-def _verdict_record(verdict: Row, newest_first: list[Row], scale: RatingScale) -> Row:
+def _verdict_record(verdict: Row, newest_first: list[Row]) -> Row:
     corrections = [
-        _verdict_version(earlier, scale)
+        _verdict_version(earlier)
         for earlier in newest_first
         if earlier["state"] == Verdict.State.APPROVED and earlier["version"] < verdict["version"]
     ]
-    return {**_verdict_version(verdict, scale), "corrections": corrections}
+    return {**_verdict_version(verdict), "corrections": corrections}
 
 
-def _verdict_version(verdict: Row, scale: RatingScale) -> Row:
+def _verdict_version(verdict: Row) -> Row:
     return {
-        "rating": _rating(verdict, scale),
+        "rating": _rating(verdict),
         "summary": verdict["summary"],
         "explanation": verdict["explanation"],
         "version": verdict["version"],
@@ -267,72 +258,13 @@ def _verdict_version(verdict: Row, scale: RatingScale) -> Row:
     }
 
 
-def _rating(verdict: Row, scale: RatingScale) -> Row | None:
+def _rating(verdict: Row) -> Row | None:
     if verdict["rating__label"] is None:
         return None
     value = verdict["rating__value"]
     return {
         "label": verdict["rating__label"],
         "value": value,
-        "best": scale.best if value is not None else None,
-        "worst": scale.worst if value is not None else None,
+        "best": verdict["scale_best"] if value is not None else None,
+        "worst": verdict["scale_worst"] if value is not None else None,
     }
-
-
-def _evidence(ids: list[int]) -> dict[int, list[Row]]:
-    by_claim: dict[int, list[Row]] = defaultdict(list)
-    for row in Evidence.objects.filter(claim_id__in=ids).order_by("id").values(*EVIDENCE_COLUMNS):
-        by_claim[row["claim_id"]].append(row)
-    return by_claim
-
-
-def _shown_evidence(evidence: list[Row], verdict: Row | None) -> list[Row]:
-    # As verifier.selectors.published.claim_shown_evidence: a published verdict shows exactly what
-    # it cited.
-    if verdict is None or verdict["state"] != Verdict.State.APPROVED:
-        return evidence
-    cited = Verdict(evidence_fingerprint=verdict["evidence_fingerprint"]).cited_evidence_ids()
-    return [item for item in evidence if item["id"] in cited]
-
-
-def _latest_snapshots(source_ids: Iterable[int]) -> dict[int, Row]:
-    latest = latest_snapshot_per_source().filter(source_id__in=list(source_ids))
-    return {row["source_id"]: row for row in latest.values("source_id", *SNAPSHOT_COLUMNS)}
-
-
-def _evidence_snapshot(evidence: Row, latest: dict[int, Row]) -> Row | None:
-    """Which snapshot a record shows for the evidence, as verifier.selectors.published.evidence_snapshot:
-    the one the quote was checked against, else the source's latest one."""
-    if evidence["quote_checked_snapshot_id"] is not None:
-        return {column: evidence[f"quote_checked_snapshot__{column}"] for column in SNAPSHOT_COLUMNS}
-    return latest.get(evidence["source_id"])
-
-
-def _source_status(evidence: Row, *, settled: bool) -> str:
-    # A published fact-check shows how its source's last fetch ended, not the re-check running now,
-    # so a re-check that finds the same page changes nothing a reader sees.
-    status: str = evidence["source__status"]
-    rechecking = status in (Source.Status.PENDING, Source.Status.FETCHING)
-    if not settled or not rechecking or evidence["source__last_fetched_at"] is None:
-        return status
-    return Source.Status.FETCHED if evidence["source__outcome"] == Outcome.FETCHED else Source.Status.FAILED
-
-
-def _evidence_record(evidence: Row, snapshot: Row | None, *, settled: bool = False) -> Row:
-    shown: Row = snapshot or dict.fromkeys(SNAPSHOT_COLUMNS)
-    return {
-        "stance": evidence["stance"],
-        "quote": evidence["quote"],
-        "quote_status": evidence["quote_status"],
-        "note": evidence["note"],
-        "source": {
-            "url": evidence["source__url"],
-            "final_url": shown["final_url"],
-            "title": shown["title"],
-            "status": _source_status(evidence, settled=settled),
-            "http_status": shown["http_status"],
-            "fetched_at": shown["fetched_at"],
-            "content_sha256": shown["content_sha256"],
-        },
-    }
-

@@ -32,7 +32,6 @@ class LoadedForExport(TypedDict):
 
     listed_tags: list[Tag]
     export_verdicts: list[Verdict]
-    export_evidence: list[Evidence]
 
 
 if TYPE_CHECKING:
@@ -161,8 +160,8 @@ def verdict_changes(
 
 
 def claims_for_export(claims: QuerySet[Claim]) -> QuerySet[ClaimForExport]:
-    """Claims with what a CSV row shows: claimant, assignee, tags (`listed_tags`), every verdict
-    version newest first (`export_verdicts`) and the evidence sources (`export_evidence`)."""
+    """Claims with what a CSV row shows: claimant, assignee, tags (`listed_tags`) and every verdict
+    version newest first (`export_verdicts`); verifier.csv_io reads their evidence per batch."""
     loaded = (
         claims.select_related("claimant", "assignee")
         .prefetch_related(
@@ -173,13 +172,6 @@ def claims_for_export(claims: QuerySet[Claim]) -> QuerySet[ClaimForExport]:
                     "-version"
                 ),
                 to_attr="export_verdicts",
-            ),
-            Prefetch(
-                "evidence",
-                queryset=Evidence.objects.select_related("source")
-                .only("id", "claim_id", "quote_status", "source__id", "source__url")
-                .order_by("id"),
-                to_attr="export_evidence",
             ),
         )
         .order_by("pk")
