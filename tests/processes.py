@@ -38,6 +38,11 @@ def purge_queues() -> None:
                 channel.queue_purge(queue)
             except Exception:  # the queue may not exist yet
                 continue
+    # And those a killed worker had claimed, which the next worker would otherwise restore.
+    claimed_folder = app.conf.broker_transport_options.get("processed_folder")
+    if claimed_folder and os.path.isdir(claimed_folder):
+        for name in os.listdir(claimed_folder):
+            Path(claimed_folder, name).unlink(missing_ok=True)
 
 
 def process_env(extra_env: dict[str, str]) -> dict[str, str]:
@@ -120,11 +125,13 @@ class WorkerProcess(ServiceProcess):
         concurrency: int = 2,
         *,
         node_name: str | None = None,
+        prefetch_multiplier: int | None = None,
         log_path: Path | None = None,
     ) -> None:
         super().__init__(extra_env, log_path=log_path)
         self.pool = pool
         self.concurrency = concurrency
+        self.prefetch_multiplier = prefetch_multiplier
         # Several workers on one host need names of their own (celery's -n).
         self.node_name = node_name
         self._log_offset = 0
@@ -140,6 +147,7 @@ class WorkerProcess(ServiceProcess):
             "-Q", ",".join(QUEUES), f"--pool={self.pool}", f"--concurrency={self.concurrency}",
             "--without-heartbeat", "--without-mingle", "--without-gossip", "-l", "INFO",
             *(["-n", self.node_name] if self.node_name else []),
+            *([f"--prefetch-multiplier={self.prefetch_multiplier}"] if self.prefetch_multiplier else []),
         ]
 
     def is_ready(self) -> bool:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -21,6 +22,7 @@ from werkzeug import Request, Response
 
 from claims.models import Evidence
 from config.celery import app
+from config.filesystem_broker import folder_options, parse_claimed_name
 from sources.models import Snapshot, Source
 from sources.services import (
     FETCH_TASK,
@@ -384,3 +386,88 @@ def test_database_connections_terminated_mid_fetch_lose_and_duplicate_nothing(or
     assert snapshot.outcome == Snapshot.Outcome.FETCHED
     assert Evidence.objects.get(pk=evidence.pk).quote_status == Evidence.QuoteStatus.FOUND
     assert len(requests) == 1, "the slot and the snapshot were written on a fresh connection"
+
+
+def test_worker_killed_with_running_prefetched_and_countdown_messages_loses_none(origin, settings, tmp_path):
+    """The embedded broker keeps what a killed worker had claimed — two fetches running, four
+    prefetched behind them, two held in memory until their countdown — and the next worker does
+    them all: one snapshot each, the origin asked once more only for the two interrupted fetches."""
+    settings.SOURCES_FETCH_LEASE_SECONDS = 3
+    release = threading.Event()
+    hits: dict[str, int] = {}
+
+    def answer(request: Request) -> Response:
+        hits[request.path] = hits.get(request.path, 0) + 1
+        if request.path.startswith("/running/") and hits[request.path] == 1:
+            release.wait(timeout=60)
+        return Response(ARTICLE, content_type="text/html")
+
+    origin.expect_request(re.compile("/.*")).respond_with_handler(answer)
+    options = folder_options(tmp_path / "broker")
+    claimed_folder, queue_folder = Path(options["processed_folder"]), Path(options["data_folder_in"])
+    env = fetch_env(
+        origin, CELERY_BROKER_URL="filesystem://", FILESYSTEM_BROKER_DIR=str(tmp_path / "broker"),
+        SOURCES_FETCH_LEASE_SECONDS="3",
+    )
+    killed = WorkerProcess(env, concurrency=2, prefetch_multiplier=3)
+    restarted = WorkerProcess(env, concurrency=2, prefetch_multiplier=3)
+
+    def queue_fetches(kind: str, count: int, **send_options) -> list[int]:
+        source_ids = []
+        with app.connection_for_write("filesystem://", transport_options=options) as broker:
+            for number in range(count):
+                source = Source.objects.create(url=origin.url_for(f"/{kind}/{number}"))
+                token = source_request_fetch(source=source, queue=False)
+                app.send_task(FETCH_TASK, args=(source.pk, str(token)), connection=broker, **send_options)
+                source_ids.append(source.pk)
+        return source_ids
+
+    def claimed_messages() -> list[dict]:
+        return [json.loads((claimed_folder / name).read_bytes()) for name in os.listdir(claimed_folder)]
+
+    with stopped_in_any_case(killed, restarted):
+        killed.start()
+        later = queue_fetches("later", 2, countdown=25)
+        wait_for(lambda: len(os.listdir(claimed_folder)) == 2, what=f"the countdowns\n{killed.log()}")
+        running = queue_fetches("running", 2)
+        wait_for(lambda: len(hits) == 2, what=f"two fetches to start\n{killed.log()}")
+        prefetched = queue_fetches("prefetched", 4)
+        wait_for(
+            lambda: len(os.listdir(claimed_folder)) == 8 and not os.listdir(queue_folder),
+            what=f"all eight messages to be claimed\n{killed.log()}",
+        )
+        held_until_due = [message for message in claimed_messages() if message["headers"]["eta"]]
+        assert len(held_until_due) == 2
+
+        killed.kill()
+        release.set()
+        assert len(claimed_messages()) == 8, "nothing acknowledged, nothing dropped"
+        assert {parse_claimed_name(name)[1].pid for name in os.listdir(claimed_folder)} == {killed.pid}
+        # The interrupted fetches are claimable again once their 3 s lease lapses.
+        wait_for(
+            lambda: not Source.objects.filter(
+                pk__in=running, fetch_lease_expires_at__gte=timezone.now()
+            ).exists(),
+            what="the killed worker's leases to lapse",
+        )
+        restarted.start()
+        started = time.monotonic()
+        every_source = later + running + prefetched
+        wait_for(
+            lambda: Snapshot.objects.filter(source_id__in=every_source).count() >= len(every_source),
+            timeout=60,
+            what=f"every fetch after the restart\n{restarted.log()}",
+        )
+        print(f"all 8 fetches done {time.monotonic() - started:.1f} s after the restart")
+        # Room for a second delivery of any message to show up as a duplicate.
+        time.sleep(3)
+
+    recorded = Snapshot.objects.filter(source_id__in=every_source).values_list("source_id", flat=True)
+    assert sorted(recorded) == sorted(every_source)
+    assert hits == {
+        **{f"/later/{n}": 1 for n in range(2)},
+        **{f"/running/{n}": 2 for n in range(2)},  # the interrupted attempt and the one that finished
+        **{f"/prefetched/{n}": 1 for n in range(4)},
+    }
+    assert os.listdir(claimed_folder) == [] and os.listdir(queue_folder) == []
+    assert "Restored broker message" in restarted.log()
