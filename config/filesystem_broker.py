@@ -301,6 +301,13 @@ class Channel(filesystem.Channel):
                 return payload
         raise Empty()
 
+    def _size(self, queue: str) -> int:
+        try:
+            return super()._size(queue)
+        except OSError as error:
+            # Raised while a reconnecting worker declares its queues: reconnect again, do not exit.
+            raise BrokerConnectionError(f"Cannot list the queue folder: {error}") from error
+
     def release_claim(self, delivery_tag: str) -> None:
         """Deletes the claimed file of an acknowledged message."""
         claimed = self._claims.pop(delivery_tag, None)

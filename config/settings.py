@@ -153,7 +153,8 @@ def _sqlite_options() -> dict:
         # IMMEDIATE takes the write lock when a transaction starts, so two writers queue
         # instead of one failing with "database is locked" halfway through.
         "transaction_mode": "IMMEDIATE",
-        "timeout": 30,
+        # How long a writer waits for another's lock before "database is locked" (retried by tasks).
+        "timeout": env_float("SQLITE_BUSY_TIMEOUT", 30.0),
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 

@@ -1,6 +1,7 @@
 """Real service processes (Celery worker, web server, Redis) for end-to-end and fault tests, and
 for the benchmarks, which start theirs with the same classes."""
 
+import errno
 import os
 import shutil
 import signal
@@ -99,6 +100,9 @@ class ServiceProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     def kill(self) -> None:
         """Kills the process group at once, as a crash or an OOM kill would."""
@@ -206,6 +210,21 @@ class RedisProcess(ServiceProcess):
 
     def is_ready(self) -> bool:
         return port_open(self.port)
+
+
+def fill_disk(folder: Path) -> Path:
+    """Fills the disk under `folder` to the last byte with one file; deleting it frees the space."""
+    filler = folder / "filler"
+    descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(descriptor, b"\0" * 4096)
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+    finally:
+        os.close(descriptor)
+    return filler
 
 
 def free_port() -> int:

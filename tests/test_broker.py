@@ -3,16 +3,13 @@ while the worker goes on, and /healthz names a queue folder that cannot take mes
 
 Every test runs its own filesystem broker under tmp_path, so they run the same on both pairs."""
 
-import errno
 import json
 import multiprocessing
 import os
 import re
 import signal
-import subprocess
 import threading
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,7 +30,7 @@ from sources.services import source_request_fetch
 from sources.tasks import fetch_source
 from tests.factories import SourceFactory
 from tests.pages import ARTICLE
-from tests.processes import WorkerProcess, wait_for
+from tests.processes import WorkerProcess, fill_disk, wait_for
 
 # Garbage as the old transport and full disks left it, and as a hand edit might.
 UNREADABLE_MESSAGES = {
@@ -375,34 +372,10 @@ def test_a_message_that_cannot_be_claimed_stays_in_the_queue(broker_options):
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 256 kB disk (tmpfs). Mounting needs root; where it is refused the test is skipped."""
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)],
-        capture_output=True, text=True, check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", str(mount_point)], check=True)
-
-
-@pytest.fixture
 def full_disk(small_disk: Path) -> dict[str, str]:
     """The broker's folders on the small disk, filled to the last byte."""
     options = folder_options(small_disk / "broker")
-    filler = os.open(small_disk / "filler", os.O_WRONLY | os.O_CREAT)
-    try:
-        while True:
-            os.write(filler, b"\0" * 4096)
-    except OSError as error:
-        assert error.errno == errno.ENOSPC
-    finally:
-        os.close(filler)
+    fill_disk(small_disk)
     return options
 
 
