@@ -353,7 +353,9 @@ def drive(args: argparse.Namespace, *, service: Service, token: str, port: int, 
                 ready_since = timezone.now()
         intake_done = not threads[0].is_alive()
         everything_done = intake_done and not kill_times and not unfinished.exists()
-        if everything_done or now - started >= args.duration + args.drain:
+        # The readers go on for the whole --duration, even when every fetch is done, so that the
+        # RSS figures cover it.
+        if now - started >= args.duration + (0 if everything_done else args.drain):
             break
         if now - started >= args.duration and not stop.is_set():
             # The run is over: no more intake, reads or kills; what is still unfinished gets
