@@ -1,6 +1,7 @@
 """Real service processes (Celery worker, web server, Redis) for end-to-end and fault tests, and
 for the benchmarks, which start theirs with the same classes."""
 
+import contextlib
 import errno
 import os
 import shutil
@@ -117,6 +118,16 @@ class ServiceProcess:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._kill_stragglers()
+
+    def _kill_stragglers(self) -> None:
+        """Kills what is left of the process group once its leader has exited (a gunicorn worker
+        or a pool child still shutting down), so that no process of this test still holds a
+        database connection when the next test, or the test database's teardown, begins."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
 
 class WorkerProcess(ServiceProcess):
