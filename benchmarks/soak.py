@@ -10,14 +10,15 @@ defaults, in a fresh VERIFIER_VAR_DIR, and benchmarks/origin.py answers on 127.0
   pausing --reader-pause seconds between requests;
 - kills: --kills SIGKILLs of the worker spread over the intake; supervisord restarts it.
 
-Then it prints crashes (process exits nobody planned, unrecoverable errors, parked messages), lost
-fetches (sources never finished), duplicated snapshots, origin hits per source, the recovery time
-after each kill (p50/p99 over the fetches unfinished at the kill, from the worker's restart to their
-snapshot) and the processes' RSS over time. It exits by itself, stops every process it started, and
-exits 0 whatever the figures.
+After --duration, intake, readers and kills stop and the fetches still unfinished get --drain
+seconds to finish. Then it prints crashes (process exits nobody planned, unrecoverable errors,
+parked messages), lost fetches (sources never finished), duplicated snapshots, origin hits per
+source, the recovery time after each kill (p50/p99 over the fetches unfinished at the kill, from
+the worker's restart to their snapshot) and the processes' RSS over time. It exits by itself,
+stops every process it started, and exits 0 whatever the figures.
 
     .venv/bin/python benchmarks/soak.py [--duration 600] [--sources 2000] [--readers 20] [--kills 3]
-        [--burst 20] [--reader-pause 0.5] [--keep]
+        [--burst 20] [--reader-pause 0.5] [--drain 120] [--keep]
 """
 
 from __future__ import annotations
@@ -322,6 +323,7 @@ def drive(args: argparse.Namespace, *, service: Service, token: str, port: int, 
     sample_every = max(2.0, args.duration / 20)
     next_sample = started
     rss_rows: list[str] = []
+    drain_rows: list[str] = []
     kills: list[Kill] = []
     unfinished = Source.objects.exclude(status__in=[Source.Status.FETCHED, Source.Status.FAILED])
     fetching = Source.objects.filter(status=Source.Status.FETCHING)
@@ -351,11 +353,23 @@ def drive(args: argparse.Namespace, *, service: Service, token: str, port: int, 
                 ready_since = timezone.now()
         intake_done = not threads[0].is_alive()
         everything_done = intake_done and not kill_times and not unfinished.exists()
-        if now - started >= args.duration or everything_done:
+        # The readers go on for the whole --duration, even when every fetch is done, so that the
+        # RSS figures cover it.
+        if now - started >= args.duration + (0 if everything_done else args.drain):
             break
+        if now - started >= args.duration and not stop.is_set():
+            # The run is over: no more intake, reads or kills; what is still unfinished gets
+            # --drain seconds to finish before it counts as lost.
+            stop.set()
+            kill_times.clear()
+            drain_rows.append(
+                f"unfinished at the end of the run ({now - started:.0f} s): {unfinished.count()}"
+            )
         time.sleep(0.5)
     seconds = time.monotonic() - started
-    return report_during(args, seconds=seconds, traffic=traffic, kills=kills, rss_rows=rss_rows)
+    if stop.is_set():
+        drain_rows.append(f"unfinished after the drain ({seconds:.0f} s): {unfinished.count()}")
+    return report_during(args, seconds=seconds, traffic=traffic, kills=kills, rss_rows=rss_rows + drain_rows)
 
 
 def report_during(args: argparse.Namespace, *, seconds: float, traffic: Traffic, kills: list[Kill],
@@ -445,6 +459,8 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=3)
     parser.add_argument("--burst", type=int, default=20, help="evidence items posted at once, one host")
     parser.add_argument("--reader-pause", type=float, default=0.5, help="seconds between a reader's requests")
+    parser.add_argument("--drain", type=float, default=120.0,
+                        help="seconds after --duration for unfinished fetches to finish before being lost")
     parser.add_argument("--keep", action="store_true", help="keep the run's var directory and logs")
     args = parser.parse_args()
     # SIGTERM unwinds like Ctrl-C, so every `finally` stops the processes it started.

@@ -153,7 +153,8 @@ def _sqlite_options() -> dict:
         # IMMEDIATE takes the write lock when a transaction starts, so two writers queue
         # instead of one failing with "database is locked" halfway through.
         "transaction_mode": "IMMEDIATE",
-        "timeout": 30,
+        # How long a writer waits for another's lock before "database is locked" (retried by tasks).
+        "timeout": env_float("SQLITE_BUSY_TIMEOUT", 30.0),
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 
@@ -392,15 +393,16 @@ CLAIM_INDEX_SNAPSHOT = Path(env_str("CLAIM_INDEX_SNAPSHOT", "") or VAR_DIR / "cl
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "") or REDIS_URL or "filesystem://localhost/"
 FILESYSTEM_BROKER_DIR = Path(env_str("FILESYSTEM_BROKER_DIR", str(VAR_DIR / "celery-broker")))
 FETCH_TASK_TIME_LIMIT = int(SOURCES_TIMEOUT_TOTAL * 3) + 30
-# Redis re-delivers an unacknowledged task after visibility_timeout; it must stay well above the
+# Both brokers re-deliver an unacknowledged task after visibility_timeout (the filesystem one
+# sooner when it sees that the claiming process on this host is gone); it must stay well above the
 # longest a fetch can run, or a slow fetch would be handed to a second worker.
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)
 }
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,
         **filesystem_broker.folder_options(FILESYSTEM_BROKER_DIR),
-        "store_processed": False,
         # kombu sleeps this long whenever a worker's prefetch is full or the queue is empty; its
         # default of 1 s would leave finished fetch threads idle for most of each second.
         "polling_interval": 0.05,

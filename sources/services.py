@@ -303,12 +303,13 @@ def _stored_sha256(name: str) -> str | None:
 
 @dataclass(frozen=True)
 class BodyMismatch:
-    """A snapshot whose stored body file is not the bytes it recorded."""
+    """A snapshot whose stored body file, or WARC capture file, is not the bytes it recorded."""
 
     snapshot_id: int
     name: str
     expected_sha256: str
     found_sha256: str | None  # None: the file is missing
+    kind: str = "body"  # or "capture"
 
     def __str__(self) -> str:
         found = self.found_sha256 or "no file"
@@ -317,29 +318,40 @@ class BodyMismatch:
 
 def snapshot_body_check(*, snapshot: Snapshot) -> BodyMismatch | None:
     """Hashes the snapshot's body file against content_sha256; the mismatch, if any, is logged."""
-    name = snapshot.body.name or ""
+    return _file_check(snapshot, name=snapshot.body.name or "", expected=snapshot.content_sha256, kind="body")
+
+
+def snapshot_capture_check(*, snapshot: Snapshot) -> BodyMismatch | None:
+    """Hashes the snapshot's WARC capture file against warc_sha256; the mismatch, if any, is logged."""
+    return _file_check(snapshot, name=snapshot.warc.name or "", expected=snapshot.warc_sha256, kind="capture")
+
+
+def _file_check(snapshot: Snapshot, *, name: str, expected: str, kind: str) -> BodyMismatch | None:
     found = _stored_sha256(name) if name else None
-    if found == snapshot.content_sha256:
+    if found == expected:
         return None
     mismatch = BodyMismatch(
-        snapshot_id=snapshot.pk,
-        name=name,
-        expected_sha256=snapshot.content_sha256,
-        found_sha256=found,
+        snapshot_id=snapshot.pk, name=name, expected_sha256=expected, found_sha256=found, kind=kind
     )
-    logger.error("Snapshot body integrity: %s", mismatch)
+    logger.error("Snapshot %s integrity: %s", kind, mismatch)
     return mismatch
 
 
 def snapshots_verify(*, sample: int | None = None) -> list[BodyMismatch]:
-    """Checks the body file of every snapshot that kept one (or of `sample` chosen at random)."""
-    with_body = Snapshot.objects.exclude(body="").only("pk", "body", "content_sha256")
-    chosen = with_body.order_by("?")[:sample] if sample is not None else with_body.order_by("pk")
-    return [
-        mismatch
-        for snapshot in chosen.iterator()
-        if (mismatch := snapshot_body_check(snapshot=snapshot)) is not None
-    ]
+    """Checks the body file and the WARC capture file of every snapshot that kept one (or of
+    `sample` snapshots chosen at random)."""
+    with_files = (
+        Snapshot.objects.exclude(body="", warc="")
+        .only("pk", "body", "content_sha256", "warc", "warc_sha256")
+    )
+    chosen = with_files.order_by("?")[:sample] if sample is not None else with_files.order_by("pk")
+    mismatches = []
+    for snapshot in chosen.iterator():
+        if snapshot.body and (mismatch := snapshot_body_check(snapshot=snapshot)) is not None:
+            mismatches.append(mismatch)
+        if snapshot.warc and (mismatch := snapshot_capture_check(snapshot=snapshot)) is not None:
+            mismatches.append(mismatch)
+    return mismatches
 
 
 def snapshot_body_repair(*, snapshot: Snapshot) -> bool:
@@ -353,6 +365,25 @@ def snapshot_body_repair(*, snapshot: Snapshot) -> bool:
         return False
     _store_by_hash(result.body, result.content_sha256, folder="snapshots")
     return snapshot_body_check(snapshot=snapshot) is None
+
+
+def snapshot_capture_repair(*, snapshot: Snapshot) -> bool:
+    """Stores the WARC capture again from a re-fetch, only if the capture made now hashes to what
+    the snapshot recorded; whether the file is sound afterwards.
+
+    A capture records one exchange, with its own dates and record ids, so a re-fetch of a page
+    that has not changed still yields other bytes: in practice a damaged capture is named and
+    must be restored from a backup."""
+    result = fetch(snapshot.final_url or snapshot.requested_url, limits=fetch_limits())
+    if not result.warc or result.warc_sha256 != snapshot.warc_sha256:
+        logger.warning(
+            "Snapshot %s capture not repaired: a re-fetch's capture hashes %s (a capture holds the "
+            "dates and ids of its own exchange; restore %s from a backup)",
+            snapshot.pk, result.warc_sha256, snapshot.warc.name,
+        )
+        return False
+    _store_by_hash(result.warc, result.warc_sha256, folder="captures", suffix=".warc.gz")
+    return snapshot_capture_check(snapshot=snapshot) is None
 
 
 def _classify_change(*, source: Source, result: FetchResult) -> str:

@@ -154,3 +154,35 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def tmpfs_disk(tmp_path):
+    """Mounts real disks (tmpfs) of a given size, e.g. "256k"; unmounted after the test. Mounting
+    needs root; where it is refused the test is skipped."""
+    import subprocess
+
+    mounted_points = []
+
+    def mount(size: str):
+        mount_point = tmp_path / f"disk-{len(mounted_points)}"
+        mount_point.mkdir()
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)],
+            capture_output=True, text=True, check=False,
+        )
+        if mounted.returncode != 0:
+            pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+        mounted_points.append(mount_point)
+        return mount_point
+
+    yield mount
+    for mount_point in mounted_points:
+        # Lazily: a service process stopped a moment ago may still hold a file open there.
+        subprocess.run(["umount", "--lazy", str(mount_point)], check=True)
+
+
+@pytest.fixture
+def small_disk(tmpfs_disk):
+    """A real 256 kB disk."""
+    return tmpfs_disk("256k")

@@ -1,6 +1,8 @@
 """Real service processes (Celery worker, web server, Redis) for end-to-end and fault tests, and
 for the benchmarks, which start theirs with the same classes."""
 
+import contextlib
+import errno
 import os
 import shutil
 import signal
@@ -38,6 +40,11 @@ def purge_queues() -> None:
                 channel.queue_purge(queue)
             except Exception:  # the queue may not exist yet
                 continue
+    # And those a killed worker had claimed, which the next worker would otherwise restore.
+    claimed_folder = app.conf.broker_transport_options.get("processed_folder")
+    if claimed_folder and os.path.isdir(claimed_folder):
+        for name in os.listdir(claimed_folder):
+            Path(claimed_folder, name).unlink(missing_ok=True)
 
 
 def process_env(extra_env: dict[str, str]) -> dict[str, str]:
@@ -95,6 +102,9 @@ class ServiceProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def kill(self) -> None:
         """Kills the process group at once, as a crash or an OOM kill would."""
         if self.process and self.process.poll() is None:
@@ -108,6 +118,16 @@ class ServiceProcess:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._kill_stragglers()
+
+    def _kill_stragglers(self) -> None:
+        """Kills what is left of the process group once its leader has exited (a gunicorn worker
+        or a pool child still shutting down), so that no process of this test still holds a
+        database connection when the next test, or the test database's teardown, begins."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
 
 class WorkerProcess(ServiceProcess):
@@ -120,11 +140,13 @@ class WorkerProcess(ServiceProcess):
         concurrency: int = 2,
         *,
         node_name: str | None = None,
+        prefetch_multiplier: int | None = None,
         log_path: Path | None = None,
     ) -> None:
         super().__init__(extra_env, log_path=log_path)
         self.pool = pool
         self.concurrency = concurrency
+        self.prefetch_multiplier = prefetch_multiplier
         # Several workers on one host need names of their own (celery's -n).
         self.node_name = node_name
         self._log_offset = 0
@@ -140,6 +162,7 @@ class WorkerProcess(ServiceProcess):
             "-Q", ",".join(QUEUES), f"--pool={self.pool}", f"--concurrency={self.concurrency}",
             "--without-heartbeat", "--without-mingle", "--without-gossip", "-l", "INFO",
             *(["-n", self.node_name] if self.node_name else []),
+            *([f"--prefetch-multiplier={self.prefetch_multiplier}"] if self.prefetch_multiplier else []),
         ]
 
     def is_ready(self) -> bool:
@@ -198,6 +221,21 @@ class RedisProcess(ServiceProcess):
 
     def is_ready(self) -> bool:
         return port_open(self.port)
+
+
+def fill_disk(folder: Path) -> Path:
+    """Fills the disk under `folder` to the last byte with one file; deleting it frees the space."""
+    filler = folder / "filler"
+    descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(descriptor, b"\0" * 4096)
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+    finally:
+        os.close(descriptor)
+    return filler
 
 
 def free_port() -> int:

@@ -3,15 +3,13 @@ while the worker goes on, and /healthz names a queue folder that cannot take mes
 
 Every test runs its own filesystem broker under tmp_path, so they run the same on both pairs."""
 
-import errno
 import json
 import multiprocessing
 import os
 import re
-import subprocess
+import signal
 import threading
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,13 +18,19 @@ from kombu import Exchange, Queue
 from kombu.exceptions import ConnectionError as BrokerConnectionError
 
 from config.celery import app as celery_app
-from config.filesystem_broker import folder_options
+from config.filesystem_broker import (
+    Claimer,
+    claimed_name,
+    folder_options,
+    parse_claimed_name,
+    restore_unacked_messages,
+)
 from sources.models import Snapshot
 from sources.services import source_request_fetch
 from sources.tasks import fetch_source
 from tests.factories import SourceFactory
 from tests.pages import ARTICLE
-from tests.processes import WorkerProcess, wait_for
+from tests.processes import WorkerProcess, fill_disk, wait_for
 
 # Garbage as the old transport and full disks left it, and as a hand edit might.
 UNREADABLE_MESSAGES = {
@@ -238,6 +242,124 @@ def test_a_missing_queue_folder_is_a_connection_error_that_a_worker_recovers_fro
         connection.default_channel.basic_get("fetch")
 
 
+def send(connection, **options) -> None:
+    celery_app.send_task("sources.tasks.requeue_stale_fetches", connection=connection, **options)
+
+
+def test_a_claimed_message_stays_on_disk_until_it_is_acknowledged(broker_options):
+    with connect(broker_options) as connection:
+        send(connection)
+        channel = connection.default_channel
+        message = channel.basic_get("default")
+
+        [claimed] = os.listdir(broker_options["processed_folder"])
+        assert message_files(broker_options["data_folder_in"]) == []
+        name, claimer, _claimed_at = parse_claimed_name(claimed)
+        assert claimer == Claimer.this_process()
+        assert name.endswith(".default.msg")
+
+        message.ack()
+
+    assert os.listdir(broker_options["processed_folder"]) == []
+    assert message_files(broker_options["data_folder_in"]) == []
+
+
+def test_a_rejected_message_is_requeued_or_deleted_as_asked(broker_options):
+    with connect(broker_options) as connection:
+        send(connection)
+        send(connection)
+        channel = connection.default_channel
+        requeued, dropped = channel.basic_get("default"), channel.basic_get("default")
+        claims = os.listdir(broker_options["processed_folder"])
+        queued_names = {parse_claimed_name(name)[0] for name in claims}
+
+        requeued.reject(requeue=True)
+        dropped.reject(requeue=False)
+
+        assert os.listdir(broker_options["processed_folder"]) == []
+        [back] = message_files(broker_options["data_folder_in"])
+        assert back in queued_names
+        again = channel.basic_get("default")
+        assert again.delivery_tag == requeued.delivery_tag
+        again.ack()
+
+
+def test_unacknowledged_messages_go_back_to_the_queue_when_the_consumer_closes(broker_options):
+    with connect(broker_options) as connection:
+        for _ in range(3):
+            send(connection)
+        channel = connection.default_channel
+        first = channel.basic_get("default")
+        channel.basic_get("default")
+        channel.basic_get("default")
+        first.ack()
+        assert len(os.listdir(broker_options["processed_folder"])) == 2
+
+    assert os.listdir(broker_options["processed_folder"]) == []
+    assert len(message_files(broker_options["data_folder_in"])) == 2
+
+
+def claim_and_hang(options: dict[str, str], claimed, count: int) -> None:
+    """A consumer process that claims `count` messages and never acknowledges them."""
+    with connect(options) as connection:
+        for _ in range(count):
+            connection.default_channel.basic_get("default")
+        claimed.set()
+        threading.Event().wait()
+
+
+def test_messages_of_a_killed_consumer_are_restored_by_the_next_one_at_once(broker_options):
+    with connect(broker_options) as connection:
+        for _ in range(3):
+            send(connection)
+    context = multiprocessing.get_context("fork")
+    claimed = context.Event()
+    consumer = context.Process(target=claim_and_hang, args=(broker_options, claimed, 3))
+    consumer.start()
+    assert claimed.wait(timeout=30)
+    claims = [parse_claimed_name(name) for name in os.listdir(broker_options["processed_folder"])]
+    assert {claimer.pid for _name, claimer, _at in claims} == {consumer.pid}
+    # Alive: nothing to restore before the visibility timeout.
+    assert restore_unacked_messages(transport_options=broker_options) == 0
+
+    os.kill(consumer.pid, signal.SIGKILL)
+    consumer.join()
+
+    with connect(broker_options) as connection:
+        channel = connection.default_channel
+        redelivered = [channel.basic_get("default") for _ in range(3)]
+        assert all(message is not None for message in redelivered)
+        for message in redelivered:
+            message.ack()
+    assert os.listdir(broker_options["processed_folder"]) == []
+    assert message_files(broker_options["data_folder_in"]) == []
+
+
+def test_claims_not_provably_dead_are_restored_only_after_the_visibility_timeout(broker_options):
+    options = {**broker_options, "visibility_timeout": 600}
+    claimed_folder = Path(broker_options["processed_folder"])
+    now = 1_800_000_000.0
+    elsewhere = Claimer(host="another-host", pid=1, started="1")
+    alive_here = Claimer.this_process()
+    for number, claimer in enumerate((elsewhere, alive_here)):
+        (claimed_folder / claimed_name(f"{number}_m.default.msg", claimer, now - 60)).write_bytes(b"{}")
+
+    assert restore_unacked_messages(transport_options=options, now=now) == 0
+    assert restore_unacked_messages(transport_options=options, now=now + 541) == 2
+    assert message_files(broker_options["data_folder_in"]) == ["0_m.default.msg", "1_m.default.msg"]
+
+
+def test_a_pid_reused_by_another_process_does_not_keep_a_claim_alive(broker_options):
+    here = Claimer.this_process()
+    reused = Claimer(host=here.host, pid=here.pid, started=str(int(here.started) - 1))
+    gone = Claimer(host=here.host, pid=2**22 + 1, started="5")  # above Linux's largest pid
+
+    assert not here.is_provably_dead()
+    assert reused.is_provably_dead()
+    assert gone.is_provably_dead()
+    assert not Claimer(host="another-host", pid=2**22 + 1, started="5").is_provably_dead()
+
+
 def test_a_message_that_cannot_be_claimed_stays_in_the_queue(broker_options):
     with connect(broker_options) as connection:
         celery_app.send_task("sources.tasks.requeue_stale_fetches", connection=connection)
@@ -250,34 +372,10 @@ def test_a_message_that_cannot_be_claimed_stays_in_the_queue(broker_options):
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 256 kB disk (tmpfs). Mounting needs root; where it is refused the test is skipped."""
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)],
-        capture_output=True, text=True, check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", str(mount_point)], check=True)
-
-
-@pytest.fixture
 def full_disk(small_disk: Path) -> dict[str, str]:
     """The broker's folders on the small disk, filled to the last byte."""
     options = folder_options(small_disk / "broker")
-    filler = os.open(small_disk / "filler", os.O_WRONLY | os.O_CREAT)
-    try:
-        while True:
-            os.write(filler, b"\0" * 4096)
-    except OSError as error:
-        assert error.errno == errno.ENOSPC
-    finally:
-        os.close(filler)
+    fill_disk(small_disk)
     return options
 
 

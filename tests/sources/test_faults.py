@@ -2,9 +2,13 @@
 
 import json
 import os
+import re
 import signal
+import subprocess
+import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from datetime import timedelta
@@ -21,6 +25,7 @@ from werkzeug import Request, Response
 
 from claims.models import Evidence
 from config.celery import app
+from config.filesystem_broker import folder_options, parse_claimed_name
 from sources.models import Snapshot, Source
 from sources.services import (
     FETCH_TASK,
@@ -35,6 +40,7 @@ from tests.processes import (
     ServiceProcess,
     WebProcess,
     WorkerProcess,
+    fill_disk,
     purge_queues,
     wait_for,
 )
@@ -161,7 +167,6 @@ def post_json(url: str, token: str, payload: dict) -> tuple[int, dict]:
     reason="needs redis-server on PATH (always present in CI, where its absence fails the test)",
 )
 def test_broker_outage_loses_no_evidence_and_the_fetch_happens_once_it_is_back(origin):
-    origin.expect_request("/article").respond_with_data(ARTICLE, content_type="text/html")
     redis = RedisProcess()
     env = fetch_env(origin, CELERY_BROKER_URL=redis.url)
     web, worker = WebProcess(env), WorkerProcess(env)
@@ -169,38 +174,10 @@ def test_broker_outage_loses_no_evidence_and_the_fetch_happens_once_it_is_back(o
         redis.start()
         web.start()
         worker.start()
-        token = Token.objects.create(user=FactCheckerFactory()).key
-        status, claim = post_json(
-            f"{web.base_url}/api/v1/claims/", token,
-            {"text": "Iran says the drones were exported before the invasion", "claimant": "Iran"},
+        intake_while_the_broker_is_down(
+            origin, web, worker, broker_url=redis.url, transport_options={},
+            break_broker=redis.stop, mend_broker=redis.start,
         )
-        assert status == 201, claim
-
-        redis.stop()
-        status, evidence = post_json(
-            f"{web.base_url}/api/v1/claims/{claim['id']}/evidence/", token,
-            {"url": origin.url_for("/article"), "quote": QUOTE, "stance": "supports"},
-        )
-        assert status == 201, f"{evidence}\n{web.log()}"
-        close_old_connections()
-        saved = Evidence.objects.select_related("source").get(claim_id=claim["id"])
-        assert saved.source.status == Source.Status.PENDING
-        assert "stale-fetch sweep" in web.log()
-
-        redis.start()
-        pretend_the_fetch_is_stale(saved.source_id)
-        # Beat's sweep, sent through the restarted broker and run by the worker.
-        with app.connection_for_write(redis.url) as connection:
-            app.send_task("sources.tasks.requeue_stale_fetches", connection=connection)
-        wait_for(
-            lambda: snapshots_of(saved.source_id),
-            what=f"the fetch after the broker came back\n{worker.log()}",
-        )
-        time.sleep(2)
-
-    [snapshot] = snapshots_of(saved.source_id)
-    assert snapshot.outcome == Snapshot.Outcome.FETCHED
-    assert Evidence.objects.get(pk=saved.pk).quote_status == Evidence.QuoteStatus.FOUND
 
 
 def cite_in_a_claim(author: User, url: str) -> Evidence:
@@ -384,3 +361,277 @@ def test_database_connections_terminated_mid_fetch_lose_and_duplicate_nothing(or
     assert snapshot.outcome == Snapshot.Outcome.FETCHED
     assert Evidence.objects.get(pk=evidence.pk).quote_status == Evidence.QuoteStatus.FOUND
     assert len(requests) == 1, "the slot and the snapshot were written on a fresh connection"
+
+
+def test_worker_killed_with_running_prefetched_and_countdown_messages_loses_none(origin, settings, tmp_path):
+    """The embedded broker keeps what a killed worker had claimed — two fetches running, four
+    prefetched behind them, two held in memory until their countdown — and the next worker does
+    them all: one snapshot each, the origin asked once more only for the two interrupted fetches."""
+    settings.SOURCES_FETCH_LEASE_SECONDS = 3
+    release = threading.Event()
+    hits: dict[str, int] = {}
+
+    def answer(request: Request) -> Response:
+        hits[request.path] = hits.get(request.path, 0) + 1
+        if request.path.startswith("/running/") and hits[request.path] == 1:
+            release.wait(timeout=60)
+        return Response(ARTICLE, content_type="text/html")
+
+    origin.expect_request(re.compile("/.*")).respond_with_handler(answer)
+    options = folder_options(tmp_path / "broker")
+    claimed_folder, queue_folder = Path(options["processed_folder"]), Path(options["data_folder_in"])
+    env = fetch_env(
+        origin, CELERY_BROKER_URL="filesystem://", FILESYSTEM_BROKER_DIR=str(tmp_path / "broker"),
+        SOURCES_FETCH_LEASE_SECONDS="3",
+    )
+    killed = WorkerProcess(env, concurrency=2, prefetch_multiplier=3)
+    restarted = WorkerProcess(env, concurrency=2, prefetch_multiplier=3)
+
+    def queue_fetches(kind: str, count: int, **send_options) -> list[int]:
+        source_ids = []
+        with app.connection_for_write("filesystem://", transport_options=options) as broker:
+            for number in range(count):
+                source = Source.objects.create(url=origin.url_for(f"/{kind}/{number}"))
+                token = source_request_fetch(source=source, queue=False)
+                app.send_task(FETCH_TASK, args=(source.pk, str(token)), connection=broker, **send_options)
+                source_ids.append(source.pk)
+        return source_ids
+
+    def claimed_messages() -> list[dict]:
+        return [json.loads((claimed_folder / name).read_bytes()) for name in os.listdir(claimed_folder)]
+
+    with stopped_in_any_case(killed, restarted):
+        killed.start()
+        later = queue_fetches("later", 2, countdown=25)
+        wait_for(lambda: len(os.listdir(claimed_folder)) == 2, what=f"the countdowns\n{killed.log()}")
+        running = queue_fetches("running", 2)
+        wait_for(lambda: len(hits) == 2, what=f"two fetches to start\n{killed.log()}")
+        prefetched = queue_fetches("prefetched", 4)
+        wait_for(
+            lambda: len(os.listdir(claimed_folder)) == 8 and not os.listdir(queue_folder),
+            what=f"all eight messages to be claimed\n{killed.log()}",
+        )
+        held_until_due = [message for message in claimed_messages() if message["headers"]["eta"]]
+        assert len(held_until_due) == 2
+
+        killed.kill()
+        release.set()
+        assert len(claimed_messages()) == 8, "nothing acknowledged, nothing dropped"
+        assert {parse_claimed_name(name)[1].pid for name in os.listdir(claimed_folder)} == {killed.pid}
+        # The interrupted fetches are claimable again once their 3 s lease lapses.
+        wait_for(
+            lambda: not Source.objects.filter(
+                pk__in=running, fetch_lease_expires_at__gte=timezone.now()
+            ).exists(),
+            what="the killed worker's leases to lapse",
+        )
+        restarted.start()
+        started = time.monotonic()
+        every_source = later + running + prefetched
+        wait_for(
+            lambda: Snapshot.objects.filter(source_id__in=every_source).count() >= len(every_source),
+            timeout=60,
+            what=f"every fetch after the restart\n{restarted.log()}",
+        )
+        print(f"all 8 fetches done {time.monotonic() - started:.1f} s after the restart")
+        # Room for a second delivery of any message to show up as a duplicate.
+        time.sleep(3)
+
+    recorded = Snapshot.objects.filter(source_id__in=every_source).values_list("source_id", flat=True)
+    assert sorted(recorded) == sorted(every_source)
+    assert hits == {
+        **{f"/later/{n}": 1 for n in range(2)},
+        **{f"/running/{n}": 2 for n in range(2)},  # the interrupted attempt and the one that finished
+        **{f"/prefetched/{n}": 1 for n in range(4)},
+    }
+    assert os.listdir(claimed_folder) == [] and os.listdir(queue_folder) == []
+    assert "Restored broker message" in restarted.log()
+
+
+def embedded_broker_env(origin: HTTPServer, broker_folder: Path, **extra: str) -> dict[str, str]:
+    """Service processes on a filesystem broker of the test's own, on either database."""
+    return fetch_env(
+        origin, CELERY_BROKER_URL="filesystem://", FILESYSTEM_BROKER_DIR=str(broker_folder), **extra
+    )
+
+
+def health(web: WebProcess) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(f"{web.base_url}/healthz", timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def intake_while_the_broker_is_down(
+    origin: HTTPServer, web: WebProcess, worker: WorkerProcess, *, broker_url: str,
+    transport_options: dict[str, str], break_broker: Callable[[], None], mend_broker: Callable[[], None],
+) -> None:
+    """Evidence posted while the broker cannot take messages is saved (201) and left pending;
+    once the broker is mended, the stale-fetch sweep fetches it exactly once."""
+    origin.expect_request("/article").respond_with_data(ARTICLE, content_type="text/html")
+    author: User = FactCheckerFactory()  # type: ignore[assignment]
+    token = Token.objects.create(user=author).key
+    status, claim = post_json(
+        f"{web.base_url}/api/v1/claims/", token,
+        {"text": "Iran says the drones were exported before the invasion", "claimant": "Iran"},
+    )
+    assert status == 201, claim
+
+    break_broker()
+    status, evidence = post_json(
+        f"{web.base_url}/api/v1/claims/{claim['id']}/evidence/", token,
+        {"url": origin.url_for("/article"), "quote": QUOTE, "stance": "supports"},
+    )
+    assert status == 201, f"{evidence}\n{web.log()}"
+    close_old_connections()
+    saved = Evidence.objects.select_related("source").get(claim_id=claim["id"])
+    assert saved.source.status == Source.Status.PENDING
+    assert "stale-fetch sweep" in web.log()
+    health_status, report = health(web)
+    assert health_status == 503 and report["broker"] == "down", report
+    time.sleep(2)  # the worker polls the broken broker meanwhile
+    assert worker.running(), worker.log()
+
+    mend_broker()
+    mended = time.monotonic()
+    wait_for(lambda: health(web)[0] == 200, timeout=30, what=f"/healthz to recover\n{web.log()}")
+    # What beat does once the stale-fetch period has passed: the sweep task, through the broker.
+    pretend_the_fetch_is_stale(saved.source_id)
+    with app.connection_for_write(broker_url, transport_options=transport_options) as broker:
+        app.send_task("sources.tasks.requeue_stale_fetches", connection=broker)
+    wait_for(
+        lambda: snapshots_of(saved.source_id),
+        timeout=60,
+        what=f"the fetch after the broker came back\n{worker.log()}",
+    )
+    print(f"fetched {time.monotonic() - mended:.1f} s after the broker came back")
+    time.sleep(2)  # room for a duplicate to show up
+
+    [snapshot] = snapshots_of(saved.source_id)
+    assert snapshot.outcome == Snapshot.Outcome.FETCHED
+    assert Evidence.objects.get(pk=saved.pk).quote_status == Evidence.QuoteStatus.FOUND
+    assert len(origin.log) == 1
+    assert worker.running() and "Unrecoverable error" not in worker.log()
+
+
+def test_embedded_broker_folder_gone_during_intake_loses_no_evidence(origin, tmp_path):
+    broker_folder = tmp_path / "broker"
+    queue_folder = Path(folder_options(broker_folder)["data_folder_in"])
+    env = embedded_broker_env(origin, broker_folder)
+    web, worker = WebProcess(env), WorkerProcess(env)
+    with stopped_in_any_case(web, worker):
+        web.start()
+        worker.start()
+        intake_while_the_broker_is_down(
+            origin, web, worker, broker_url="filesystem://", transport_options=folder_options(broker_folder),
+            break_broker=queue_folder.rmdir, mend_broker=queue_folder.mkdir,
+        )
+
+
+def test_embedded_broker_disk_full_under_a_real_worker_loses_nothing(origin, tmpfs_disk):
+    # Above the 16 MiB that /healthz wants free, so that it recovers once the filler is deleted.
+    small_disk = tmpfs_disk("20m")
+    broker_folder = small_disk / "broker"
+    env = embedded_broker_env(origin, broker_folder)
+    web, worker = WebProcess(env), WorkerProcess(env)
+    filler: list[Path] = []
+    with stopped_in_any_case(web, worker):
+        web.start()
+        worker.start()
+        intake_while_the_broker_is_down(
+            origin, web, worker, broker_url="filesystem://", transport_options=folder_options(broker_folder),
+            break_broker=lambda: filler.append(fill_disk(small_disk)),
+            mend_broker=lambda: filler[0].unlink(),
+        )
+
+
+class SqliteWriteLock:
+    """Another process holding SQLite's write lock (BEGIN IMMEDIATE) until released."""
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "SqliteWriteLock":
+        script = (
+            "import sqlite3, sys\n"
+            "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "db.execute('BEGIN IMMEDIATE')\n"
+            "print('locked', flush=True)\n"
+            "sys.stdin.readline()\n"
+            "db.execute('ROLLBACK')\n"
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", script, self.database],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        assert self.process.stdout is not None and self.process.stdout.readline() == "locked\n"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.process is not None and self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's write lock")
+def test_sqlite_write_lock_held_during_fetches_loses_and_duplicates_nothing(origin, settings):
+    """Two fetches have their pages and two wait for a host slot when another process takes the
+    write lock for longer than the worker's busy timeout: every write fails with "database is
+    locked" and is retried; once the lock is released, all four finish once each."""
+    settings.SOURCES_FETCH_LEASE_SECONDS = 3
+    answer_now = threading.Event()
+    hits: dict[str, int] = {}
+
+    def answer(request: Request) -> Response:
+        hits[request.path] = hits.get(request.path, 0) + 1
+        answer_now.wait(timeout=60)
+        return Response(ARTICLE, content_type="text/html")
+
+    origin.expect_request(re.compile("/.*")).respond_with_handler(answer)
+    purge_queues()
+    worker = WorkerProcess(
+        fetch_env(origin, SQLITE_BUSY_TIMEOUT="1", SOURCES_FETCH_LEASE_SECONDS="3"), concurrency=4
+    )
+    with stopped_in_any_case(worker):
+        worker.start()
+        author = FactCheckerFactory()
+        claim = claim_create(actor=author, text="Exported early", claimant_name="Iran")
+        cited = [
+            evidence_add(
+                actor=author, claim=claim, url=origin.url_for(f"/page/{n}"), quote=QUOTE, stance="supports"
+            )
+            for n in range(4)
+        ]
+        wait_for(lambda: len(hits) == 2, what=f"two fetches to hold the host's slots\n{worker.log()}")
+        interrupted = set(hits)
+        with SqliteWriteLock(str(connection.settings_dict["NAME"])):
+            answer_now.set()
+            wait_for(
+                lambda: worker.log().count("database is locked") >= 4,
+                what=f"the worker's writes to fail on the lock\n{worker.log()}",
+            )
+            time.sleep(3)  # long enough for every lease the worker holds to lapse
+            assert snapshots_of_all(cited) == []
+        released = time.monotonic()
+        wait_for(
+            lambda: len(snapshots_of_all(cited)) == len(cited),
+            timeout=60,
+            what=f"every fetch after the lock was released\n{worker.log()}",
+        )
+        print(f"all fetched {time.monotonic() - released:.1f} s after the lock was released")
+        time.sleep(3)  # room for a duplicate to show up
+        assert worker.running(), worker.log()
+
+    assert sorted(snapshot.source_id for snapshot in snapshots_of_all(cited)) == sorted(
+        evidence.source_id for evidence in cited
+    )
+    # Each page is asked for once, and a second time only when its answer could not be recorded.
+    assert hits == {f"/page/{n}": 2 if f"/page/{n}" in interrupted else 1 for n in range(4)}
+    print(f"origin hits {hits}")
+
+
+def snapshots_of_all(cited: list[Evidence]) -> list[Snapshot]:
+    close_old_connections()
+    return list(Snapshot.objects.filter(source_id__in=[evidence.source_id for evidence in cited]))
