@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import DomainError
+from verifier.api.pagination import MAX_ID
 from verifier.api.renderers import FastJSONRenderer
 from verifier.api.schema import error_responses
 from verifier.api.serializers import ErrorSerializer
@@ -139,6 +140,9 @@ class EvidencePackageView(APIView):
     content_negotiation_class = JSONErrorsOnly
 
     def get(self, request: Request, pk: int) -> HttpResponseBase:
+        if pk > MAX_ID:
+            # No row has it, and SQLite cannot even compare with it.
+            raise NotFound("No such published fact-check (or version).")
         # Staff read drafts elsewhere; a package only ever holds what was published.
         verdict = published_verdict(claim_id=pk, version=_requested_version(request))
         if verdict is None:
