@@ -10,8 +10,11 @@ import os
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
+from redis import Redis as RedisClient
+from redis.exceptions import BusyLoadingError
 from werkzeug import Request, Response
 
 from config.celery import app
@@ -41,7 +44,41 @@ def fetch_through(redis: RedisProcess, source_id: int) -> None:
         app.send_task(FETCH_TASK, args=(source_id, str(token)), connection=connection)
 
 
-def test_worker_outlives_redis_stopping_while_an_acks_late_fetch_runs(origin):
+class PersistentRedisProcess(RedisProcess):
+    """A private Redis that keeps its data across a restart, as a production one does."""
+
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__()
+        self.data_dir = data_dir
+
+    def command(self) -> list[str]:
+        # Later options win: an append-only file written at every command, in a folder of its own.
+        return [
+            *super().command(),
+            "--dir",
+            str(self.data_dir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+        ]
+
+
+def unacknowledged_messages(redis: RedisProcess) -> int | None:
+    """Messages delivered to a worker and not acknowledged: kombu restores them to their queue
+    after the visibility timeout, so each one would run again. None while Redis loads its data."""
+    try:
+        return int(RedisClient.from_url(redis.url).hlen("unacked"))
+    except BusyLoadingError:
+        return None
+
+
+@pytest.mark.parametrize(
+    "redis_back_before_the_fetch_ends", [False, True], ids=["ack-while-down", "ack-after-return"]
+)
+def test_worker_outlives_redis_stopping_while_an_acks_late_fetch_runs(
+    origin, tmp_path, redis_back_before_the_fetch_ends
+):
     release = threading.Event()
     requests: list[float] = []
 
@@ -52,7 +89,7 @@ def test_worker_outlives_redis_stopping_while_an_acks_late_fetch_runs(origin):
 
     origin.expect_request("/slow").respond_with_handler(answer_when_released)
     origin.expect_request("/later").respond_with_data(faults.ARTICLE, content_type="text/html")
-    redis = RedisProcess()
+    redis = PersistentRedisProcess(tmp_path) if redis_back_before_the_fetch_ends else RedisProcess()
     worker = WorkerProcess(faults.fetch_env(origin, CELERY_BROKER_URL=redis.url))
     with faults.stopped_in_any_case(worker, redis):
         redis.start()
@@ -75,7 +112,14 @@ def test_worker_outlives_redis_stopping_while_an_acks_late_fetch_runs(origin):
             lambda: "Connection to broker lost" in worker.log(),
             what=f"the worker to notice Redis is gone\n{worker.log()}",
         )
-        # The fetch finishes and acknowledges while Redis is still down.
+        if redis_back_before_the_fetch_ends:
+            redis.start()
+            # The in-flight message came back with Redis's data, still waiting for its ack.
+            wait_for(
+                lambda: unacknowledged_messages(redis) == 1,
+                what=f"Redis to load the unacknowledged message\n{worker.log()}",
+            )
+        # The fetch finishes and acknowledges its message, with Redis down or back with its data.
         release.set()
         wait_for(
             lambda: faults.snapshots_of(in_flight.source_id),
@@ -83,7 +127,13 @@ def test_worker_outlives_redis_stopping_while_an_acks_late_fetch_runs(origin):
         )
         assert worker.process.poll() is None, worker.log()
 
-        redis.start()
+        if redis_back_before_the_fetch_ends:
+            wait_for(
+                lambda: unacknowledged_messages(redis) == 0,
+                what=f"the acknowledgement to reach Redis\n{worker.log()}",
+            )
+        else:
+            redis.start()
         fetch_through(redis, later.source_id)
         wait_for(
             lambda: faults.snapshots_of(later.source_id),
