@@ -11,6 +11,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # filesystem:// is the embedded broker with atomic writes (see config.filesystem_broker), not kombu's
 # own transport of that name, in every process that loads the settings: web, worker, beat, tests.
 TRANSPORT_ALIASES["filesystem"] = "config.filesystem_broker:Transport"
+# redis:// is kombu's redis transport that keeps its broker address after a connection loss, so a
+# worker losing Redis with an acks_late task in flight reconnects instead of exiting (see
+# config.redis_broker).
+TRANSPORT_ALIASES["redis"] = TRANSPORT_ALIASES["rediss"] = "config.redis_broker:Transport"
 
 app = Celery("verifier")
 app.config_from_object("django.conf:settings", namespace="CELERY")
