@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import OperationalError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from claims.matching import ClaimIndex, sentence_encoder, text_clean, text_fold, text_vectors
 from claims.matching.embedding import Vectors
@@ -36,7 +37,9 @@ LEXICAL_TABLE = "claims_claim_lexical"
 LEXICAL_TIMEOUT_MS = 50
 _WORD = re.compile(r"\w+")
 # Rows committed late can carry an indexed_at earlier than one already read (the writer took the
-# time before its commit): each sync rereads this far back, skipping the rows it already has.
+# time before its commit): each sync rereads this far back from the previous sync, skipping the rows
+# it already has. A row is missed only if its writer's commit, plus any lag of the writer's clock
+# behind the reader's, outlasts it.
 SYNC_OVERLAP = timedelta(seconds=30)
 SYNC_CHUNK = 2000
 
@@ -68,6 +71,8 @@ class _SyncedIndex:
     def __init__(self) -> None:
         self.index = ClaimIndex(encoder=sentence_encoder())
         self.synced_until: datetime | None = None
+        # When the previous sync began: every row indexed more than SYNC_OVERLAP before it was read.
+        self.read_at: datetime | None = None
         # claim id -> indexed_at of the rows read within the overlap, so a reread skips them.
         self.recent: dict[int, datetime] = {}
         self.lock = threading.Lock()
@@ -99,8 +104,10 @@ class _SyncedIndex:
     def sync(self) -> None:
         with self.lock:
             rows = ClaimVector.objects.order_by("indexed_at")
-            if self.synced_until is not None:
-                rows = rows.filter(indexed_at__gte=self.synced_until - SYNC_OVERLAP)
+            reread_from = self.reread_from()
+            if reread_from is not None:
+                rows = rows.filter(indexed_at__gte=reread_from)
+            self.read_at = timezone.now()
             batch_ids: list[int] = []
             batch_vectors: list[bytes] = []
             for claim_id, vector, indexed_at in rows.values_list("claim_id", "vector", "indexed_at").iterator(
@@ -116,9 +123,17 @@ class _SyncedIndex:
                     self._add(batch_ids, batch_vectors)
                     batch_ids, batch_vectors = [], []
             self._add(batch_ids, batch_vectors)
-            if self.synced_until is not None:
-                horizon = self.synced_until - SYNC_OVERLAP
+            horizon = self.reread_from()
+            if horizon is not None:
                 self.recent = {key: moment for key, moment in self.recent.items() if moment >= horizon}
+
+    def reread_from(self) -> datetime | None:
+        """The indexed_at from which the next sync reads (None: everything). Measured from the last
+        sync, not from the last row read: after a bulk import the newest rows stay the newest, and
+        rereading the 30 s before them would cost every search thousands of rows long after."""
+        if self.synced_until is None:
+            return None
+        return max(self.synced_until, self.read_at or self.synced_until) - SYNC_OVERLAP
 
     def _add(self, claim_ids: list[int], vectors: list[bytes]) -> None:
         if claim_ids:
