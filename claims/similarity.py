@@ -7,6 +7,7 @@ few candidates of a search only, so no process holds 100,000 texts; the model lo
 """
 
 import json
+import logging
 import os
 import re
 import threading
@@ -17,8 +18,10 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.db import connections
+from django.db import OperationalError, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from claims.matching import ClaimIndex, sentence_encoder, text_clean, text_fold, text_vectors
 from claims.matching.embedding import Vectors
@@ -29,11 +32,18 @@ LEXICAL_POOL = 10
 # The lexical tier reads this many times its pool before the visibility filter (drafts hidden).
 LEXICAL_OVERFETCH = 4
 LEXICAL_TABLE = "claims_claim_lexical"
+# The PostgreSQL lexical query is cancelled after this long and the search goes on with the vector
+# candidates alone: the answer's p95 target is 100 ms, and the trigram query's usual cost is a few ms.
+LEXICAL_TIMEOUT_MS = 50
 _WORD = re.compile(r"\w+")
 # Rows committed late can carry an indexed_at earlier than one already read (the writer took the
-# time before its commit): each sync rereads this far back, skipping the rows it already has.
+# time before its commit): each sync rereads this far back from the previous sync, skipping the rows
+# it already has. A row is missed only if its writer's commit, plus any lag of the writer's clock
+# behind the reader's, outlasts it.
 SYNC_OVERLAP = timedelta(seconds=30)
 SYNC_CHUNK = 2000
+
+logger = logging.getLogger("claims.similarity")
 
 
 class _VisibleTexts:
@@ -61,6 +71,8 @@ class _SyncedIndex:
     def __init__(self) -> None:
         self.index = ClaimIndex(encoder=sentence_encoder())
         self.synced_until: datetime | None = None
+        # When the previous sync began: every row indexed more than SYNC_OVERLAP before it was read.
+        self.read_at: datetime | None = None
         # claim id -> indexed_at of the rows read within the overlap, so a reread skips them.
         self.recent: dict[int, datetime] = {}
         self.lock = threading.Lock()
@@ -92,8 +104,10 @@ class _SyncedIndex:
     def sync(self) -> None:
         with self.lock:
             rows = ClaimVector.objects.order_by("indexed_at")
-            if self.synced_until is not None:
-                rows = rows.filter(indexed_at__gte=self.synced_until - SYNC_OVERLAP)
+            reread_from = self.reread_from()
+            if reread_from is not None:
+                rows = rows.filter(indexed_at__gte=reread_from)
+            self.read_at = timezone.now()
             batch_ids: list[int] = []
             batch_vectors: list[bytes] = []
             for claim_id, vector, indexed_at in rows.values_list("claim_id", "vector", "indexed_at").iterator(
@@ -109,9 +123,17 @@ class _SyncedIndex:
                     self._add(batch_ids, batch_vectors)
                     batch_ids, batch_vectors = [], []
             self._add(batch_ids, batch_vectors)
-            if self.synced_until is not None:
-                horizon = self.synced_until - SYNC_OVERLAP
+            horizon = self.reread_from()
+            if horizon is not None:
                 self.recent = {key: moment for key, moment in self.recent.items() if moment >= horizon}
+
+    def reread_from(self) -> datetime | None:
+        """The indexed_at from which the next sync reads (None: everything). Measured from the last
+        sync, not from the last row read: after a bulk import the newest rows stay the newest, and
+        rereading the 30 s before them would cost every search thousands of rows long after."""
+        if self.synced_until is None:
+            return None
+        return max(self.synced_until, self.read_at or self.synced_until) - SYNC_OVERLAP
 
     def _add(self, claim_ids: list[int], vectors: list[bytes]) -> None:
         if claim_ids:
@@ -197,29 +219,61 @@ def claims_similar_to_each(
 
 def lexical_candidates(*, text: str, visible: QuerySet[Claim], limit: int = LEXICAL_POOL) -> list[int]:
     """The visible claims whose characters best match the text, best first: pg_trgm word similarity
-    on PostgreSQL, FTS5 (bm25 over any of the words, diacritics folded) on SQLite."""
+    on PostgreSQL (none if it takes longer than LEXICAL_TIMEOUT_MS), FTS5 (bm25 over any of the
+    words, diacritics folded) on SQLite."""
     words = _WORD.findall(text_fold(text_clean(text)))
     connection = connections[visible.db]
     if not words or connection.vendor not in ("postgresql", "sqlite"):
         return []
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            query = " ".join(words)
-            cursor.execute(
-                "SELECT id FROM claims_claim WHERE text %%> %s"
-                " ORDER BY word_similarity(%s, text) DESC, id LIMIT %s",
-                [query, query, limit * LEXICAL_OVERFETCH],
-            )
-        else:
-            match = " OR ".join(f'"{word}"' for word in dict.fromkeys(words))
+    if connection.vendor == "postgresql":
+        ranked = _trigram_ranked(connection, " ".join(words), limit * LEXICAL_OVERFETCH)
+    else:
+        match = " OR ".join(f'"{word}"' for word in dict.fromkeys(words))
+        with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT rowid FROM {LEXICAL_TABLE} WHERE {LEXICAL_TABLE} MATCH %s"
                 f" ORDER BY bm25({LEXICAL_TABLE}), rowid LIMIT %s",
                 [match, limit * LEXICAL_OVERFETCH],
             )
-        ranked = [row[0] for row in cursor.fetchall()]
+            ranked = [row[0] for row in cursor.fetchall()]
     shown = set(visible.filter(pk__in=ranked).values_list("pk", flat=True))
     return [pk for pk in ranked if pk in shown][:limit]
+
+
+def _trigram_ranked(connection: BaseDatabaseWrapper, query: str, count: int) -> list[int]:
+    """Ids of the claims whose text contains the query's words most closely (pg_trgm word
+    similarity), best first; none, logged, when the query outlasts LEXICAL_TIMEOUT_MS.
+
+    The query runs in a savepoint, so a cancelled one leaves the caller's transaction usable, with
+    its own timeout and plan settings put back: set_config(..., true) lasts to the end of the
+    transaction, not of the savepoint, so they are restored explicitly when the query succeeds.
+    """
+    try:
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('statement_timeout'), current_setting('enable_seqscan')")
+            timeout, seqscan = cursor.fetchone()
+            # A sequential scan rechecks word_similarity on every row (about 50 µs each: seconds at
+            # 100,000 claims); the planner picks it when the table's statistics are stale, as after
+            # a bulk import. The GIN index answers in milliseconds whatever the statistics.
+            cursor.execute(
+                "SELECT set_config('statement_timeout', %s, true), set_config('enable_seqscan', 'off', true)",
+                [f"{LEXICAL_TIMEOUT_MS}ms"],
+            )
+            cursor.execute(
+                "SELECT id FROM claims_claim WHERE text %%> %s"
+                " ORDER BY word_similarity(%s, text) DESC, id LIMIT %s",
+                [query, query, count],
+            )
+            ranked = [row[0] for row in cursor.fetchall()]
+            cursor.execute(
+                "SELECT set_config('statement_timeout', %s, true), set_config('enable_seqscan', %s, true)",
+                [timeout, seqscan],
+            )
+    except OperationalError as error:
+        # Cancelled: the vector tier still answers, a little less sure of typos.
+        logger.warning("Lexical candidates skipped, searching by vectors only: %s", error)
+        return []
+    return ranked
 
 
 def lexical_texts_store(claims: Sequence[tuple[int, str]]) -> None:

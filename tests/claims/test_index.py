@@ -207,3 +207,28 @@ def test_a_missing_or_unreadable_snapshot_means_building_from_the_database(fact_
     claims_index(claim_ids=[claim.pk])
 
     assert claims_similar(text=DRONES, visible=Claim.objects.all())[0].claim_id == claim.pk
+
+
+def test_a_sync_rereads_from_the_last_sync_not_from_the_newest_row_and_still_gets_late_commits(
+    fact_checker, monkeypatch
+):
+    import claims.similarity
+
+    old = create(fact_checker)
+    claims_index(claim_ids=[old.pk])
+    an_hour_ago = timezone.now() - datetime.timedelta(hours=1)
+    ClaimVector.objects.filter(claim=old).update(indexed_at=an_hour_ago)
+    monkeypatch.setattr(claims.similarity, "_process_index", None)
+    assert claims_similar(text=DRONES, visible=Claim.objects.all())[0].claim_id == old.pk
+    synced = claims.similarity._process_index
+
+    # The hour-old row is not read again by every search, as it was while it stayed the newest.
+    assert synced.reread_from() > an_hour_ago
+    # A writer that took its time before the last sync and committed after it is still read.
+    late = create(fact_checker, text="Colombia is the world's largest coffee producer.")
+    claims_index(claim_ids=[late.pk])
+    ClaimVector.objects.filter(claim=late).update(indexed_at=synced.read_at - datetime.timedelta(seconds=10))
+
+    coffee = claims_similar(text="Colombia produces the most coffee", visible=Claim.objects.all(), limit=1)
+
+    assert [match.claim_id for match in coffee] == [late.pk]

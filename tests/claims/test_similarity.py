@@ -1,7 +1,10 @@
 """The lexical tier beside the vector one (claims.similarity): pg_trgm on PostgreSQL, FTS5 on
 SQLite, both only ever naming claims the searcher may see."""
 
+import logging
+
 import pytest
+from django.db import connection
 
 from claims.models import Claim
 from claims.services import claims_index
@@ -9,6 +12,10 @@ from claims.similarity import claims_similar, lexical_candidates
 from tests.factories import ClaimFactory
 
 pytestmark = pytest.mark.django_db
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the trigram query's timeout is PostgreSQL's"
+)
 
 DRONES = "Russia has acquired hundreds of drones from Iran."
 
@@ -78,3 +85,55 @@ class _NoMatches:
 
 def _nothing_found(self, vector, count):
     return _NoMatches()
+
+
+@pytest.fixture
+def slow_to_match(recorded):
+    """Claims long enough that the trigram query spends far more than a millisecond rechecking
+    word similarity on each of them (the GIN index names them all: they share the query's words)."""
+    drones = recorded[0]
+    padding = " ".join(["Russia has acquired hundreds of drones and tanks from many countries."] * 60)
+    Claim.objects.bulk_create(
+        Claim(text=f"{padding} {number}", claimant=drones.claimant, created_by=drones.created_by)
+        for number in range(300)
+    )
+    return recorded
+
+
+def _session_setting(name):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting(%s)", [name])
+        return cursor.fetchone()[0]
+
+
+@postgresql_only
+def test_a_lexical_query_past_its_timeout_leaves_the_vectors_to_answer(slow_to_match, monkeypatch, caplog):
+    drones, *_ = slow_to_match
+    timeout = _session_setting("statement_timeout")
+    monkeypatch.setattr("claims.similarity.LEXICAL_TIMEOUT_MS", 1)
+
+    with caplog.at_level(logging.WARNING, logger="claims.similarity"):
+        candidates = lexical_candidates(text="hundreds of drones from Iran", visible=Claim.objects.all())
+        [match] = claims_similar(
+            text="Russia has acquired hundreds of drones from Iran", visible=Claim.objects.all(), limit=1
+        )
+
+    assert candidates == []
+    assert "Lexical candidates skipped" in caplog.text
+    # The vector tier answered, and the transaction the search ran in is still usable as it was.
+    assert match.claim_id == drones.pk and match.same_claim
+    assert Claim.objects.filter(pk=drones.pk).exists()
+    assert _session_setting("statement_timeout") == timeout
+    assert _session_setting("enable_seqscan") == "on"
+
+
+@postgresql_only
+def test_a_lexical_query_in_time_puts_the_session_settings_back(recorded):
+    drones, *_ = recorded
+    timeout = _session_setting("statement_timeout")
+
+    candidates = lexical_candidates(text="Rusia has aquired hundreds of drones", visible=Claim.objects.all())
+
+    assert drones.pk in candidates
+    assert _session_setting("statement_timeout") == timeout
+    assert _session_setting("enable_seqscan") == "on"
