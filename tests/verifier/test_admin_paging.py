@@ -4,6 +4,7 @@ whatever the page and the table's size, and the same rows Django's own paging sh
 import pytest
 from django.core.paginator import Paginator
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from claims.models import Claim, Claimant
@@ -89,6 +90,34 @@ def test_a_deep_page_takes_the_same_queries_however_many_claims(
     assert len(skipping) == 1 and skipping[0].startswith('SELECT "claims_claim"."id" AS "pk" FROM')
     if connection.vendor == "postgresql":  # elsewhere the rows past those counted are counted
         assert not [sql for sql in claim_queries if "COUNT(*)" in sql and "LIMIT" not in sql]
+
+
+@pytest.mark.parametrize(("claims", "params"), [(PER_PAGE, {}), (PER_PAGE + 2, {"all": ""})])
+def test_a_list_shown_whole_is_read_with_a_limit_of_its_count(
+    claims, params, as_user, fact_checker, small_pages
+):
+    made = make_claims(claims)
+
+    with CaptureQueriesContext(connection) as captured:
+        response = as_user(fact_checker).get(CHANGELIST, params)
+
+    assert listed(response) == sorted((claim.pk for claim in made), reverse=True)
+    [rows] = [query["sql"] for query in captured.captured_queries if '"claims_claim"."text"' in query["sql"]]
+    # Without one PostgreSQL costs the query for every row of its estimate (and may compile it).
+    assert rows.endswith(f"LIMIT {claims}")
+
+
+def test_an_empty_list_reads_no_rows(as_user, fact_checker, small_pages, django_assert_num_queries):
+    make_claims(2)
+    client = as_user(fact_checker)
+
+    # As the first page (13) without the planner's estimate (all was counted), the page's keys, its
+    # claims and their tags: a count of none is all the list needs to read.
+    with django_assert_num_queries(9):
+        response = client.get(CHANGELIST, {"claimant": "Nobody"})
+
+    assert listed(response) == []
+    assert response.context["cl"].result_count == 0
 
 
 def test_the_count_is_exact_up_to_the_pages_counted_ahead(fact_checker, small_pages):
