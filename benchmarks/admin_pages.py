@@ -5,10 +5,10 @@
 
 Creates the database if it does not exist, migrates it, and bulk-loads the claims once (claimants,
 tags, sources, two pieces of evidence per claim, verdicts: most published, a share in review,
-some corrections in review); a later run reuses the data unless --reload. Then it renders each
-page with Django's test client, signed in as a fact-checker or a reviewer: a few warm-up
-requests, --requests timed ones, and one more that counts the queries. Prints median and p95
-against the 300 ms target, and exits 1 if a p95 misses it. Beside them, the CPU time per request
+some corrections in review) and vacuums them; a later run reuses the data unless --reload. Then
+it renders each page with Django's test client, signed in as a fact-checker or a reviewer: a few
+warm-up requests, --requests timed ones, and one more that counts the queries. Prints median and
+p95 against the 300 ms target, and exits 1 if a p95 misses it. Beside them, the CPU time per request
 of the benchmark's process and of its PostgreSQL backend together (which must run on this machine):
 on a machine busy with other work the times stretch, the CPU time far less.
 """
@@ -46,6 +46,10 @@ CLAIMANTS = 2000
 TAGS = 40
 SOURCES = 20_000
 SEARCH_TERM = "Alabuga"
+# A claimant's name (51 claims: theirs, and claim 17); words no claim has together, a list shorter
+# than a page, which Django reads without paging.
+SEARCH_CLAIMANT = "Claimant 17"
+SEARCH_NOTHING = "Iran -drones"
 
 
 def ensure_database(url: str, *, fresh: bool) -> None:
@@ -264,7 +268,10 @@ def load(claim_count: int, seed: int = 2022) -> None:
         Verdict.objects.bulk_create(verdicts, batch_size=BATCH)
         print(f"  {len(verdicts)} verdicts: {time.monotonic() - started:.0f} s")
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        # VACUUM too, as autovacuum would soon after a load (this machine's PostgreSQL runs without
+        # it): until a table is vacuumed no index-only scan skips its rows, as the review queue's
+        # count does on a live database.
+        cursor.execute("VACUUM (ANALYZE)")
     print(f"loaded in {time.monotonic() - started:.0f} s")
 
 
@@ -365,6 +372,10 @@ def main() -> int:
          changelist + "?" + urlencode({"claimant": "Claimant 17", "tags__id__exact": _tag_id()})),
         ("claim list, assigned to me", "fact-checker", changelist + "?assignee=me"),
         ("claim list, search", "fact-checker", changelist + "?" + urlencode({"q": SEARCH_TERM})),
+        ("claim list, search claimant", "fact-checker",
+         changelist + "?" + urlencode({"q": SEARCH_CLAIMANT})),
+        ("claim list, search, none found", "fact-checker",
+         changelist + "?" + urlencode({"q": SEARCH_NOTHING})),
         ("claim list, page 100", "fact-checker", changelist + "?p=100"),
         ("review queue", "reviewer", "/admin/claims/claim/review-queue/"),
         ("review queue", "fact-checker", "/admin/claims/claim/review-queue/"),
@@ -374,7 +385,7 @@ def main() -> int:
         f" target {TARGET_MS:.0f} ms; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
         " (other work on the machine slows every figure)\n"
     )
-    print(f"{'page':<30} {'as':<13} {'median ms':>10} {'p95 ms':>8} {'CPU ms':>8} {'queries':>8}  result")
+    print(f"{'page':<31} {'as':<13} {'median ms':>10} {'p95 ms':>8} {'CPU ms':>8} {'queries':>8}  result")
     missed = 0
     for name, role, url in pages:
         if args.only and args.only not in name:
@@ -384,7 +395,7 @@ def main() -> int:
         ok = slow < TARGET_MS
         missed += not ok
         print(
-            f"{name:<30} {role:<13} {median:>10.1f} {slow:>8.1f} {cpu_ms:>8.1f} {queries:>8}  "
+            f"{name:<31} {role:<13} {median:>10.1f} {slow:>8.1f} {cpu_ms:>8.1f} {queries:>8}  "
             f"{'ok' if ok else 'MISSED'}"
         )
     return 1 if missed else 0

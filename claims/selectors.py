@@ -6,9 +6,10 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchVector, SearchVectorField
 from django.db import connections
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Expression, OuterRef, Q, QuerySet
+from django.db.models.expressions import Col
 
 from claims.models import Claim, Claimant, Evidence
 from core.roles import FACT_CHECKER_PERMISSION
@@ -71,9 +72,33 @@ def claims_tagged(queryset: QuerySet[Claim], tag: str) -> QuerySet[Claim]:
     return queryset.filter(Exists(tagged))
 
 
-# The text search configuration of the indexes in claims/migrations/0002_claim_search.py: the
-# expressions filtered on below must stay the indexed ones, or the planner will not use them.
+# The text search configuration of the claimant index of claims/migrations/0002_claim_search.py and
+# of the claim text's stored document of 0008_claim_search_document.py: the expressions filtered on
+# below must stay the indexed ones, or the planner will not use the indexes.
 SEARCH_CONFIG = "english"
+
+# claims_claim.search_document (claims/migrations/0008_claim_search_document.py), a column PostgreSQL
+# generates from the text; out of the model state, as SQLite has none.
+_SEARCH_DOCUMENT = SearchVectorField()
+_SEARCH_DOCUMENT.set_attributes_from_name("search_document")
+
+
+class _ClaimSearchDocument(Expression):
+    """The stored search document of the claims in the query, under whatever alias the claims table
+    has (a Col is relabelled with it when the query becomes a subquery)."""
+
+    output_field = SearchVectorField()
+
+    def resolve_expression(
+        self,
+        query: Any = None,
+        allow_joins: bool = True,
+        reuse: set[str] | None = None,
+        summarize: bool = False,
+        for_save: bool = False,
+    ) -> Any:
+        # As F() resolves to a Col of a model field.
+        return Col(query.get_initial_alias(), _SEARCH_DOCUMENT, self.output_field)
 
 
 def claims_matching_text(queryset: QuerySet[Claim], words: str) -> QuerySet[Claim]:
@@ -92,7 +117,7 @@ def claims_matching_text(queryset: QuerySet[Claim], words: str) -> QuerySet[Clai
 def _claims_matching_full_text(queryset: QuerySet[Claim], words: str) -> QuerySet[Claim]:
     search = SearchQuery(words, config=SEARCH_CONFIG, search_type="websearch")
     # Resolved first, into a list: the planner can OR two index scans of the claims table together,
-    # but not an index scan with a subquery, and would then compute every claim's tsvector.
+    # but not an index scan with a subquery, and would then read every claim's document.
     claimant_ids = list(
         Claimant.objects.alias(document=SearchVector("name", config=SEARCH_CONFIG))
         .filter(document=search)
@@ -101,4 +126,6 @@ def _claims_matching_full_text(queryset: QuerySet[Claim], words: str) -> QuerySe
     matches = Q(text_document=search)
     if claimant_ids:
         matches |= Q(claimant_id__in=claimant_ids)
-    return queryset.alias(text_document=SearchVector("text", config=SEARCH_CONFIG)).filter(matches)
+    # The stored document, not SearchVector("text"): a row the planner reads without the index (a
+    # page newest first by primary key, the admin's count) would compute to_tsvector() again.
+    return queryset.alias(text_document=_ClaimSearchDocument()).filter(matches)

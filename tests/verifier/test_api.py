@@ -369,8 +369,33 @@ def test_full_text_search_reads_the_indexes(published_claim):
         claim_plan = matching.explain()
 
     assert "claimant_name_search_idx" in claimant_plan
-    assert "claim_text_search_idx" in claim_plan
+    assert "claim_search_document_idx" in claim_plan
     assert list(matching) == [published_claim]
+
+
+@postgresql_only
+def test_full_text_search_reads_the_text_as_edited(make_published_claim):
+    from claims.selectors import claims_matching_text
+
+    claim = make_published_claim(text="The drones were exported before the invasion")
+    # Arranged: an edit the workflow would refuse on a published claim; the stored document must
+    # follow the text whatever writes it.
+    Claim.objects.filter(pk=claim.pk).update(text="Submarines were leased after the invasion")
+
+    assert list(claims_matching_text(Claim.objects.all(), "submarine")) == [claim]
+    assert list(claims_matching_text(Claim.objects.all(), "drones")) == []
+
+
+@postgresql_only
+def test_full_text_search_works_inside_a_subquery(make_published_claim):
+    from claims.selectors import claims_matching_text
+
+    drones = make_published_claim(text="The drones were exported before the invasion")
+    make_published_claim(text="Submarines were leased after the invasion")
+    # The stored document's column is named by the claims table's alias in a subquery too.
+    matching = claims_matching_text(Claim.objects.all(), "drones").values("pk")
+
+    assert list(Claim.objects.filter(pk__in=matching)) == [drones]
 
 
 def test_search_words_are_limited_in_length(anonymous, published_claim):

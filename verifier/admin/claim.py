@@ -64,7 +64,7 @@ from verifier.admin.inlines import (
     evidence_quote_cell,
 )
 from verifier.admin.my_work import my_work_view
-from verifier.admin.paging import LargeTablePaging
+from verifier.admin.paging import LargeTableChangeList, LargeTablePaging
 from verifier.admin.review_queue import review_queue_view
 from verifier.admin.similar import similar_claims_block, similar_claims_message, similar_claims_view
 from verifier.admin.transfer import export_published_view, import_view
@@ -116,7 +116,7 @@ def _edit_lock(claim: Claim) -> str | None:
     return None
 
 
-class ClaimChangeList(ChangeList):
+class ClaimChangeList(LargeTableChangeList):
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[Claim]:
         # What the list columns show, loaded with the page; the claim page loads its own.
         return claims_for_list(super().get_queryset(request, exclude_parameters))

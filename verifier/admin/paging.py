@@ -6,13 +6,14 @@ and fetches a page with OFFSET, which makes the database compute everything the 
 annotations' subqueries) for every row it skips. This one counts only as far as a few pages past the
 page asked for, taking PostgreSQL's planner estimate beyond that, and fetches a page's primary keys
 first (an index scan however deep), then the rows of those keys with everything the list shows.
+A list short enough to show whole is fetched with a LIMIT of its count.
 """
 
 import json
 from functools import cached_property
 from typing import Any
 
-from django.contrib.admin.views.main import PAGE_VAR
+from django.contrib.admin.views.main import PAGE_VAR, ChangeList
 from django.core.paginator import Page, Paginator
 from django.db import connections
 from django.db.models import QuerySet
@@ -68,6 +69,22 @@ def estimated_rows(queryset: QuerySet[Any]) -> int:
     if isinstance(plan, str):
         plan = json.loads(plan)
     return int(plan[0]["Plan"]["Plan Rows"])
+
+
+class LargeTableChangeList(ChangeList):
+    """For the change list of a ModelAdmin with LargeTablePaging."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        if self.multi_page and not (self.show_all and self.can_show_all):
+            return
+        # Django shows a list this short (one page, or all of it) straight from the filtered query,
+        # with no LIMIT: PostgreSQL then costs it for every row of its estimate, the list's
+        # subqueries included, and past a cost compiles it with JIT (140 ms for a search finding
+        # nothing among 100,000 claims). The count of a list this short is exact (the paginator
+        # counts ten pages past the one asked for), so the LIMIT leaves out no row it counted; a
+        # count of 0 needs no query at all.
+        self.result_list = self.result_list[: self.result_count]
 
 
 class LargeTablePaging:
