@@ -14,7 +14,7 @@ targets (>= 100 sources/s, <= 1.5 x the floor, <= 300 MB per worker) and exits 0
 All traffic stays on 127.0.0.0/8; every process it starts is stopped on exit or Ctrl-C.
 
     .venv/bin/python benchmarks/fetch_pipeline.py [--sources 1000] [--pair sqlite|postgres|both]
-        [--workers 2] [--threads 8] [--profile]
+        [--workers 2] [--threads 8] [--profile] [--database NAME] [--redis-db N]
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,15 +53,28 @@ from tests.processes import WorkerProcess  # noqa: E402
 TARGET_PER_SECOND = 100.0
 TARGET_RATIO = 1.5
 TARGET_RSS_MB = 300.0
-POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/verifier_bench_fetch"
-REDIS_URL = "redis://127.0.0.1:6379/7"
+# The database (dropped and recreated) and the Redis db (flushed) of the PostgreSQL + Redis run;
+# --database and --redis-db (or BENCH_FETCH_DATABASE / BENCH_FETCH_REDIS_DB) keep concurrent runs
+# on one machine out of each other's way.
+POSTGRES_SERVER = "postgres://postgres@127.0.0.1:5432"
+REDIS_SERVER = "redis://127.0.0.1:6379"
+DEFAULT_DATABASE = "verifier_bench_fetch"
+DEFAULT_REDIS_DB = 7
 PAIRS = {
     "sqlite": "SQLite + filesystem broker",
     "postgres": "PostgreSQL + Redis",
 }
 
 
-def _pair_env(pair: str, var_dir: Path, port: int) -> dict[str, str]:
+def _postgres_url(database: str) -> str:
+    return f"{POSTGRES_SERVER}/{database}"
+
+
+def _redis_url(redis_db: int) -> str:
+    return f"{REDIS_SERVER}/{redis_db}"
+
+
+def _pair_env(pair: str, var_dir: Path, port: int, database: str, redis_db: int) -> dict[str, str]:
     env = {
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "VERIFIER_VAR_DIR": str(var_dir),
@@ -72,20 +86,18 @@ def _pair_env(pair: str, var_dir: Path, port: int) -> dict[str, str]:
                  "MEDIA_ROOT", "SNAPSHOT_STORAGE_BACKEND"):
         os.environ.pop(name, None)
     if pair == "postgres":
-        env.update(DATABASE_URL=POSTGRES_URL, REDIS_URL=REDIS_URL)
+        env.update(DATABASE_URL=_postgres_url(database), REDIS_URL=_redis_url(redis_db))
     return env
 
 
-def _reset_postgres_and_redis() -> None:
+def _reset_postgres_and_redis(database: str, redis_db: int) -> None:
     import psycopg
     import redis
 
-    name = POSTGRES_URL.rsplit("/", 1)[1]
-    admin_url = POSTGRES_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    with psycopg.connect(_postgres_url("postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{database}"')
+    redis.Redis.from_url(_redis_url(redis_db)).flushdb()
 
 
 class Workers:
@@ -145,11 +157,17 @@ class Workers:
             worker.stop()
 
 
-def _is_our_server(pid: int, name: str) -> bool:
+def _our_server(database: str) -> Callable[[int, str], bool]:
     """The Redis server, or a PostgreSQL backend serving the benchmark's database."""
-    if name == "redis-server":
-        return True
-    return name == "postgres" and POSTGRES_URL.rsplit("/", 1)[1] in _read(Path(f"/proc/{pid}/cmdline"))
+
+    def is_ours(pid: int, name: str) -> bool:
+        if name == "redis-server":
+            return True
+        # A backend's command line reads "postgres: user database host(port) state".
+        command_line = _read(Path(f"/proc/{pid}/cmdline")).replace("\0", " ")
+        return name == "postgres" and f" {database} " in command_line
+
+    return is_ours
 
 
 def _read(path: Path) -> str:
@@ -160,13 +178,14 @@ def _read(path: Path) -> str:
 
 
 def drive(*, pair: str, port: int, sources: int, workers: int, threads: int, timeout: float,
-          profile_dir: Path | None, keep: bool, origin_pid: int) -> dict[str, Any]:
+          profile_dir: Path | None, keep: bool, origin_pid: int, database: str,
+          redis_db: int) -> dict[str, Any]:
     """One pipeline run in this process (Django configured for `pair`); figures as a dict."""
     var_dir = Path(tempfile.mkdtemp(prefix=f"verifier-bench-{pair}-"))
-    env = _pair_env(pair, var_dir, port)
+    env = _pair_env(pair, var_dir, port, database, redis_db)
     os.environ.update(env)
     if pair == "postgres":
-        _reset_postgres_and_redis()
+        _reset_postgres_and_redis(database, redis_db)
 
     import django
 
@@ -245,7 +264,7 @@ def drive(*, pair: str, port: int, sources: int, workers: int, threads: int, tim
             "workers": lambda pid, name: pid in worker_pids,
             "driver": lambda pid, name: pid == os.getpid(),
             "origin": lambda pid, name: pid == origin_pid,
-            "db+broker": _is_our_server,
+            "db+broker": _our_server(database),
         })
         peak_rss = pool.peak_rss_mb()
         pool.stop_profiling()
@@ -393,6 +412,14 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true",
                         help="sample the workers with py-spy during the timed run")
     parser.add_argument("--keep", action="store_true", help="keep each run's var directory")
+    parser.add_argument(
+        "--database", default=os.environ.get("BENCH_FETCH_DATABASE", DEFAULT_DATABASE),
+        help="PostgreSQL database of the postgres run, dropped and recreated (BENCH_FETCH_DATABASE)",
+    )
+    parser.add_argument(
+        "--redis-db", type=int, default=int(os.environ.get("BENCH_FETCH_REDIS_DB", DEFAULT_REDIS_DB)),
+        help="Redis db of the postgres run, flushed (BENCH_FETCH_REDIS_DB)",
+    )
     parser.add_argument("--drive", choices=list(PAIRS), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--origin-pid", type=int, default=0, help=argparse.SUPPRESS)
@@ -406,6 +433,7 @@ def main() -> None:
             pair=args.drive, port=args.port, sources=args.sources, workers=args.workers,
             threads=args.threads, timeout=args.timeout, keep=args.keep, origin_pid=args.origin_pid,
             profile_dir=Path(args.profile_dir) if args.profile_dir else None,
+            database=args.database, redis_db=args.redis_db,
         )
         print(json.dumps(figures))
         return
@@ -435,6 +463,7 @@ def main() -> None:
                 "--port", str(origin.port), "--origin-pid", str(origin.pid),
                 "--sources", str(args.sources), "--workers", str(args.workers),
                 "--threads", str(args.threads), "--timeout", str(args.timeout),
+                "--database", args.database, "--redis-db", str(args.redis_db),
             ]
             if args.keep:
                 command.append("--keep")

@@ -363,6 +363,11 @@ SOURCES_STALE_FETCH_MINUTES = env_int("SOURCES_STALE_FETCH_MINUTES", 10, minimum
 # third of their length while it runs: a killed worker's leases lapse within seconds, and the
 # beat's lease sweep (every SOURCES_FETCH_LEASE_SECONDS) queues its fetch again.
 SOURCES_FETCH_LEASE_SECONDS = env_int("SOURCES_FETCH_LEASE_SECONDS", 15, minimum=3)
+# Where the per-host slots are leased (sources.host_slots): "redis" (one round trip, no database
+# write; the default with REDIS_URL) or "database" (HostFetchSlot rows).
+SOURCES_HOST_SLOTS = env_str("SOURCES_HOST_SLOTS", "redis" if REDIS_URL else "database")
+if SOURCES_HOST_SLOTS not in ("redis", "database") or (SOURCES_HOST_SLOTS == "redis" and not REDIS_URL):
+    raise ImproperlyConfigured('SOURCES_HOST_SLOTS must be "database", or "redis" with REDIS_URL set')
 # Snapshots whose body file is re-hashed by the daily integrity check.
 SOURCES_VERIFY_SAMPLE = env_int("SOURCES_VERIFY_SAMPLE", 200, minimum=1)
 

@@ -10,7 +10,7 @@ import hashlib
 import logging
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -30,14 +30,16 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import Q, QuerySet
+from django.db.models import BigIntegerField, Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from core.errors import DomainError
 from core.queueing import task_queue
 from core.roles import require_fact_checker
 from sources.fetcher import FetchLimits, FetchResult, Outcome, UrlRefused, check_url, fetch
-from sources.models import HostFetchSlot, Snapshot, Source, change_of_failed_fetch
+from sources.host_slots import HostSlotsUnavailable, host_slots
+from sources.host_slots import lease_end as _lease_end
+from sources.models import Snapshot, Source, change_of_failed_fetch
 from sources.signals import source_fetch_state_changed
 
 logger = logging.getLogger(__name__)
@@ -96,7 +98,7 @@ def _fetch_request(*, source: Source, token: uuid.UUID, only_if: Q, queue: bool)
     if not requested:
         return False
     source.status, source.fetch_token = Source.Status.PENDING, token
-    _fetch_state_changed(source.pk)
+    _fetch_state_changed(source.pk, never_fetched=None)
     if queue:
         transaction.on_commit(lambda: enqueue_fetch(source_id=source.pk, token=token))
     return True
@@ -135,32 +137,37 @@ class HostBusy:
     host: str
 
 
-def _lease_end(now: datetime) -> datetime:
-    return now + timedelta(seconds=settings.SOURCES_FETCH_LEASE_SECONDS)
+def _claim(
+    *, source_id: int, token: str, host: str, holder: uuid.UUID, now: datetime
+) -> bool | HostBusy:
+    """Takes a slot of the host, then the fetch (True); HostBusy, or False when the fetch is no
+    longer claimable, with the slot given back."""
+    slots = host_slots()
 
+    def claim_source() -> bool:
+        return bool(
+            Source.objects.filter(_claimable(now), pk=source_id, fetch_token=token).update(
+                status=Source.Status.FETCHING, fetch_started_at=now, fetch_lease_expires_at=_lease_end(now)
+            )
+        )
 
-def _host_slot_take(host: str, holder: uuid.UUID, expires_at: datetime) -> bool:
-    for slot in range(settings.SOURCES_MAX_FETCHES_PER_HOST):
-        try:
-            with transaction.atomic():
-                HostFetchSlot.objects.create(
-                    host=host, slot=slot, holder=holder, expires_at=expires_at
-                )
-        except IntegrityError:
-            continue
+    if not slots.in_transaction:
+        # The slot lives outside the database: the claim is a single autocommitted UPDATE.
+        if not slots.acquire(host, holder, now):
+            return HostBusy(host=host)
+        if not claim_source():
+            slots.release(holder)
+            return False
         return True
-    return False
-
-
-def _host_slot_acquire(host: str, holder: uuid.UUID, now: datetime) -> bool:
-    expires_at = _lease_end(now)
-    if _host_slot_take(host, holder, expires_at):
-        return True
-    # Expired leases (a dead worker's) are cleared only when they stand in the way, sparing every
-    # other fetch a write.
-    if HostFetchSlot.objects.filter(host=host, expires_at__lt=now).delete()[0]:
-        return _host_slot_take(host, holder, expires_at)
-    return False
+    # The host slot and the claim are written in one transaction: SQLite serialises writers, and
+    # every write transaction is another wait for its lock when many fetches run at once.
+    with transaction.atomic():
+        if not slots.acquire(host, holder, now):
+            return HostBusy(host=host)
+        if not claim_source():
+            transaction.set_rollback(True)  # gives the slot back
+            return False
+    return True
 
 
 def _claimable(now: datetime) -> Q:
@@ -177,7 +184,7 @@ def _leases_renew(*, source_id: int, token: str, holder: uuid.UUID) -> None:
     Source.objects.filter(pk=source_id, fetch_token=token, status=Source.Status.FETCHING).update(
         fetch_lease_expires_at=_lease_end(now)
     )
-    HostFetchSlot.objects.filter(holder=holder).update(expires_at=_lease_end(now))
+    host_slots().renew(holder, now)
 
 
 def _leases_renew_until(
@@ -187,7 +194,7 @@ def _leases_renew_until(
         while not stop.wait(settings.SOURCES_FETCH_LEASE_SECONDS / 3):
             try:
                 _leases_renew(source_id=source_id, token=token, holder=holder)
-            except DatabaseError as error:
+            except (DatabaseError, HostSlotsUnavailable) as error:
                 # The next renewal may succeed before the lease lapses; if not, the fetch is redone.
                 logger.warning("Could not renew the leases of source %s: %s", source_id, error)
     finally:
@@ -211,23 +218,7 @@ def _leases_renewed(*, source_id: int, token: str, holder: uuid.UUID) -> Iterato
     finally:
         stop.set()
         renewer.join()
-        _host_slot_release(holder)
-
-
-def _host_slot_release(holder: uuid.UUID) -> None:
-    try:
-        HostFetchSlot.objects.filter(holder=holder).delete()
-    except (OperationalError, InterfaceError) as error:
-        if connection.in_atomic_block:
-            raise
-        # A broken connection must not keep the host's slot: free it on a new one, or leave it to
-        # lapse within SOURCES_FETCH_LEASE_SECONDS.
-        logger.warning("Freeing host slot %s on a fresh connection after: %s", holder, error)
-        connection.close()
-        try:
-            HostFetchSlot.objects.filter(holder=holder).delete()
-        except DatabaseError as second_error:
-            logger.warning("Host slot %s left to lapse: %s", holder, second_error)
+        host_slots().release(holder)
 
 
 def source_fetch(
@@ -250,19 +241,13 @@ def source_fetch(
         return None
     host = urlsplit(source.url).hostname or ""
     holder = uuid.uuid4()
-    # The host slot and the claim are written in one transaction: SQLite serialises writers, and
-    # every write transaction is another wait for its lock when many fetches run at once.
-    with transaction.atomic():
-        if not _host_slot_acquire(host, holder, now):
-            return HostBusy(host=host)
-        claimed = Source.objects.filter(_claimable(now), pk=source_id, fetch_token=token).update(
-            status=Source.Status.FETCHING, fetch_started_at=now, fetch_lease_expires_at=_lease_end(now)
-        )
-        if not claimed:
-            transaction.set_rollback(True)  # gives the slot back
-            return None
+    claimed = _claim(source_id=source_id, token=token, host=host, holder=holder, now=now)
+    if isinstance(claimed, HostBusy):
+        return claimed
+    if not claimed:
+        return None
     with _leases_renewed(source_id=source_id, token=token, holder=holder):
-        _fetch_state_changed(source_id)
+        _fetch_state_changed(source_id, never_fetched=source.last_fetched_at is None)
         # No transaction is open here: the fetch can take up to SOURCES_TIMEOUT_TOTAL seconds.
         result = fetch(source.url, limits=fetch_limits())
     if result.transient and not record_transient:
@@ -388,18 +373,25 @@ def snapshot_capture_repair(*, snapshot: Snapshot) -> bool:
 
 def _classify_change(*, source: Source, result: FetchResult) -> str:
     # Only hashes are compared: loading whole snapshots would read their text for nothing.
-    if not source.snapshots.exists():
-        return Snapshot.Change.FIRST
-    if result.outcome == Outcome.FETCHED:
-        last_good_sha256 = (
-            source.snapshots.filter(outcome=Snapshot.Outcome.FETCHED)
-            .values_list("text_sha256", flat=True)
-            .first()
+    if result.outcome != Outcome.FETCHED:
+        if not source.snapshots.exists():
+            return Snapshot.Change.FIRST
+        return change_of_failed_fetch(outcome=result.outcome, http_status=result.http_status)
+    # One query: the newest good snapshot if there is one, else any snapshot at all.
+    previous = (
+        source.snapshots.order_by(
+            Case(When(outcome=Snapshot.Outcome.FETCHED, then=Value(0)), default=Value(1)),
+            "-fetched_at",
+            "-id",
         )
-        if last_good_sha256 is not None and last_good_sha256 == result.text_sha256:
-            return Snapshot.Change.SAME
-        return Snapshot.Change.CHANGED
-    return change_of_failed_fetch(outcome=result.outcome, http_status=result.http_status)
+        .values_list("outcome", "text_sha256")
+        .first()
+    )
+    if previous is None:
+        return Snapshot.Change.FIRST
+    if previous == (Snapshot.Outcome.FETCHED, result.text_sha256):
+        return Snapshot.Change.SAME
+    return Snapshot.Change.CHANGED
 
 
 def _result_without_extraction(result: FetchResult, *, error: DatabaseError) -> FetchResult:
@@ -472,25 +464,102 @@ def snapshot_record(
         if result.warc
         else ""
     )
+    try:
+        return _on_a_working_connection(
+            lambda: _snapshot_record_once(
+                source=source, token=token, result=result, body_name=body_name, warc_name=warc_name,
+                on_recorded=on_recorded,
+            )
+        )
+    except _AlreadyRecorded:
+        # A redelivered task already recorded this attempt.
+        return None
+    except _RefusedByDatabase as refused:
+        # What the page said slipped past the fetcher's checks (a NUL, say) and the database
+        # will not store it: record that outcome rather than leave the source fetching forever.
+        logger.warning("Snapshot of source %s refused by the database: %s", source.pk, refused.error)
+        result = _result_without_extraction(result, error=refused.error)
+    try:
+        return _on_a_working_connection(
+            lambda: _snapshot_record_once(
+                source=source, token=token, result=result, body_name=body_name, warc_name=warc_name,
+                on_recorded=on_recorded, refused_again=True,
+            )
+        )
+    except _AlreadyRecorded:
+        return None
+
+
+def _on_a_working_connection(record: Callable[[], Snapshot]) -> Snapshot:
+    """Runs the record's transaction, and once more on a fresh connection if the one it found had
+    died while the page was fetched (cut, database restarted): the fetch is not redone for that.
+    Nothing was written by the failed attempt, or, if its commit went through unseen, the
+    snapshot's unique fetch token turns the second attempt into _AlreadyRecorded."""
+    if connection.in_atomic_block:
+        return record()
+    connection.ensure_connection()
+    found = connection.connection
+    try:
+        return record()
+    except (OperationalError, InterfaceError) as error:
+        # Django drops a connection whose rollback failed (and may have opened the next one
+        # already); one that is still there and answers failed otherwise (SQLite locked, say),
+        # which is the caller's to retry later.
+        if connection.connection is found and connection.is_usable():
+            raise
+        logger.warning("Recording the snapshot on a fresh database connection after: %s", error)
+        connection.close()
+        return record()
+
+
+class _AlreadyRecorded(Exception):
+    """The snapshot of this fetch attempt exists (snapshot_one_per_fetch_attempt)."""
+
+
+class _RefusedByDatabase(Exception):
+    def __init__(self, error: DataError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _snapshot_record_once(
+    *,
+    source: Source,
+    token: str,
+    result: FetchResult,
+    body_name: str,
+    warc_name: str,
+    on_recorded: SnapshotHook | None,
+    refused_again: bool = False,
+) -> Snapshot:
+    """snapshot_record's one short transaction: the snapshot, the source's state and whatever
+    `on_recorded` derives from it. The snapshot is its first write, so a refused insert rolls the
+    whole transaction back (raised as _AlreadyRecorded or _RefusedByDatabase) without the
+    savepoint, two more round trips, that catching it inside would need."""
     now = timezone.now()
     with transaction.atomic():
         try:
-            with transaction.atomic():
-                snapshot = _snapshot_create(
-                    source=source, token=token, result=result, body_name=body_name, warc_name=warc_name
-                )
-        except IntegrityError:
-            # A redelivered task already recorded this attempt.
-            return None
-        except DataError as refusal:
-            # What the page said slipped past the fetcher's checks (a NUL, say) and the database
-            # will not store it: record that outcome rather than leave the source fetching forever.
-            logger.warning("Snapshot of source %s refused by the database: %s", source.pk, refusal)
-            result = _result_without_extraction(result, error=refusal)
             snapshot = _snapshot_create(
                 source=source, token=token, result=result, body_name=body_name, warc_name=warc_name
             )
-        Source.objects.filter(pk=source.pk, fetch_token=token).update(
+        except IntegrityError as error:
+            raise _AlreadyRecorded from error
+        except DataError as error:
+            if refused_again:
+                raise
+            raise _RefusedByDatabase(error) from error
+        # Whether or not a newer fetch was asked for meanwhile, this is the source's newest
+        # snapshot, unless a concurrent fetch already recorded a later one.
+        newer_recorded = Exists(
+            Snapshot.objects.filter(pk=OuterRef("latest_snapshot_id"), fetched_at__gt=snapshot.fetched_at)
+        )
+        latest = Case(
+            When(newer_recorded, then=F("latest_snapshot_id")),
+            default=Value(snapshot.pk),
+            output_field=BigIntegerField(),
+        )
+        # The source's outcome is this fetch's only while its token is the current one.
+        settled = Source.objects.filter(pk=source.pk, fetch_token=token).update(
             status=(
                 Source.Status.FETCHED
                 if result.outcome == Outcome.FETCHED
@@ -500,20 +569,18 @@ def snapshot_record(
             outcome_reason=result.reason,
             last_fetched_at=now,
             next_check_at=now + timedelta(days=settings.SOURCES_RECHECK_DAYS),
+            latest_snapshot=latest,
         )
-        # Whether or not a newer fetch was asked for meanwhile, this is the source's newest
-        # snapshot, unless a concurrent fetch already recorded a later one.
-        Source.objects.filter(pk=source.pk).filter(
-            Q(latest_snapshot__isnull=True) | Q(latest_snapshot__fetched_at__lte=snapshot.fetched_at)
-        ).update(latest_snapshot=snapshot)
-        _fetch_state_changed(source.pk)
+        if not settled:
+            Source.objects.filter(pk=source.pk).update(latest_snapshot=latest)
+        _fetch_state_changed(source.pk, never_fetched=False)
         if on_recorded is not None:
             on_recorded(snapshot=snapshot)
     return snapshot
 
 
-def _fetch_state_changed(source_id: int) -> None:
-    source_fetch_state_changed.send(sender=Source, source_id=source_id)
+def _fetch_state_changed(source_id: int, *, never_fetched: bool | None) -> None:
+    source_fetch_state_changed.send(sender=Source, source_id=source_id, never_fetched=never_fetched)
 
 
 def sources_requeue_stale() -> int:

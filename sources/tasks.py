@@ -13,6 +13,7 @@ from django.db import InterfaceError, OperationalError
 
 from core.queueing import retry_delay
 from sources import services
+from sources.host_slots import HostSlotsUnavailable
 from verifier.services.sources import source_fetch_and_apply
 
 logger = logging.getLogger(__name__)
@@ -30,9 +31,10 @@ def fetch_source(self: Task, source_id: int, token: str, host_waits: int = 0) ->
     final_attempt = self.request.retries >= (self.max_retries or 0)
     try:
         outcome = source_fetch_and_apply(source_id=source_id, token=token, record_transient=final_attempt)
-    except (OperationalError, InterfaceError) as error:
-        # Database gone, connection cut, SQLite locked: the claim lapses within the lease, after
-        # which this same attempt is claimable again (the token keeps it to one snapshot).
+    except (OperationalError, InterfaceError, HostSlotsUnavailable) as error:
+        # Database gone, connection cut, SQLite locked, Redis holding the host slots unreachable:
+        # the claim lapses within the lease, after which this same attempt is claimable again (the
+        # token keeps it to one snapshot).
         logger.warning("Fetch of source %s hit a database error, retrying: %s", source_id, error)
         raise self.retry(
             exc=error,

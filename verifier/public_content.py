@@ -7,7 +7,6 @@ from django.db.models.signals import post_delete, post_save
 
 from claims.models import Claim, Claimant, Tag
 from core.content_version import public_content_changed
-from sources.models import Source
 from sources.signals import source_fetch_state_changed
 from verifier.models import Rating
 
@@ -31,12 +30,18 @@ def _reference_data_changed(sender: type, created: bool = False, **kwargs: Any) 
     public_content_changed()
 
 
-def _source_fetch_state_changed(sender: type, source_id: int, **kwargs: Any) -> None:
+def _source_fetch_state_changed(
+    sender: type, source_id: int, never_fetched: bool | None = None, **kwargs: Any
+) -> None:
     # A published claim whose source was never fetched shows it pending, then fetching: if one
     # cites this source, the cached public responses are superseded. A re-check of a fetched source
     # is not shown while it runs (the public record keeps the settled status), and what its snapshot
     # changes moves the version in verifier.services.sources.
-    never_fetched = Source.objects.filter(pk=source_id, last_fetched_at__isnull=True)
-    citing = Claim.objects.filter(status=Claim.Status.PUBLISHED, evidence__source_id=source_id)
-    if never_fetched.exists() and citing.exists():
+    if never_fetched is False:
+        return
+    citing = {"status": Claim.Status.PUBLISHED, "evidence__source_id": source_id}
+    if never_fetched is None:
+        # One query for both questions: this runs for every fetch queued and started.
+        citing["evidence__source__last_fetched_at__isnull"] = True
+    if Claim.objects.filter(**citing).exists():
         public_content_changed()

@@ -3,6 +3,8 @@ checked against it, the claims' updated_at moves so incremental pulls see it, an
 claims whose source changed or disappeared get a flag entry each (verifier.services.flags), announced
 to the webhooks and to the people concerned."""
 
+from django.db.models import BooleanField, ExpressionWrapper, Q
+
 from claims.models import Claim
 from claims.services import evidence_check_quote
 from core.content_version import public_content_changed
@@ -30,19 +32,26 @@ def snapshot_apply_to_claims(*, snapshot: Snapshot) -> None:
     changed or disappeared."""
     source = snapshot.source
     shown_changed: set[int] = set()
-    checked = source.evidence.select_related("quote_checked_snapshot").defer("quote_checked_snapshot__text")
+    checked = (
+        source.evidence.select_related("quote_checked_snapshot")
+        .defer("quote_checked_snapshot__text")
+        # Whether a published claim cites the source comes with the evidence, not in a query of its own.
+        .annotate(cites_published=ExpressionWrapper(Q(claim__status=Claim.Status.PUBLISHED), BooleanField()))
+    )
+    cited_by_published = False
     for evidence in checked:
         shown = (evidence.quote_checked_snapshot_id, evidence.quote_status)
         evidence_check_quote(evidence=evidence, snapshot=snapshot)
         if (evidence.quote_checked_snapshot_id, evidence.quote_status) != shown:
             shown_changed.add(evidence.claim_id)
+        cited_by_published = cited_by_published or evidence.cites_published
     # Incremental pulls (updated_since) must see a claim whose evidence shows another snapshot or
     # quote status; a re-check that found the same page moves no claim.
-    Claim.objects.filter(pk__in=shown_changed).update(updated_at=snapshot.fetched_at)
+    if shown_changed:
+        Claim.objects.filter(pk__in=shown_changed).update(updated_at=snapshot.fetched_at)
     # The public record of a claim citing the source may read differently (a quote status, the
     # source's settled status); a re-check that found the same page supersedes nothing.
     reads_differently = snapshot.change != Snapshot.Change.SAME or bool(shown_changed)
-    published = Claim.objects.filter(status=Claim.Status.PUBLISHED, evidence__source=source)
-    if reads_differently and published.exists():
+    if reads_differently and cited_by_published:
         public_content_changed()
     source_flags_raise(source=source, snapshot=snapshot)
