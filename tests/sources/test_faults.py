@@ -104,17 +104,30 @@ def pretend_the_fetch_is_stale(source_id: int) -> None:
     )
 
 
-def test_worker_killed_mid_fetch_is_redone_once_after_restart(origin):
-    release = threading.Event()
-    requests: list[float] = []
+class SlowPage:
+    """The origin's /slow answers the article; each of its first `held` requests waits until its
+    release is set (30 s at most), so a test can act while a fetch is in flight."""
 
-    def first_answer_hangs(request: Request) -> Response:
-        requests.append(time.monotonic())
-        if len(requests) == 1:
-            release.wait(timeout=30)
+    def __init__(self, origin: HTTPServer, *, held: int = 1) -> None:
+        self.requests: list[float] = []
+        self.releases = [threading.Event() for _ in range(held)]
+        origin.expect_request("/slow").respond_with_handler(self._answer)
+
+    def _answer(self, request: Request) -> Response:
+        self.requests.append(time.monotonic())
+        index = len(self.requests) - 1
+        if index < len(self.releases):
+            self.releases[index].wait(timeout=30)
         return Response(ARTICLE, content_type="text/html")
 
-    origin.expect_request("/slow").respond_with_handler(first_answer_hangs)
+    def release(self) -> None:
+        for release in self.releases:
+            release.set()
+
+
+def test_worker_killed_mid_fetch_is_redone_once_after_restart(origin):
+    page = SlowPage(origin)
+    requests = page.requests
     purge_queues()
     first, second = WorkerProcess(fetch_env(origin)), WorkerProcess(fetch_env(origin))
     with stopped_in_any_case(first, second):
@@ -129,7 +142,7 @@ def test_worker_killed_mid_fetch_is_redone_once_after_restart(origin):
         assert Source.objects.get(pk=evidence.source_id).status == Source.Status.FETCHING
 
         first.kill()
-        release.set()
+        page.release()
         assert snapshots_of(evidence.source_id) == []
 
         second.start()
@@ -206,16 +219,8 @@ def lease_sweep_recovers(recovered: Callable[[], bool], *, worker: WorkerProcess
 
 def test_worker_killed_three_times_mid_fetch_is_recovered_by_the_lease_sweep(origin, settings):
     settings.SOURCES_FETCH_LEASE_SECONDS = 3
-    releases = [threading.Event() for _ in range(3)]
-    requests: list[float] = []
-
-    def first_three_answers_hang(request: Request) -> Response:
-        requests.append(time.monotonic())
-        if len(requests) <= len(releases):
-            releases[len(requests) - 1].wait(timeout=30)
-        return Response(ARTICLE, content_type="text/html")
-
-    origin.expect_request("/slow").respond_with_handler(first_three_answers_hang)
+    page = SlowPage(origin, held=3)
+    requests, releases = page.requests, page.releases
     purge_queues()
     env = fetch_env(origin, SOURCES_FETCH_LEASE_SECONDS="3")
     workers = [WorkerProcess(env) for _ in range(4)]
@@ -248,15 +253,8 @@ def test_worker_killed_three_times_mid_fetch_is_recovered_by_the_lease_sweep(ori
 
 
 def test_duplicate_messages_for_a_running_fetch_reach_the_origin_once(origin):
-    release = threading.Event()
-    requests: list[float] = []
-
-    def answer_when_released(request: Request) -> Response:
-        requests.append(time.monotonic())
-        release.wait(timeout=30)
-        return Response(ARTICLE, content_type="text/html")
-
-    origin.expect_request("/slow").respond_with_handler(answer_when_released)
+    page = SlowPage(origin)
+    requests = page.requests
     purge_queues()
     worker = WorkerProcess(fetch_env(origin), concurrency=6)
     with stopped_in_any_case(worker):
@@ -271,7 +269,7 @@ def test_duplicate_messages_for_a_running_fetch_reach_the_origin_once(origin):
             lambda: worker.log().count("'skipped'") == 4,
             what=f"the four copies to be skipped\n{worker.log()}",
         )
-        release.set()
+        page.release()
         wait_for(lambda: snapshots_of(evidence.source_id), what=f"the fetch\n{worker.log()}")
 
     assert len(snapshots_of(evidence.source_id)) == 1
@@ -279,15 +277,8 @@ def test_duplicate_messages_for_a_running_fetch_reach_the_origin_once(origin):
 
 
 def test_sigterm_mid_fetch_lets_the_fetch_finish_once(origin):
-    release = threading.Event()
-    requests: list[float] = []
-
-    def answer_when_released(request: Request) -> Response:
-        requests.append(time.monotonic())
-        release.wait(timeout=30)
-        return Response(ARTICLE, content_type="text/html")
-
-    origin.expect_request("/slow").respond_with_handler(answer_when_released)
+    page = SlowPage(origin)
+    requests = page.requests
     purge_queues()
     worker, restarted = WorkerProcess(fetch_env(origin)), WorkerProcess(fetch_env(origin))
     with stopped_in_any_case(worker, restarted):
@@ -295,7 +286,7 @@ def test_sigterm_mid_fetch_lets_the_fetch_finish_once(origin):
         evidence = cite_in_a_claim(FactCheckerFactory(), origin.url_for("/slow"))
         wait_for(lambda: requests, what=f"the fetch to start\n{worker.log()}")
         os.killpg(worker.pid, signal.SIGTERM)
-        release.set()
+        page.release()
         wait_for(lambda: worker.process.poll() is not None, what=f"warm shutdown\n{worker.log()}")
         restarted.start()
         # Room for a redelivery of the stopped worker's message to show up as a duplicate.
@@ -330,15 +321,8 @@ def test_body_file_corrupted_on_disk_is_replaced_by_the_next_fetch(origin):
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_terminate_backend is PostgreSQL's")
 def test_database_connections_terminated_mid_fetch_lose_and_duplicate_nothing(origin):
-    release = threading.Event()
-    requests: list[float] = []
-
-    def answer_when_released(request: Request) -> Response:
-        requests.append(time.monotonic())
-        release.wait(timeout=30)
-        return Response(ARTICLE, content_type="text/html")
-
-    origin.expect_request("/slow").respond_with_handler(answer_when_released)
+    page = SlowPage(origin)
+    requests = page.requests
     purge_queues()
     worker = WorkerProcess(fetch_env(origin))
     with stopped_in_any_case(worker):
@@ -352,7 +336,7 @@ def test_database_connections_terminated_mid_fetch_lose_and_duplicate_nothing(or
             )
             assert cursor.fetchall(), "the worker's connections were terminated"
         started = time.monotonic()
-        release.set()
+        page.release()
         wait_for(lambda: snapshots_of(evidence.source_id), what=f"the fetch\n{worker.log()}")
         print(f"recorded {time.monotonic() - started:.1f} s after the connections were cut")
         time.sleep(3)
