@@ -57,6 +57,22 @@ def record_fetch(
 
 
 @pytest.fixture
+def anonymous(api_client):
+    """An API client with no credentials."""
+    return api_client
+
+
+@pytest.fixture
+def as_fact_checker(client_for, fact_checker):
+    return client_for(fact_checker)
+
+
+@pytest.fixture
+def as_reviewer(client_for, reviewer):
+    return client_for(reviewer)
+
+
+@pytest.fixture
 def make_published_claim(fact_checker, reviewer) -> Callable[..., Claim]:
     """make_published_claim(text=..., claimant=..., tags=..., rating_slug=..., evidence=[(url, quote)])."""
     counter = iter(range(1, 10_000))

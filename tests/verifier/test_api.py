@@ -35,21 +35,6 @@ SOURCE_FIELDS = {
 }
 
 
-@pytest.fixture
-def anonymous(api_client):
-    return api_client
-
-
-@pytest.fixture
-def as_fact_checker(client_for, fact_checker):
-    return client_for(fact_checker)
-
-
-@pytest.fixture
-def as_reviewer(client_for, reviewer):
-    return client_for(reviewer)
-
-
 def detail(claim_or_id) -> str:
     return f"{CLAIMS}{getattr(claim_or_id, 'pk', claim_or_id)}/"
 

@@ -15,16 +15,6 @@ DRONES = "Russia has acquired hundreds of drones from Iran."
 
 
 @pytest.fixture
-def anonymous(api_client):
-    return api_client
-
-
-@pytest.fixture
-def as_fact_checker(client_for, fact_checker):
-    return client_for(fact_checker)
-
-
-@pytest.fixture
 def published_drones(make_published_claim, indexed):
     (claim,) = indexed(make_published_claim(text=DRONES, claimant="John Kirby"))
     return claim
