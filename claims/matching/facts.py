@@ -391,6 +391,41 @@ def _prefix_negated(left: frozenset[str], right: frozenset[str]) -> bool:
     )
 
 
+# Two folded words are one word written twice when they are this similar (a typo, a dropped letter)
+# or share a stem of this many letters covering this share of the shorter (an inflection: "iran" /
+# "iranian", "fermée" / "fermé"): a stemmer for eight languages without one per language.
+_WORD_TYPO_MIN_RATIO = 80
+_WORD_STEM_MIN = 4
+_WORD_STEM_MIN_SHARE = 0.6
+
+
+def _words_pair(left: str, right: str) -> bool:
+    if fuzz.ratio(left, right) >= _WORD_TYPO_MIN_RATIO:
+        return True
+    stem = 0
+    for left_character, right_character in zip(left, right, strict=False):
+        if left_character != right_character:
+            break
+        stem += 1
+    return stem >= _WORD_STEM_MIN and stem >= _WORD_STEM_MIN_SHARE * min(len(left), len(right))
+
+
+def words_unpaired(query: frozenset[str], claim: frozenset[str]) -> tuple[float, float]:
+    """The share of the query's words, and of the claim's, that the other text does not write.
+
+    For two texts of one language: a swapped content word ("reopened" / "closed", "flowers" /
+    "coffee") or a claim that covers only part of the query leaves words unpaired that a typo,
+    an inflection or a reordering does not.
+    """
+    if not query or not claim:
+        return 1.0, 1.0
+    only_query = query - claim
+    only_claim = claim - query
+    unpaired_query = sum(not any(_words_pair(word, other) for other in only_claim) for word in only_query)
+    unpaired_claim = sum(not any(_words_pair(word, other) for other in only_query) for word in only_claim)
+    return unpaired_query / len(query), unpaired_claim / len(claim)
+
+
 def facts_conflict(query: ClaimFacts, claim: ClaimFacts, *, same_language: bool) -> str | None:
     """Why the two texts cannot be the same claim, or None when nothing contradicts it."""
     if _numbers_substituted(query.numbers, claim.numbers):

@@ -20,7 +20,7 @@ from rapidfuzz import fuzz
 from usearch.index import Index
 
 from claims.matching.embedding import TextEncoder, Vectors
-from claims.matching.facts import ClaimFacts, claim_facts, facts_conflict
+from claims.matching.facts import ClaimFacts, claim_facts, facts_conflict, words_unpaired
 from claims.matching.language import language_detect
 from claims.matching.normalise import text_clean, text_fold
 
@@ -28,14 +28,16 @@ from claims.matching.normalise import text_clean, text_fold
 # fixture by `benchmarks/claim_matching.py --calibrate` (the candidates of every tuning query against
 # the fixture's 160 claims; positives are the query's own claim). One weight per feature of
 # `MatchEvidence`, in the order of `evidence_features`.
-SCORE_INTERCEPT = -13.85
-SCORE_COSINE_WEIGHT = 25.55
-SCORE_LEXICAL_WEIGHT = 4.48
-SCORE_SAME_LANGUAGE_WEIGHT = -3.25
-SCORE_CONFLICT_WEIGHT = -23.88
-SCORE_SHARED_FACTS_WEIGHT = -1.25
-SCORE_UNPAIRED_FACTS_WEIGHT = -3.32
-SCORE_UNFAMILIAR_LANGUAGE_WEIGHT = 4.81
+SCORE_INTERCEPT = -11.56
+SCORE_COSINE_WEIGHT = 19.66
+SCORE_LEXICAL_WEIGHT = -2.39
+SCORE_SAME_LANGUAGE_WEIGHT = 7.02
+SCORE_CONFLICT_WEIGHT = -22.60
+SCORE_SHARED_FACTS_WEIGHT = -0.14
+SCORE_UNPAIRED_FACTS_WEIGHT = -3.02
+SCORE_UNFAMILIAR_LANGUAGE_WEIGHT = 2.72
+SCORE_QUERY_UNPAIRED_WEIGHT = -17.36
+SCORE_CLAIM_UNPAIRED_WEIGHT = 1.69
 SCORE_WEIGHTS = (
     SCORE_INTERCEPT,
     SCORE_COSINE_WEIGHT,
@@ -45,6 +47,8 @@ SCORE_WEIGHTS = (
     SCORE_SHARED_FACTS_WEIGHT,
     SCORE_UNPAIRED_FACTS_WEIGHT,
     SCORE_UNFAMILIAR_LANGUAGE_WEIGHT,
+    SCORE_QUERY_UNPAIRED_WEIGHT,
+    SCORE_CLAIM_UNPAIRED_WEIGHT,
 )
 # Counts of facts saturate: a third shared entity says little more than the second.
 FACT_COUNT_CAP = 3
@@ -52,10 +56,20 @@ FACT_COUNT_CAP = 3
 # threshold with the lowest false "already checked" rate: 3.2 % of the queries that must not match,
 # while 93.8 % of the queries whose claim is indexed are answered "already checked" (0.5: 6.5 % and
 # 93.8 %; 0.9: 3.2 % and 86.9 %).
-SAME_CLAIM_MIN_SCORE = 0.6
-# Candidates taken from the vector graph for the judgement, which reorders them by score; the
-# benchmark's recall@5 at 100,000 claims is measured with this pool.
+SAME_CLAIM_MIN_SCORE = 0.5
+# Candidates taken by vector for the judgement, which reorders them by score: the CANDIDATE_POOL
+# nearest, and of the next ones up to CANDIDATE_SEARCH the LEXICAL_POOL closest in characters (a
+# typo or a claim cut short can lose to look-alikes by cosine, not by spelling). The benchmark's
+# recall@5 at 100,000 claims is measured with these pools.
 CANDIDATE_POOL = 30
+CANDIDATE_SEARCH = 100
+LEXICAL_POOL = 10
+# Up to this many claims the vectors are searched exhaustively (about 10 ms of one core at 100,000
+# claims, int8 SIMD): the HNSW graph's approximate search missed the true nearest claim of one
+# query in four at 100,000 look-alike claims with the default expansion (0.74 of the tuning
+# queries' claims among its 30 first, 0.94 searched exactly). Beyond, the graph's search is the
+# only one fast enough.
+EXACT_SEARCH_MAX_CLAIMS = 250_000
 ENCODE_BATCH = 256
 
 
@@ -96,6 +110,10 @@ class MatchEvidence:
     unpaired_facts: int
     # Either text is in a language the encoder was not trained on (Ukrainian): its cosines run lower.
     unfamiliar_language: bool
+    # Shares of the query's and of the claim's words that the other does not write (`words_unpaired`);
+    # 0 across languages, where words cannot be paired by spelling.
+    query_unpaired: float = 0.0
+    claim_unpaired: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +150,8 @@ def evidence_features(evidence: MatchEvidence) -> tuple[float, ...]:
         float(min(evidence.shared_facts, FACT_COUNT_CAP)),
         float(min(evidence.unpaired_facts, FACT_COUNT_CAP)),
         float(evidence.unfamiliar_language),
+        evidence.query_unpaired,
+        evidence.claim_unpaired,
     )
 
 
@@ -152,6 +172,7 @@ def match_evidence(
     same_language: bool,
     unfamiliar_language: bool,
 ) -> MatchEvidence:
+    unpaired = words_unpaired(query.words, claim.words) if same_language else (0.0, 0.0)
     facts_query = {*query.entities, *map(str, query.numbers)}
     facts_claim = {*claim.entities, *map(str, claim.numbers)}
     return MatchEvidence(
@@ -162,7 +183,22 @@ def match_evidence(
         shared_facts=len(facts_query & facts_claim),
         unpaired_facts=len(facts_query ^ facts_claim),
         unfamiliar_language=unfamiliar_language,
+        query_unpaired=round(unpaired[0], 4),
+        claim_unpaired=round(unpaired[1], 4),
     )
+
+
+# (claim id, cosine, (text, language)) of one candidate.
+_Candidate = tuple[int, float, tuple[str, str]]
+
+
+def _pool(lexical: Sequence[float], *, by_vector: int, kept: int) -> list[int]:
+    """Positions of the candidates worth judging, of the `by_vector` nearest first (best first)
+    and then those found lexically: the `kept` nearest, the LEXICAL_POOL closest in characters among
+    the other nearest, and every one found lexically."""
+    first = list(range(min(kept, by_vector)))
+    rest = sorted(range(len(first), by_vector), key=lambda position: -lexical[position])[:LEXICAL_POOL]
+    return [*first, *rest, *range(by_vector, len(lexical))]
 
 
 class ClaimIndex:
@@ -263,32 +299,38 @@ class ClaimIndex:
             return []
         query_language = language or language_detect(cleaned) or ""
         query_vector = vector if vector is not None else self._encoder.encode([cleaned])[0]
-        candidates = self._candidates(
+        by_vector, by_also = self._candidates(
             query_vector, limit=limit, allowed=allowed, texts=texts or self._in_memory, also=also
         )
+        candidates = by_vector + by_also
         query_facts = claim_facts(cleaned, language=query_language)
         query_folded = text_fold(cleaned)
-        matches = []
-        for claim_id, cosine, (claim_text, claim_language) in candidates:
+        lexical = [
+            lexical_similarity(query_folded, text_fold(text_clean(claim_text)))
+            for _, _, (claim_text, _) in candidates
+        ]
+        scored = []
+        for position in _pool(lexical, by_vector=len(by_vector), kept=max(limit, CANDIDATE_POOL)):
+            claim_id, cosine, (claim_text, claim_language) = candidates[position]
             evidence = match_evidence(
                 query=query_facts,
                 claim=_claim_facts_cached(claim_text, claim_language),
                 cosine=round(cosine, 4),
-                lexical=round(lexical_similarity(query_folded, text_fold(text_clean(claim_text))), 4),
+                lexical=round(lexical[position], 4),
                 same_language=claim_language == query_language,
                 unfamiliar_language=not {query_language, claim_language} <= self._encoder.languages,
             )
             score = match_score(evidence)
-            matches.append(
-                ClaimMatch(
-                    claim_id=claim_id,
-                    score=round(score, 4),
-                    same_claim=evidence.conflict is None and score >= SAME_CLAIM_MIN_SCORE,
-                    evidence=evidence,
-                )
+            match = ClaimMatch(
+                claim_id=claim_id,
+                score=round(score, 4),
+                same_claim=evidence.conflict is None and score >= SAME_CLAIM_MIN_SCORE,
+                evidence=evidence,
             )
-        matches.sort(key=lambda match: (-match.score, match.claim_id))
-        return matches[:limit]
+            scored.append((score, match))
+        # By the unrounded score: many close wordings round to 1.0, and many conflicts to 0.0.
+        scored.sort(key=lambda item: (-item[0], item[1].claim_id))
+        return [match for _, match in scored[:limit]]
 
     def _candidates(
         self,
@@ -298,16 +340,18 @@ class ClaimIndex:
         allowed: Callable[[int], bool] | None,
         texts: ClaimTexts,
         also: Sequence[int],
-    ) -> list[tuple[int, float, tuple[str, str]]]:
-        """(claim id, cosine, (text, language)) of the nearest visible claims and of the visible
-        `also`; widens the search while too few are visible."""
-        wanted = max(limit, CANDIDATE_POOL)
+    ) -> tuple[list[_Candidate], list[_Candidate]]:
+        """(claim id, cosine, (text, language)) of the nearest visible claims, and of the visible
+        `also` that are not among them; widens the search while too few are visible."""
+        wanted = max(limit, CANDIDATE_SEARCH)
         count = wanted
         extra = self._cosines(query_vector, also)
         while True:
             with self._lock:
-                found = self._vectors.search(query_vector, count)
                 total = len(self._vectors)
+                found = self._vectors.search(
+                    query_vector, count, exact=total <= EXACT_SEARCH_MAX_CLAIMS, threads=1
+                )
             nearest = [
                 (int(key), 1.0 - float(distance))
                 for key, distance in zip(found.keys, found.distances, strict=True)
@@ -325,8 +369,9 @@ class ClaimIndex:
                 for claim_id, cosine in nearest
                 if claim_id in found_texts
             ]
-            if len(visible) >= wanted or count >= total:
-                return visible[: wanted + len(extra)]
+            by_vector = [candidate for candidate in visible if candidate[0] in seen]
+            if len(by_vector) >= wanted or count >= total:
+                return by_vector[:wanted], [candidate for candidate in visible if candidate[0] not in seen]
             count *= 4
 
     def _cosines(self, query_vector: Vectors, claim_ids: Sequence[int]) -> list[tuple[int, float]]:

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from claims.matching import claim_facts, facts_conflict
-from claims.matching.facts import entities_extract, negated_detect, numbers_extract
+from claims.matching.facts import entities_extract, negated_detect, numbers_extract, words_unpaired
 
 
 @pytest.mark.parametrize(
@@ -137,3 +137,13 @@ def test_another_name_is_another_claim() -> None:
 def test_omissions_abbreviations_and_typos_are_no_conflict(query: str, claim: str) -> None:
     language = "fr" if "tour" in query else "en"
     assert conflict(query, claim, query_language=language, claim_language=language) is None
+
+
+def test_words_unpaired_pairs_typos_and_inflections_but_not_a_swapped_word() -> None:
+    query = claim_facts("France reopenned coal plant in 2022", language="en").words
+    same = claim_facts("France reopened coal plants in 2022.", language="en").words
+    swapped = claim_facts("France closed a coal plant in 2022.", language="en").words
+
+    assert words_unpaired(query, same) == (0.0, 0.0)
+    assert words_unpaired(query, swapped) == (1 / 6, 2 / 7)
+    assert words_unpaired(frozenset(), same) == (1.0, 1.0)
