@@ -89,9 +89,6 @@ SPLITS = ("tune", "holdout", "fresh")
 # The lexical baseline answers "already checked" at this token-set similarity or more.
 LEXICAL_BASELINE_SAME_CLAIM = 0.9
 SYNTHETIC_SEED = 12
-# Calibration searches the fixture among synthetic look-alikes, so the weights learn that a claim
-# sharing half of the query's words is not the query's claim.
-CALIBRATION_SIZE = 1000
 
 
 @dataclass(frozen=True)
@@ -310,15 +307,21 @@ def latencies_ms(search: Callable[[str], object], texts: Iterable[str]) -> tuple
     return wall, cpu
 
 
-def calibrate(claims: list[dict[str, str]], queries: list[Query]) -> None:
-    """Fit the score's logistic weights and the same_claim threshold on the tuning half."""
-    index = ClaimIndex(encoder=sentence_encoder())
+def calibrate(claims: list[dict[str, str]], queries: list[Query], size: int) -> None:
+    """Fit the score's logistic weights and the same_claim threshold on the tuning half, searched
+    among `size` claims: the fixture and synthetic look-alikes, so the weights learn that a claim
+    sharing half of the query's words is not the query's claim."""
+    encoder = sentence_encoder()
+    index = ClaimIndex(encoder=encoder)
     ids = {number: claim["id"] for number, claim in enumerate(claims, 1)}
     texts = [(claim["text"], claim["language"]) for claim in claims]
-    texts += synthetic_claims(claims, CALIBRATION_SIZE - len(claims))
+    texts += synthetic_claims(claims, size - len(claims))
     index.add(
-        IndexedClaim(claim_id=number, text=text, language=language)
-        for number, (text, language) in enumerate(texts, 1)
+        (
+            IndexedClaim(claim_id=number, text=text, language=language)
+            for number, (text, language) in enumerate(texts, 1)
+        ),
+        vectors=vectors_cached(encoder, texts),
     )
     tuning = [query for query in queries if query.split == "tune"]
     per_query = [(query, index.search(query.text, limit=CANDIDATE_POOL)) for query in tuning]
@@ -501,7 +504,7 @@ def main() -> None:
         return
     claims, queries = fixture_load()
     if arguments.calibrate:
-        calibrate(claims, queries)
+        calibrate(claims, queries, max(len(claims), int(arguments.sizes.split(",")[-1])))
         return
     if arguments.database:
         django.setup()

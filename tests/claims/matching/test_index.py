@@ -164,3 +164,15 @@ def test_matching_loads_and_works_with_the_network_unreachable(monkeypatch) -> N
 
     assert match.claim_id == DRONES.claim_id
     assert match.same_claim
+
+
+def test_a_claim_that_states_part_of_the_query_or_swaps_one_word_is_related_not_the_same(
+    seeded: ClaimIndex,
+) -> None:
+    partial = best(seeded, "Iran admits sending drones and fighter jets to Russia.")
+    swapped = best(seeded, "Russia has acquired hundreds of tanks from Iran.")
+
+    assert (partial.claim_id, partial.same_claim) == (ADMITS.claim_id, False)
+    assert partial.evidence.conflict == "partial"
+    assert (swapped.claim_id, swapped.same_claim) == (DRONES.claim_id, False)
+    assert swapped.evidence.conflict == "substitution"
