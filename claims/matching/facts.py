@@ -391,6 +391,94 @@ def _prefix_negated(left: frozenset[str], right: frozenset[str]) -> bool:
     )
 
 
+# Two folded words are one word written twice when they are this similar (a typo, a dropped letter)
+# or share a stem of this many letters covering this share of the shorter (an inflection: "iran" /
+# "iranian", "fermée" / "fermé"): a stemmer for eight languages without one per language.
+_WORD_TYPO_MIN_RATIO = 80
+_WORD_STEM_MIN = 4
+_WORD_STEM_MIN_SHARE = 0.6
+
+
+def _words_pair(left: str, right: str) -> bool:
+    if fuzz.ratio(left, right) >= _WORD_TYPO_MIN_RATIO:
+        return True
+    stem = 0
+    for left_character, right_character in zip(left, right, strict=False):
+        if left_character != right_character:
+            break
+        stem += 1
+    return stem >= _WORD_STEM_MIN and stem >= _WORD_STEM_MIN_SHARE * min(len(left), len(right))
+
+
+# Words this long or longer carry the content ("missiles", "Munition", "نهائي"); shorter ones are
+# mostly articles, prepositions and auxiliaries, whatever the language.
+CONTENT_WORD_MIN = 4
+
+
+@dataclass(frozen=True, slots=True)
+class UnpairedWords:
+    """Shares of the query's and of the claim's words, and of their content words, that the other
+    text does not write."""
+
+    query: float
+    claim: float
+    query_content: float
+    claim_content: float
+    # The unpaired content words themselves, of the query and of the claim.
+    query_content_words: frozenset[str] = frozenset()
+    claim_content_words: frozenset[str] = frozenset()
+    # The texts differ by one content word swapped for another and nothing else ("…hundreds of
+    # tanks from Iran" / "…hundreds of drones from Iran"): a substitution, whatever the vectors say.
+    swapped: bool = False
+
+
+def _is_content(word: str) -> bool:
+    return len(word) >= CONTENT_WORD_MIN and not word.isdigit()
+
+
+def _unpaired_share(words: frozenset[str], unpaired: set[str], *, content: bool) -> float:
+    counted = [word for word in words if not content or _is_content(word)]
+    if not counted:
+        return 0.0
+    return sum(word in unpaired for word in counted) / len(counted)
+
+
+def words_unpaired(query: frozenset[str], claim: frozenset[str]) -> UnpairedWords:
+    """What of each text the other does not write, for two texts of one language.
+
+    A swapped content word ("reopened" / "closed", "flowers" / "coffee") or a claim that covers only
+    part of the query ("Switzerland supplies Ukraine" for "…supplies ammunition to Ukraine") leaves
+    words unpaired that a typo, an inflection or a reordering does not.
+    """
+    if not query or not claim:
+        return UnpairedWords(1.0, 1.0, 1.0, 1.0)
+    only_query = query - claim
+    only_claim = claim - query
+    # Against every word of the other text: "iranian" pairs with the "iran" both texts write.
+    unpaired_query = {word for word in only_query if not any(_words_pair(word, other) for other in claim)}
+    unpaired_claim = {word for word in only_claim if not any(_words_pair(word, other) for other in query)}
+    return UnpairedWords(
+        query=_unpaired_share(query, unpaired_query, content=False),
+        claim=_unpaired_share(claim, unpaired_claim, content=False),
+        query_content=_unpaired_share(query, unpaired_query, content=True),
+        claim_content=_unpaired_share(claim, unpaired_claim, content=True),
+        query_content_words=frozenset(filter(_is_content, unpaired_query)),
+        claim_content_words=frozenset(filter(_is_content, unpaired_claim)),
+        swapped=_one_word_swapped(unpaired_query, unpaired_claim),
+    )
+
+
+def _one_word_swapped(unpaired_query: set[str], unpaired_claim: set[str]) -> bool:
+    """One content word on each side and nothing else, and not one word inside the other
+    ("станція" / "електростанція") or the same word in another script ("леопард" / "leopard")."""
+    if len(unpaired_query) != 1 or len(unpaired_claim) != 1:
+        return False
+    [left], [right] = unpaired_query, unpaired_claim
+    if not (_is_content(left) and _is_content(right)) or left in right or right in left:
+        return False
+    return not _name_in(left, frozenset([right]))
+
+
 def facts_conflict(query: ClaimFacts, claim: ClaimFacts, *, same_language: bool) -> str | None:
     """Why the two texts cannot be the same claim, or None when nothing contradicts it."""
     if _numbers_substituted(query.numbers, claim.numbers):

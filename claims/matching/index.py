@@ -11,7 +11,7 @@ import math
 import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Protocol
 
@@ -20,22 +20,25 @@ from rapidfuzz import fuzz
 from usearch.index import Index
 
 from claims.matching.embedding import TextEncoder, Vectors
-from claims.matching.facts import ClaimFacts, claim_facts, facts_conflict
+from claims.matching.facts import ClaimFacts, UnpairedWords, claim_facts, facts_conflict, words_unpaired
 from claims.matching.language import language_detect
 from claims.matching.normalise import text_clean, text_fold
 
 # Logistic calibration of `score` = P(same claim), fitted on the tuning half of the labelled
-# fixture by `benchmarks/claim_matching.py --calibrate` (the candidates of every tuning query against
-# the fixture's 160 claims; positives are the query's own claim). One weight per feature of
-# `MatchEvidence`, in the order of `evidence_features`.
-SCORE_INTERCEPT = -13.85
-SCORE_COSINE_WEIGHT = 25.55
-SCORE_LEXICAL_WEIGHT = 4.48
-SCORE_SAME_LANGUAGE_WEIGHT = -3.25
-SCORE_CONFLICT_WEIGHT = -23.88
-SCORE_SHARED_FACTS_WEIGHT = -1.25
-SCORE_UNPAIRED_FACTS_WEIGHT = -3.32
-SCORE_UNFAMILIAR_LANGUAGE_WEIGHT = 4.81
+# fixture by `benchmarks/claim_matching.py --calibrate --sizes 1000` (the candidates of every tuning
+# query among the fixture's 160 claims and 840 synthetic look-alikes; positives are the query's own
+# claim). One weight per feature of `MatchEvidence`, in the order of `evidence_features`. The words
+# the query writes and the claim does not weigh most against it: look-alikes cover part of a query.
+SCORE_INTERCEPT = -11.60
+SCORE_COSINE_WEIGHT = 19.74
+SCORE_LEXICAL_WEIGHT = -2.42
+SCORE_SAME_LANGUAGE_WEIGHT = 7.04
+SCORE_CONFLICT_WEIGHT = -22.63
+SCORE_SHARED_FACTS_WEIGHT = -0.14
+SCORE_UNPAIRED_FACTS_WEIGHT = -3.02
+SCORE_UNFAMILIAR_LANGUAGE_WEIGHT = 2.72
+SCORE_QUERY_UNPAIRED_WEIGHT = -17.39
+SCORE_CLAIM_UNPAIRED_WEIGHT = 1.68
 SCORE_WEIGHTS = (
     SCORE_INTERCEPT,
     SCORE_COSINE_WEIGHT,
@@ -45,17 +48,44 @@ SCORE_WEIGHTS = (
     SCORE_SHARED_FACTS_WEIGHT,
     SCORE_UNPAIRED_FACTS_WEIGHT,
     SCORE_UNFAMILIAR_LANGUAGE_WEIGHT,
+    SCORE_QUERY_UNPAIRED_WEIGHT,
+    SCORE_CLAIM_UNPAIRED_WEIGHT,
 )
+# A claim of the query's language whose every content word the query writes, while this share of
+# the query's content words or more are not in the claim, states only part of the query ("Switzerland
+# supplies Ukraine" for "Switzerland supplies ammunition to Ukraine"): related, not the same claim.
+# A short form asks in the other direction (the query's words all in the claim) and is not affected.
+# On the tuning split among 100,000 claims, a quarter separates these look-alikes from the reordered
+# and paraphrased wordings of the right claim.
+PARTIAL_MIN_UNPAIRED = 0.25
+# Content words that only one text of a pair writes, the query's and the claim's, are a swap when
+# their vectors' cosine is below this: on the tuning split among 100,000 claims every paraphrase of
+# the right claim judged the same claim scored 0.15 or more, and most swapped words ("City dollars
+# hour" / "20th century", "North Korea" / "supplying") less.
+SUBSTITUTION_MAX_COSINE = 0.2
+# Conflicts found in the wording, not the facts: they withhold the "same claim" judgement from a
+# candidate that scored for it, but leave its score (and rank) as the facts and vectors made it.
+WORDING_CONFLICTS = frozenset({"partial", "substitution"})
 # Counts of facts saturate: a third shared entity says little more than the second.
 FACT_COUNT_CAP = 3
-# `same_claim` needs at least this score and no conflict. On the tuning half, 0.6 is the lowest
-# threshold with the lowest false "already checked" rate: 3.2 % of the queries that must not match,
-# while 93.8 % of the queries whose claim is indexed are answered "already checked" (0.5: 6.5 % and
-# 93.8 %; 0.9: 3.2 % and 86.9 %).
-SAME_CLAIM_MIN_SCORE = 0.6
-# Candidates taken from the vector graph for the judgement, which reorders them by score; the
-# benchmark's recall@5 at 100,000 claims is measured with this pool.
+# `same_claim` needs at least this score and no conflict. On the tuning half among 1,000 claims every
+# threshold from 0.3 to 0.8 answers "already checked" to 3.2 % of the queries that must not match;
+# at 0.5, the calibrated even odds, 85.0 % of the queries whose claim is indexed are (0.3: 88.1 %;
+# 0.9: 1.6 % and 63.1 %).
+SAME_CLAIM_MIN_SCORE = 0.5
+# Candidates taken by vector for the judgement, which reorders them by score: the CANDIDATE_POOL
+# nearest, and of the next ones up to CANDIDATE_SEARCH the LEXICAL_POOL closest in characters (a
+# typo or a claim cut short can lose to look-alikes by cosine, not by spelling). The benchmark's
+# recall@5 at 100,000 claims is measured with these pools.
 CANDIDATE_POOL = 30
+CANDIDATE_SEARCH = 100
+LEXICAL_POOL = 10
+# Up to this many claims the vectors are searched exhaustively (about 10 ms of one core at 100,000
+# claims, int8 SIMD): the HNSW graph's approximate search missed the true nearest claim of one
+# query in four at 100,000 look-alike claims with the default expansion (0.74 of the tuning
+# queries' claims among its 30 first, 0.94 searched exactly). Beyond, the graph's search is the
+# only one fast enough.
+EXACT_SEARCH_MAX_CLAIMS = 250_000
 ENCODE_BATCH = 256
 
 
@@ -89,13 +119,26 @@ class MatchEvidence:
     cosine: float
     lexical: float
     same_language: bool
-    # Why it cannot be the same claim despite the wording: "number", "entity", "negation", "name".
+    # Why it cannot be the same claim despite the wording: "number", "entity", "negation", "name",
+    # "partial" (the claim states only part of what the query does) or "substitution" (a content
+    # word swapped for one that means something else).
     conflict: str | None
     # Numbers and entities that both texts state, and that only one of them states.
     shared_facts: int
     unpaired_facts: int
     # Either text is in a language the encoder was not trained on (Ukrainian): its cosines run lower.
     unfamiliar_language: bool
+    # Shares of the query's and of the claim's words that the other does not write (`words_unpaired`);
+    # 0 across languages, where words cannot be paired by spelling.
+    query_unpaired: float = 0.0
+    claim_unpaired: float = 0.0
+    # Numbers and entities only the query states: with none only the claim states, the claim says
+    # less than the query ("…drones from North Korea" / "…drones").
+    query_only_facts: int = 0
+    # The same over content words (CONTENT_WORD_MIN letters or more, not numbers), which the
+    # "partial" judgement reads (not the score).
+    query_content_unpaired: float = 0.0
+    claim_content_unpaired: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +171,12 @@ def evidence_features(evidence: MatchEvidence) -> tuple[float, ...]:
         evidence.cosine,
         evidence.lexical,
         float(evidence.same_language),
-        float(evidence.conflict is not None),
+        float(evidence.conflict is not None and evidence.conflict not in WORDING_CONFLICTS),
         float(min(evidence.shared_facts, FACT_COUNT_CAP)),
         float(min(evidence.unpaired_facts, FACT_COUNT_CAP)),
         float(evidence.unfamiliar_language),
+        evidence.query_unpaired,
+        evidence.claim_unpaired,
     )
 
 
@@ -151,18 +196,43 @@ def match_evidence(
     lexical: float,
     same_language: bool,
     unfamiliar_language: bool,
-) -> MatchEvidence:
+) -> tuple[MatchEvidence, UnpairedWords]:
+    """The evidence, and what of each text the other does not write (nothing across languages)."""
+    # Across languages words cannot be paired by spelling: nothing is counted unpaired.
+    unpaired = words_unpaired(query.words, claim.words) if same_language else UnpairedWords(0, 0, 0, 0)
     facts_query = {*query.entities, *map(str, query.numbers)}
     facts_claim = {*claim.entities, *map(str, claim.numbers)}
-    return MatchEvidence(
-        cosine=cosine,
-        lexical=lexical,
-        same_language=same_language,
-        conflict=facts_conflict(query, claim, same_language=same_language),
-        shared_facts=len(facts_query & facts_claim),
-        unpaired_facts=len(facts_query ^ facts_claim),
-        unfamiliar_language=unfamiliar_language,
+    conflict = facts_conflict(query, claim, same_language=same_language)
+    return (
+        MatchEvidence(
+            cosine=cosine,
+            lexical=lexical,
+            same_language=same_language,
+            conflict=conflict,
+            shared_facts=len(facts_query & facts_claim),
+            unpaired_facts=len(facts_query ^ facts_claim),
+            query_only_facts=len(facts_query - facts_claim) if facts_claim <= facts_query else 0,
+            unfamiliar_language=unfamiliar_language,
+            query_unpaired=round(unpaired.query, 4),
+            claim_unpaired=round(unpaired.claim, 4),
+            query_content_unpaired=round(unpaired.query_content, 4),
+            claim_content_unpaired=round(unpaired.claim_content, 4),
+        ),
+        unpaired,
     )
+
+
+# (claim id, cosine, (text, language)) of one candidate.
+_Candidate = tuple[int, float, tuple[str, str]]
+
+
+def _pool(lexical: Sequence[float], *, by_vector: int, kept: int) -> list[int]:
+    """Positions of the candidates worth judging, of the `by_vector` nearest first (best first)
+    and then those found lexically: the `kept` nearest, the LEXICAL_POOL closest in characters among
+    the other nearest, and every one found lexically."""
+    first = list(range(min(kept, by_vector)))
+    rest = sorted(range(len(first), by_vector), key=lambda position: -lexical[position])[:LEXICAL_POOL]
+    return [*first, *rest, *range(by_vector, len(lexical))]
 
 
 class ClaimIndex:
@@ -263,32 +333,58 @@ class ClaimIndex:
             return []
         query_language = language or language_detect(cleaned) or ""
         query_vector = vector if vector is not None else self._encoder.encode([cleaned])[0]
-        candidates = self._candidates(
+        by_vector, by_also = self._candidates(
             query_vector, limit=limit, allowed=allowed, texts=texts or self._in_memory, also=also
         )
+        candidates = by_vector + by_also
         query_facts = claim_facts(cleaned, language=query_language)
         query_folded = text_fold(cleaned)
-        matches = []
-        for claim_id, cosine, (claim_text, claim_language) in candidates:
-            evidence = match_evidence(
+        lexical = [
+            lexical_similarity(query_folded, text_fold(text_clean(claim_text)))
+            for _, _, (claim_text, _) in candidates
+        ]
+        scored = []
+        for position in _pool(lexical, by_vector=len(by_vector), kept=max(limit, CANDIDATE_POOL)):
+            claim_id, cosine, (claim_text, claim_language) = candidates[position]
+            evidence, unpaired = match_evidence(
                 query=query_facts,
                 claim=_claim_facts_cached(claim_text, claim_language),
                 cosine=round(cosine, 4),
-                lexical=round(lexical_similarity(query_folded, text_fold(text_clean(claim_text))), 4),
+                lexical=round(lexical[position], 4),
                 same_language=claim_language == query_language,
                 unfamiliar_language=not {query_language, claim_language} <= self._encoder.languages,
             )
             score = match_score(evidence)
-            matches.append(
-                ClaimMatch(
-                    claim_id=claim_id,
-                    score=round(score, 4),
-                    same_claim=evidence.conflict is None and score >= SAME_CLAIM_MIN_SCORE,
-                    evidence=evidence,
-                )
+            # A partial or swapped wording is still the nearest claim: it keeps its score and its
+            # rank, and only loses the "same claim" judgement.
+            if evidence.conflict is None and score >= SAME_CLAIM_MIN_SCORE:
+                partial = evidence.query_content_unpaired >= PARTIAL_MIN_UNPAIRED
+                if (partial and evidence.claim_content_unpaired == 0) or evidence.query_only_facts:
+                    evidence = replace(evidence, conflict="partial")
+                elif unpaired.swapped or self._substituted(
+                    unpaired.query_content_words, unpaired.claim_content_words
+                ):
+                    evidence = replace(evidence, conflict="substitution")
+            match = ClaimMatch(
+                claim_id=claim_id,
+                score=round(score, 4),
+                same_claim=evidence.conflict is None and score >= SAME_CLAIM_MIN_SCORE,
+                evidence=evidence,
             )
-        matches.sort(key=lambda match: (-match.score, match.claim_id))
-        return matches[:limit]
+            scored.append((score, match))
+        # By the unrounded score: many close wordings round to 1.0, and many conflicts to 0.0.
+        scored.sort(key=lambda item: (-item[0], item[1].claim_id))
+        return [match for _, match in scored[:limit]]
+
+    def _substituted(self, query_words: frozenset[str], claim_words: frozenset[str]) -> bool:
+        """Whether the content words each text writes and the other does not mean different things
+        ("missiles" / "drones", "City dollars hour" / "20th century"), not the same in other words
+        ("bought" / "acquired"): their vectors are far apart. Asked only of a candidate about to be
+        judged the same claim, so it costs one encoding of two short texts a search or so."""
+        if not query_words or not claim_words:
+            return False
+        left, right = self._encoder.encode([" ".join(sorted(query_words)), " ".join(sorted(claim_words))])
+        return float(np.dot(left, right)) < SUBSTITUTION_MAX_COSINE
 
     def _candidates(
         self,
@@ -298,16 +394,18 @@ class ClaimIndex:
         allowed: Callable[[int], bool] | None,
         texts: ClaimTexts,
         also: Sequence[int],
-    ) -> list[tuple[int, float, tuple[str, str]]]:
-        """(claim id, cosine, (text, language)) of the nearest visible claims and of the visible
-        `also`; widens the search while too few are visible."""
-        wanted = max(limit, CANDIDATE_POOL)
+    ) -> tuple[list[_Candidate], list[_Candidate]]:
+        """(claim id, cosine, (text, language)) of the nearest visible claims, and of the visible
+        `also` that are not among them; widens the search while too few are visible."""
+        wanted = max(limit, CANDIDATE_SEARCH)
         count = wanted
         extra = self._cosines(query_vector, also)
         while True:
             with self._lock:
-                found = self._vectors.search(query_vector, count)
                 total = len(self._vectors)
+                found = self._vectors.search(
+                    query_vector, count, exact=total <= EXACT_SEARCH_MAX_CLAIMS, threads=1
+                )
             nearest = [
                 (int(key), 1.0 - float(distance))
                 for key, distance in zip(found.keys, found.distances, strict=True)
@@ -325,8 +423,9 @@ class ClaimIndex:
                 for claim_id, cosine in nearest
                 if claim_id in found_texts
             ]
-            if len(visible) >= wanted or count >= total:
-                return visible[: wanted + len(extra)]
+            by_vector = [candidate for candidate in visible if candidate[0] in seen]
+            if len(by_vector) >= wanted or count >= total:
+                return by_vector[:wanted], [candidate for candidate in visible if candidate[0] not in seen]
             count *= 4
 
     def _cosines(self, query_vector: Vectors, claim_ids: Sequence[int]) -> list[tuple[int, float]]:

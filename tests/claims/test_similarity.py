@@ -83,7 +83,7 @@ class _NoMatches:
     distances: list[float] = []
 
 
-def _nothing_found(self, vector, count):
+def _nothing_found(self, vector, count, **options):
     return _NoMatches()
 
 

@@ -5,7 +5,13 @@ from decimal import Decimal
 import pytest
 
 from claims.matching import claim_facts, facts_conflict
-from claims.matching.facts import entities_extract, negated_detect, numbers_extract
+from claims.matching.facts import (
+    UnpairedWords,
+    entities_extract,
+    negated_detect,
+    numbers_extract,
+    words_unpaired,
+)
 
 
 @pytest.mark.parametrize(
@@ -137,3 +143,28 @@ def test_another_name_is_another_claim() -> None:
 def test_omissions_abbreviations_and_typos_are_no_conflict(query: str, claim: str) -> None:
     language = "fr" if "tour" in query else "en"
     assert conflict(query, claim, query_language=language, claim_language=language) is None
+
+
+def test_words_unpaired_pairs_typos_and_inflections_but_not_a_swapped_word() -> None:
+    query = claim_facts("France reopenned coal plant in 2022", language="en").words
+    same = claim_facts("France reopened coal plants in 2022.", language="en").words
+    swapped = claim_facts("France closed a coal plant in 2022.", language="en").words
+
+    assert words_unpaired(query, same) == UnpairedWords(0.0, 0.0, 0.0, 0.0)
+    assert words_unpaired(query, swapped) == UnpairedWords(
+        1 / 6, 2 / 7, 1 / 4, 1 / 4, frozenset({"reopenned"}), frozenset({"closed"})
+    )
+    assert words_unpaired(frozenset(), same) == UnpairedWords(1.0, 1.0, 1.0, 1.0)
+
+
+def test_words_unpaired_tells_one_word_swapped_from_a_typo_or_a_transliteration() -> None:
+    def swapped(left: str, right: str, language: str = "en") -> bool:
+        return words_unpaired(
+            claim_facts(left, language=language).words, claim_facts(right, language=language).words
+        ).swapped
+
+    drones = "Russia acquired hundreds of drones from Iran."
+    assert swapped("Russia acquired hundreds of tanks from Iran.", drones)
+    assert not swapped("Russia aquired hundreds of drones from Iran.", drones)
+    assert not swapped("Україна отримала танки Leopard.", "Україна отримала танки Леопард.", "uk")
+    assert not swapped("Russia acquired hundreds of drones.", drones)
