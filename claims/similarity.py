@@ -32,6 +32,8 @@ LEXICAL_POOL = 10
 # The lexical tier reads this many times its pool before the visibility filter (drafts hidden).
 LEXICAL_OVERFETCH = 4
 LEXICAL_TABLE = "claims_claim_lexical"
+# PostgreSQL's folding of diacritics, in the lexical index and its query alike (claims/0008).
+LEXICAL_FOLD = "claims_text_fold"
 # The PostgreSQL lexical query is cancelled after this long and the search goes on with the vector
 # candidates alone: the answer's p95 target is 100 ms, and the trigram query's usual cost is a few ms.
 LEXICAL_TIMEOUT_MS = 50
@@ -220,7 +222,7 @@ def claims_similar_to_each(
 def lexical_candidates(*, text: str, visible: QuerySet[Claim], limit: int = LEXICAL_POOL) -> list[int]:
     """The visible claims whose characters best match the text, best first: pg_trgm word similarity
     on PostgreSQL (none if it takes longer than LEXICAL_TIMEOUT_MS), FTS5 (bm25 over any of the
-    words, diacritics folded) on SQLite."""
+    words) on SQLite; both compare the folded text (no case, no diacritics) of query and claims."""
     words = _WORD.findall(text_fold(text_clean(text)))
     connection = connections[visible.db]
     if not words or connection.vendor not in ("postgresql", "sqlite"):
@@ -259,9 +261,11 @@ def _trigram_ranked(connection: BaseDatabaseWrapper, query: str, count: int) -> 
                 "SELECT set_config('statement_timeout', %s, true), set_config('enable_seqscan', 'off', true)",
                 [f"{LEXICAL_TIMEOUT_MS}ms"],
             )
+            # The query's words are folded already; claims_text_fold (claims/0008) folds the claims
+            # alike, in the expression the trigram index is built on, and is idempotent on the query.
             cursor.execute(
-                "SELECT id FROM claims_claim WHERE text %%> %s"
-                " ORDER BY word_similarity(%s, text) DESC, id LIMIT %s",
+                f"SELECT id FROM claims_claim WHERE {LEXICAL_FOLD}(text) %%> {LEXICAL_FOLD}(%s)"
+                f" ORDER BY word_similarity({LEXICAL_FOLD}(%s), {LEXICAL_FOLD}(text)) DESC, id LIMIT %s",
                 [query, query, count],
             )
             ranked = [row[0] for row in cursor.fetchall()]
@@ -284,4 +288,8 @@ def lexical_texts_store(claims: Sequence[tuple[int, str]]) -> None:
         return
     with connection.cursor() as cursor:
         cursor.executemany(f"DELETE FROM {LEXICAL_TABLE} WHERE rowid = %s", [(pk,) for pk, _ in claims])
-        cursor.executemany(f"INSERT INTO {LEXICAL_TABLE} (rowid, text) VALUES (%s, %s)", list(claims))
+        # Folded as the query is: FTS5's tokenizer strips Latin diacritics, not Cyrillic or Arabic ones.
+        cursor.executemany(
+            f"INSERT INTO {LEXICAL_TABLE} (rowid, text) VALUES (%s, %s)",
+            [(pk, text_fold(text_clean(text))) for pk, text in claims],
+        )
