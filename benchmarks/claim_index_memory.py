@@ -36,6 +36,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 import django  # noqa: E402
 
 TARGET_RSS_MB = 300.0
+# The Procfile's gunicorn settings: the application and the encoder preloaded in the master.
+GUNICORN_CONFIG = "config/gunicorn.py"
 QUERY = "Russia has acquired hundreds of drones from Iran."
 
 
@@ -157,11 +159,16 @@ def steps() -> None:
     report("first search", started)
 
 
-def web_workers(workers: int, texts: list[str]) -> None:
+def web_workers(workers: int, texts: list[str], *, preload: bool) -> None:
     """Starts gunicorn as the Procfile does, has it answer the texts, and prints each worker's memory."""
     from tests.processes import WebProcess
 
-    server = WebProcess({"LOG_LEVEL": "WARNING", "API_THROTTLE_ANON": "none"}, workers=workers, threads=4)
+    server = WebProcess(
+        {"LOG_LEVEL": "WARNING", "API_THROTTLE_ANON": "none"},
+        workers=workers,
+        threads=4,
+        config=GUNICORN_CONFIG if preload else None,
+    )
     server.start()
     try:
         master = server.pid
@@ -188,6 +195,7 @@ def web_workers(workers: int, texts: list[str]) -> None:
         for text in texts:
             ask(text)
         print(f"After {len(pids) + len(texts)} searches (load average {os.getloadavg()[0]:.1f}):")
+        print(f"  gunicorn master: {memory_line(memory_mb(master))}")
         for pid in pids:
             memory = memory_mb(pid)
             verdict = "met" if memory["rss"] <= TARGET_RSS_MB else "MISSED"
@@ -208,6 +216,9 @@ def main() -> None:
         "--searches", type=int, default=300, help="searches (the fixture's queries) before the figure"
     )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (the Procfile's default: 2)")
+    parser.add_argument(
+        "--no-preload", action="store_true", help=f"without the Procfile's {GUNICORN_CONFIG} (no preloading)"
+    )
     parser.add_argument("--steps", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.steps:
@@ -228,7 +239,11 @@ def main() -> None:
         print(f"  {step['step']:<40} {step['seconds']:6.1f} s  {memory_line(step)}")
     print()
     _, queries = fixture_load()
-    web_workers(arguments.workers, [query.text for query in queries][: arguments.searches])
+    web_workers(
+        arguments.workers,
+        [query.text for query in queries][: arguments.searches],
+        preload=not arguments.no_preload,
+    )
 
 
 if __name__ == "__main__":
