@@ -1,9 +1,11 @@
 """The process's claim index and the search over it: which recorded claims a text restates.
 
 Vectors live in the database (claims.models.ClaimVector), written by the index task; each process
-(gunicorn worker, Celery worker) keeps its own in-memory HNSW graph of them and, before each search,
-adds the rows indexed since it last looked. Texts are read by id from the claims table, for the
-few candidates of a search only, so no process holds 100,000 texts; the model loads on first use.
+(gunicorn worker, Celery worker) keeps its own HNSW graph of them and, before each search, adds the
+rows indexed since it last looked. A process starts from the saved graph: a web worker maps the file
+(pages shared with the other workers, and no copy of its own) and keeps only the changes since in
+memory; the process that saves it loads it. Texts are read by id from the claims table, for the few
+candidates of a search only, so no process holds 100,000 texts; the model loads on first use.
 """
 
 import json
@@ -32,6 +34,8 @@ LEXICAL_POOL = 10
 # The lexical tier reads this many times its pool before the visibility filter (drafts hidden).
 LEXICAL_OVERFETCH = 4
 LEXICAL_TABLE = "claims_claim_lexical"
+# PostgreSQL's folding of diacritics, in the lexical index and its query alike (claims/0008).
+LEXICAL_FOLD = "claims_text_fold"
 # The PostgreSQL lexical query is cancelled after this long and the search goes on with the vector
 # candidates alone: the answer's p95 target is 100 ms, and the trigram query's usual cost is a few ms.
 LEXICAL_TIMEOUT_MS = 50
@@ -68,37 +72,79 @@ def _snapshot_paths() -> tuple[Path, Path]:
 
 
 class _SyncedIndex:
-    def __init__(self) -> None:
+    """The process's index and where its sync with the database stands.
+
+    `writable` loads the saved graph into memory, as the process that saves it needs; otherwise it is
+    memory-mapped (ClaimIndex.view), as a web worker, which only searches, maps it.
+    """
+
+    def __init__(self, *, writable: bool) -> None:
         self.index = ClaimIndex(encoder=sentence_encoder())
+        self.writable = writable
         self.synced_until: datetime | None = None
         # When the previous sync began: every row indexed more than SYNC_OVERLAP before it was read.
         self.read_at: datetime | None = None
         # claim id -> indexed_at of the rows read within the overlap, so a reread skips them.
         self.recent: dict[int, datetime] = {}
         self.lock = threading.Lock()
+        # The saved graph's version (its metadata's mtime) this index started from; None: none.
+        self.snapshot_version: int | None = None
         self._load_snapshot()
 
     def _load_snapshot(self) -> None:
         graph, meta = _snapshot_paths()
         try:
+            # Even if unreadable: only another save can make it readable.
+            self.snapshot_version = meta.stat().st_mtime_ns
+        except OSError:
+            return
+        try:
             # The metadata first: the graph beside it is at least as recent (claim_index_snapshot_store).
-            synced_until = datetime.fromisoformat(json.loads(meta.read_text())["synced_until"])
-            self.index.load(str(graph))
+            state = json.loads(meta.read_text())
+            synced_until = datetime.fromisoformat(state["synced_until"])
+            read_at = datetime.fromisoformat(state["read_at"]) if "read_at" in state else None
+            recent = {
+                int(claim_id): datetime.fromisoformat(moment)
+                for claim_id, moment in state.get("recent", {}).items()
+            }
+            if self.writable:
+                self.index.load(str(graph))
+            else:
+                self.index.view(str(graph))
         except (OSError, ValueError, KeyError, RuntimeError):
             return
-        self.synced_until = synced_until
+        # The saver's own sync state: the first sync here reads what the saver would have read
+        # next, skipping the rows it had (a bulk import indexes tens of thousands within the overlap,
+        # and adding them again would cost a minute and a second copy of their graph nodes).
+        self.synced_until, self.read_at, self.recent = synced_until, read_at, recent
+
+    def outdated(self) -> bool:
+        """A newer graph was saved since this read-only index opened its own: reopening it drops the
+        changes this one holds in memory, which the new graph has."""
+        if self.writable:
+            return False
+        try:
+            return _snapshot_paths()[1].stat().st_mtime_ns != self.snapshot_version
+        except OSError:
+            # None saved yet, or it went away: the index in use stays valid.
+            return False
 
     def snapshot(self) -> None:
         with self.lock:
             if self.synced_until is None:
                 return
             graph, meta = _snapshot_paths()
-            synced_until = self.synced_until - SYNC_OVERLAP
             partial = graph.with_name(f"{graph.name}.partial")
             self.index.save(str(partial))
+            state = {
+                "synced_until": self.synced_until.isoformat(),
+                "read_at": (self.read_at or self.synced_until).isoformat(),
+                "recent": {str(claim_id): moment.isoformat() for claim_id, moment in self.recent.items()},
+            }
+            # Written under the lock that sync takes: the state is the graph's.
             os.replace(partial, graph)
             partial_meta = meta.with_name(f"{meta.name}.partial")
-            partial_meta.write_text(json.dumps({"synced_until": synced_until.isoformat()}))
+            partial_meta.write_text(json.dumps(state))
             os.replace(partial_meta, meta)
 
     def sync(self) -> None:
@@ -145,11 +191,11 @@ _process_index: _SyncedIndex | None = None
 _process_index_lock = threading.Lock()
 
 
-def _synced_index() -> _SyncedIndex:
+def _synced_index(*, writable: bool = False) -> _SyncedIndex:
     global _process_index
     with _process_index_lock:
-        if _process_index is None:
-            _process_index = _SyncedIndex()
+        if _process_index is None or (writable and not _process_index.writable) or _process_index.outdated():
+            _process_index = _SyncedIndex(writable=writable)
     _process_index.sync()
     return _process_index
 
@@ -157,7 +203,7 @@ def _synced_index() -> _SyncedIndex:
 def claim_index_snapshot_store() -> int:
     """Brings this process's index up to date and saves it for processes to start from; returns the
     number of claims it holds."""
-    synced = _synced_index()
+    synced = _synced_index(writable=True)
     synced.snapshot()
     return len(synced.index)
 
@@ -220,7 +266,7 @@ def claims_similar_to_each(
 def lexical_candidates(*, text: str, visible: QuerySet[Claim], limit: int = LEXICAL_POOL) -> list[int]:
     """The visible claims whose characters best match the text, best first: pg_trgm word similarity
     on PostgreSQL (none if it takes longer than LEXICAL_TIMEOUT_MS), FTS5 (bm25 over any of the
-    words, diacritics folded) on SQLite."""
+    words) on SQLite; both compare the folded text (no case, no diacritics) of query and claims."""
     words = _WORD.findall(text_fold(text_clean(text)))
     connection = connections[visible.db]
     if not words or connection.vendor not in ("postgresql", "sqlite"):
@@ -259,9 +305,11 @@ def _trigram_ranked(connection: BaseDatabaseWrapper, query: str, count: int) -> 
                 "SELECT set_config('statement_timeout', %s, true), set_config('enable_seqscan', 'off', true)",
                 [f"{LEXICAL_TIMEOUT_MS}ms"],
             )
+            # The query's words are folded already; claims_text_fold (claims/0008) folds the claims
+            # alike, in the expression the trigram index is built on, and is idempotent on the query.
             cursor.execute(
-                "SELECT id FROM claims_claim WHERE text %%> %s"
-                " ORDER BY word_similarity(%s, text) DESC, id LIMIT %s",
+                f"SELECT id FROM claims_claim WHERE {LEXICAL_FOLD}(text) %%> {LEXICAL_FOLD}(%s)"
+                f" ORDER BY word_similarity({LEXICAL_FOLD}(%s), {LEXICAL_FOLD}(text)) DESC, id LIMIT %s",
                 [query, query, count],
             )
             ranked = [row[0] for row in cursor.fetchall()]
@@ -284,4 +332,8 @@ def lexical_texts_store(claims: Sequence[tuple[int, str]]) -> None:
         return
     with connection.cursor() as cursor:
         cursor.executemany(f"DELETE FROM {LEXICAL_TABLE} WHERE rowid = %s", [(pk,) for pk, _ in claims])
-        cursor.executemany(f"INSERT INTO {LEXICAL_TABLE} (rowid, text) VALUES (%s, %s)", list(claims))
+        # Folded as the query is: FTS5's tokenizer strips Latin diacritics, not Cyrillic or Arabic ones.
+        cursor.executemany(
+            f"INSERT INTO {LEXICAL_TABLE} (rowid, text) VALUES (%s, %s)",
+            [(pk, text_fold(text_clean(text))) for pk, text in claims],
+        )

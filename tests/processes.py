@@ -181,11 +181,14 @@ class WebProcess(ServiceProcess):
         application: str = "config.wsgi",
         workers: int = 1,
         threads: int = 4,
+        config: str | None = None,
     ) -> None:
         super().__init__(extra_env)
         self.application = application
         self.workers = workers
         self.threads = threads
+        # The Procfile's settings file (config/gunicorn.py: the app preloaded in the master), if given.
+        self.config = config
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
 
@@ -193,6 +196,7 @@ class WebProcess(ServiceProcess):
         return [
             sys.executable, "-m", "gunicorn", self.application, "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(self.workers), "--threads", str(self.threads), "--timeout", "60",
+            *(["--config", self.config] if self.config else []),
         ]
 
     def is_ready(self) -> bool:

@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz
 from usearch.index import Index
 
@@ -235,6 +236,84 @@ def _pool(lexical: Sequence[float], *, by_vector: int, kept: int) -> list[int]:
     return [*first, *rest, *range(by_vector, len(lexical))]
 
 
+@dataclass(frozen=True, slots=True)
+class _Found:
+    keys: npt.NDArray[np.uint64]
+    distances: npt.NDArray[np.float32]
+
+
+class _ViewedVectors:
+    """A saved vector graph memory-mapped read-only, with the claims changed since in a graph of
+    their own. The mapped pages are the file's: shared by every process that maps it, read from disk
+    only where searches go, and never copied into a process's own memory as `load` copies them.
+    """
+
+    def __init__(self, path: str, *, ndim: int) -> None:
+        self._saved = Index(ndim=ndim, metric="cos", dtype="i8")
+        self._saved.view(path)
+        self._changed = Index(ndim=ndim, metric="cos", dtype="i8")
+        # Saved claims replaced (their current vector is in _changed) or removed since.
+        self._hidden: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self._saved) - len(self._hidden) + len(self._changed)
+
+    def __contains__(self, key: int) -> bool:
+        return key in self._changed or (key not in self._hidden and key in self._saved)
+
+    def add(self, keys: npt.NDArray[np.uint64], vectors: Vectors) -> None:
+        self._hidden.update(int(key) for key in keys if int(key) in self._saved)
+        self._changed.add(keys, vectors)
+
+    def remove(self, key: int) -> None:
+        if key in self._changed:
+            self._changed.remove(key)
+        if key in self._saved:
+            self._hidden.add(key)
+
+    def get(self, key: int, dtype: str) -> object:
+        return (self._changed if key in self._changed else self._saved).get(key, dtype=dtype)
+
+    def search(self, vector: Vectors, count: int, *, exact: bool = False, threads: int = 1) -> _Found:
+        """The `count` nearest, as usearch answers: the saved graph is asked for as many more as
+        it hides, so hidden claims never take a place."""
+        found = [
+            (float(distance), int(key))
+            for key, distance in _nearest(
+                self._saved, vector, count + len(self._hidden), exact=exact, threads=threads
+            )
+            if int(key) not in self._hidden
+        ]
+        found += [
+            (float(distance), int(key))
+            for key, distance in _nearest(self._changed, vector, count, exact=exact, threads=threads)
+        ]
+        found = sorted(found)[:count]
+        return _Found(
+            keys=np.array([key for _, key in found], dtype=np.uint64),
+            distances=np.array([distance for distance, _ in found], dtype=np.float32),
+        )
+
+    def save(self, path: str) -> None:
+        """Writes the saved graph with the changes applied, as a graph `load` or `view` reads."""
+        merged = self._saved.copy()
+        for key in self._hidden:
+            merged.remove(key)
+        keys = np.fromiter(self._changed.keys, dtype=np.uint64, count=len(self._changed))
+        if len(keys):
+            merged.add(keys, np.asarray(self._changed.get(keys, dtype="f32"), dtype=np.float32))
+        merged.save(path)
+
+
+def _nearest(
+    vectors: Index, vector: Vectors, count: int, *, exact: bool, threads: int
+) -> list[tuple[int, float]]:
+    if not len(vectors) or count < 1:
+        return []
+    found = vectors.search(vector, count, exact=exact, threads=threads)
+    return list(zip(found.keys, found.distances, strict=True))
+
+
 class ClaimIndex:
     """Claims by id, searchable by any wording; built from rows and updated one claim at a time.
 
@@ -244,7 +323,7 @@ class ClaimIndex:
 
     def __init__(self, *, encoder: TextEncoder) -> None:
         self._encoder = encoder
-        self._vectors = Index(ndim=encoder.dimensions, metric="cos", dtype="i8")
+        self._vectors: Index | _ViewedVectors = self._empty_graph()
         self._in_memory = _TextsInMemory()
         # usearch allows concurrent searches but not a removal during one.
         self._lock = threading.RLock()
@@ -291,16 +370,29 @@ class ClaimIndex:
                     self._vectors.remove(claim_id)
             self._vectors.add(np.array(claim_ids, dtype=np.uint64), vectors)
 
+    def _empty_graph(self) -> Index:
+        return Index(ndim=self._encoder.dimensions, metric="cos", dtype="i8")
+
     def save(self, path: str) -> None:
-        """Writes the vector graph (not the texts kept in memory) to a file `load` reads back."""
+        """Writes the vector graph (not the texts kept in memory) to a file `load` and `view` read."""
         with self._lock:
             self._vectors.save(path)
 
     def load(self, path: str) -> None:
         """Replaces the vector graph with one `save` wrote: far faster than adding the vectors again,
         which rebuilds the graph (minutes at 100,000 claims)."""
+        graph = self._empty_graph()
+        graph.load(path)
         with self._lock:
-            self._vectors.load(path)
+            self._vectors = graph
+
+    def view(self, path: str) -> None:
+        """Like `load`, but maps the file instead of reading it into memory: at 100,000 claims, ~75 MB
+        that stay out of each process's own memory. Later additions and removals are kept apart
+        (in memory, one graph node each), so the file is never written; `save` merges them."""
+        graph = _ViewedVectors(path, ndim=self._encoder.dimensions)
+        with self._lock:
+            self._vectors = graph
 
     def remove(self, claim_id: int) -> None:
         """Forget the claim; unknown ids are ignored, so a replayed deletion is harmless."""

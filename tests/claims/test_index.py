@@ -232,3 +232,66 @@ def test_a_sync_rereads_from_the_last_sync_not_from_the_newest_row_and_still_get
     coffee = claims_similar(text="Colombia produces the most coffee", visible=Claim.objects.all(), limit=1)
 
     assert [match.claim_id for match in coffee] == [late.pk]
+
+
+def test_a_new_process_adds_none_of_the_rows_the_saved_index_has_and_follows_later_edits(
+    fact_checker, monkeypatch
+):
+    import claims.similarity
+    from claims.matching import ClaimIndex
+    from claims.similarity import claim_index_snapshot_store
+
+    # Indexed just now, within the sync's reread overlap of the saved index.
+    drones = create(fact_checker)
+    coffee = create(fact_checker, text="Colombia is the world's largest coffee producer.")
+    claims_index(claim_ids=[drones.pk, coffee.pk])
+    claim_index_snapshot_store()
+    claim_update(actor=fact_checker, claim=coffee, text="Bananas are berries, botanically speaking.")
+    claims_index(claim_ids=[coffee.pk])
+    monkeypatch.setattr(claims.similarity, "_process_index", None)
+    added = []
+    add_vectors = ClaimIndex.add_vectors
+    monkeypatch.setattr(
+        ClaimIndex,
+        "add_vectors",
+        lambda self, ids, vectors: added.extend(ids) or add_vectors(self, ids, vectors),
+    )
+
+    drones_found = claims_similar(text="Russia bought drones from Iran", visible=Claim.objects.all(), limit=1)
+    berries = claims_similar(text="bananas are botanically berries", visible=Claim.objects.all(), limit=1)
+    coffee_found = claims_similar(text="Colombia produces the most coffee", visible=Claim.objects.all())
+
+    assert added == [coffee.pk]
+    assert not claims.similarity._process_index.writable
+    assert [match.claim_id for match in drones_found] == [drones.pk] and drones_found[0].same_claim
+    assert [match.claim_id for match in berries] == [coffee.pk] and berries[0].same_claim
+    assert not any(match.same_claim for match in coffee_found)
+
+
+def test_a_web_process_reopens_the_saved_index_once_a_newer_one_is_saved(fact_checker, monkeypatch):
+    import claims.similarity
+    from claims.similarity import claim_index_snapshot_store
+
+    drones = create(fact_checker)
+    claims_index(claim_ids=[drones.pk])
+    claim_index_snapshot_store()
+    monkeypatch.setattr(claims.similarity, "_process_index", None)
+    claims_similar(text=DRONES, visible=Claim.objects.all())
+    opened = claims.similarity._process_index
+    coffee = create(fact_checker, text="Colombia is the world's largest coffee producer.")
+    claims_index(claim_ids=[coffee.pk])
+    assert claims_similar(text="Colombia produces the most coffee", visible=Claim.objects.all())[
+        0
+    ].claim_id == (coffee.pk)
+    assert claims.similarity._process_index is opened
+
+    # The beat task, in the worker process, saves the graph with the claim added since.
+    saver = claims.similarity._SyncedIndex(writable=True)
+    saver.sync()
+    saver.snapshot()
+    found = claims_similar(text="Colombia produces the most coffee", visible=Claim.objects.all(), limit=1)
+
+    reopened = claims.similarity._process_index
+    assert reopened is not opened and not reopened.writable
+    assert coffee.pk in reopened.index and [match.claim_id for match in found] == [coffee.pk]
+    assert not claims.similarity._process_index.outdated()

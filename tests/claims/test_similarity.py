@@ -137,3 +137,21 @@ def test_a_lexical_query_in_time_puts_the_session_settings_back(recorded):
     assert drones.pk in candidates
     assert _session_setting("statement_timeout") == timeout
     assert _session_setting("enable_seqscan") == "on"
+
+
+@pytest.mark.parametrize(
+    ("text", "query"),
+    [
+        ("São Tomé e Príncipe é o país mais pequeno de África.", "sao tome principe"),
+        # Ukrainian ї typed without its diaeresis.
+        ("Київ отримав її дрони.", "Киів отримав іі"),  # noqa: RUF001
+        ("أحمد إبراهيم وزير الصحة", "احمد ابراهيم"),
+    ],
+)
+def test_a_query_without_diacritics_finds_the_claim_by_its_characters(text, query):
+    # The lexical tier folds diacritics in the query: its index must fold them in the claims too.
+    claim = ClaimFactory(text=text, status=Claim.Status.PUBLISHED)
+    ClaimFactory(text="Colombia is the world's largest coffee producer.", status=Claim.Status.PUBLISHED)
+    claims_index(claim_ids=[claim.pk])
+
+    assert lexical_candidates(text=query, visible=Claim.objects.all())[:1] == [claim.pk]
