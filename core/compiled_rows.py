@@ -21,6 +21,7 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BooleanField, Expression, F, QuerySet
@@ -68,14 +69,14 @@ class OneOfIds(Expression):
 
 
 class _Compiled:
-    def __init__(self, queryset: QuerySet[Any], alias: str) -> None:
+    def __init__(self, queryset: QuerySet[Any], alias: str, *, takes_ids: bool = True) -> None:
         query = queryset.query
         compiler: SQLCompiler = query.get_compiler(alias)
         sql, params = compiler.as_sql()
         self.sql = sql
         self.params = list(params)
         self.ids_at = [index for index, param in enumerate(self.params) if isinstance(param, _Ids)]
-        if len(self.ids_at) != 1:
+        if takes_ids and len(self.ids_at) != 1:
             raise ValueError("A compiled query takes its ids once: filter it with OneOfIds(column, ids).")
         self.names = [*query.extra_select, *query.values_select, *query.annotation_select]
         selected = [column for column, _, _ in compiler.select[: compiler.col_count]]
@@ -138,8 +139,27 @@ def rows_together(*reads: tuple[CompiledRows, Sequence[int]]) -> list[list[Row]]
     if not wanted:
         return results
     connection = connections[wanted[0][1]._using]
-    statements = [(index, *query._statement(connection, ids)) for index, query, ids in wanted]
-    postgresql = statements[0][1].postgresql
+    statements = [query._statement(connection, ids) for _, query, ids in wanted]
+    for (index, _, _), rows in zip(wanted, _run(connection, statements), strict=True):
+        results[index] = rows
+    return results
+
+
+def values_rows(queryset: QuerySet[Any]) -> list[Row]:
+    """The rows of a values() queryset, as iterating it gives them, read as CompiledRows reads its
+    own (timestamps by psycopg's C loader): for a query whose shape varies from one request to the
+    next, such as a filtered page, so it is compiled each time."""
+    connection = connections[queryset.db]
+    try:
+        compiled = _Compiled(queryset, connection.alias, takes_ids=False)
+    except EmptyResultSet:  # a filter no row can match, which Django answers without a query
+        return []
+    [rows] = _run(connection, [(compiled, compiled.params)])
+    return rows
+
+
+def _run(connection: BaseDatabaseWrapper, statements: list[tuple[_Compiled, list[Any]]]) -> list[list[Row]]:
+    postgresql = connection.vendor == "postgresql"
     # Each cursor is made (and the connection checked, opened if need be) before the pipeline starts.
     cursors = [connection.cursor() for _ in statements]
     try:
@@ -147,17 +167,18 @@ def rows_together(*reads: tuple[CompiledRows, Sequence[int]]) -> list[list[Row]]
             for cursor in cursors:
                 _load_timestamps_in_c(cursor.cursor)
         fetched: list[list[Any]] = []
-        with _pipeline(connection, postgresql):
-            for cursor, (_, compiled, params) in zip(cursors, statements, strict=True):
+        with _pipeline(connection, postgresql and len(statements) > 1):
+            for cursor, (compiled, params) in zip(cursors, statements, strict=True):
                 cursor.execute(compiled.sql, params)
             fetched = [cursor.fetchall() for cursor in cursors]
     finally:
         for cursor in cursors:
             cursor.close()
-    for (index, compiled, _), rows in zip(statements, fetched, strict=True):
+    results = []
+    for (compiled, _), rows in zip(statements, fetched, strict=True):
         if compiled.converters:
             rows = [_converted(row, compiled.converters, connection) for row in rows]
-        results[index] = [dict(zip(compiled.names, row, strict=True)) for row in rows]
+        results.append([dict(zip(compiled.names, row, strict=True)) for row in rows])
     return results
 
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from claims.models import Claim, Evidence
-from core.compiled_rows import CompiledRows, OneOfIds, rows_together
+from core.compiled_rows import CompiledRows, OneOfIds, rows_together, values_rows
 from tests.verifier.conftest import IRAN_QUOTE
 from verifier.models import Verdict
 from verifier.selectors.evidence import EVIDENCE_COLUMNS, EVIDENCE_ROWS
@@ -97,3 +97,13 @@ def test_a_query_must_take_its_ids_once():
 
     with pytest.raises(ValueError, match="takes its ids once"):
         twice.rows([1])
+
+
+def test_a_values_queryset_reads_as_iterating_it_does(claims):
+    page = Claim.objects.values("id", "text", "published_at", "claimant__name").order_by("-published_at")[:2]
+
+    rows = values_rows(page)
+
+    assert rows == list(page)
+    assert [row["id"] for row in rows] == [claims[2].pk, claims[1].pk]
+    assert values_rows(Claim.objects.filter(pk__in=[]).values("id")) == []

@@ -26,6 +26,7 @@ from rest_framework.response import Response
 
 from claims.models import Claim
 from claims.selectors import claims_matching_text, claims_tagged
+from core.compiled_rows import values_rows
 from verifier.api.claims_write import ClaimWriteActions
 from verifier.api.http_cache import public_read
 from verifier.api.pagination import KeysetCursorPagination
@@ -178,7 +179,7 @@ class ClaimViewSet(FilteredByClaimFilter, ClaimWriteActions):
         return _with_last_modified(self.get_paginated_response(built.records), built.last_modified)
 
     def retrieve(self, request: Request, pk: int) -> Response:
-        rows = list(claim_rows(self.get_queryset().filter(pk=pk)))
+        rows = values_rows(claim_rows(self.get_queryset().filter(pk=pk)))
         if not rows:
             raise NotFound()
         built = claim_records(rows, published_only=not self._is_staff())
@@ -192,7 +193,7 @@ class ClaimViewSet(FilteredByClaimFilter, ClaimWriteActions):
     )
     @action(detail=True, methods=["get"], renderer_classes=CLAIM_REVIEW_RENDERERS)
     def claimreview(self, request: Request, pk: int) -> Response:
-        rows = list(review_rows(reviewable_claims().filter(pk=pk)))
+        rows = values_rows(review_rows(reviewable_claims().filter(pk=pk)))
         if not rows:
             raise NotFound()
         claim = reviewed_claims(rows)[0]
