@@ -70,6 +70,7 @@ TARGETS = {
 }
 ANCHOR_TARGETS = {"anchor drf": 5.0, "anchor values": 1.5}
 SINGLE_CLIENT_P50_TARGET_MS = 10.0
+WARM_UP_SECONDS = 1
 
 
 # Loading.
@@ -309,6 +310,10 @@ def measure(
     status, _, _ = get(url, headers)
     if status != expect:
         raise RuntimeError(f"{name}: {url} answered {status}, expected {expect}")
+    # Untimed: each worker's first requests load what a first request loads (modules imported on
+    # first use, a new database connection, compiled queries), which would land in the first
+    # endpoint measured on a server and not in the others.
+    _load_of(name, url, duration=WARM_UP_SECONDS, connections=connections, headers=headers or {})
     figure = _load_of(name, url, duration=duration, connections=connections, headers=headers or {})
     figure.load = os.getloadavg()[0]
     return figure
