@@ -70,6 +70,7 @@ TARGETS = {
 }
 ANCHOR_TARGETS = {"anchor drf": 5.0, "anchor values": 1.5}
 SINGLE_CLIENT_P50_TARGET_MS = 10.0
+WARM_UP_SECONDS = 1
 
 
 # Loading.
@@ -287,6 +288,9 @@ class Figure:
     p50_ms: float
     p99_ms: float
     errors: int
+    # The machine's 1-minute load average as the measurement ended: the figures of one run are
+    # comparable only while it stays level (other work on a shared machine moves them all).
+    load: float = 0.0
 
 
 def _ms(text: str) -> float:
@@ -306,10 +310,22 @@ def measure(
     status, _, _ = get(url, headers)
     if status != expect:
         raise RuntimeError(f"{name}: {url} answered {status}, expected {expect}")
+    # Untimed: each worker's first requests load what a first request loads (modules imported on
+    # first use, a new database connection, compiled queries), which would land in the first
+    # endpoint measured on a server and not in the others.
+    _load_of(name, url, duration=WARM_UP_SECONDS, connections=connections, headers=headers or {})
+    figure = _load_of(name, url, duration=duration, connections=connections, headers=headers or {})
+    figure.load = os.getloadavg()[0]
+    return figure
+
+
+def _load_of(
+    name: str, url: str, *, duration: int, connections: int, headers: dict[str, str]
+) -> Figure:
     if shutil.which("wrk"):
         # wrk refuses fewer connections than threads: one client is one thread.
         command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s", "--latency"]
-        for key, value in (headers or {}).items():
+        for key, value in headers.items():
             command += ["-H", f"{key}: {value}"]
         output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
         errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
@@ -324,7 +340,7 @@ def measure(
             (int(errors.group(1)) if errors else 0)
             + (sum(int(n) for n in socket_errors.groups()) if socket_errors else 0),
         )
-    return _python_load(name, url, duration=duration, connections=connections, headers=headers or {})
+    return _python_load(name, url, duration=duration, connections=connections, headers=headers)
 
 
 def _python_load(
@@ -404,7 +420,7 @@ def report(
     columns = "".join(f"{'x ' + name.removeprefix('anchor '):>10}" for name in anchors)
     print(
         f"\n{'endpoint':<24}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'x floor':>10}{columns}"
-        f"{'1-client':>10}  target, errors"
+        f"{'1-client':>10}{'load':>6}  target, errors"
     )
     for name, figure in figures.items():
         ratio = figure.requests_per_second / floor.requests_per_second
@@ -427,7 +443,8 @@ def report(
                                  single <= SINGLE_CLIENT_P50_TARGET_MS))
         print(
             f"{name:<24}{figure.requests_per_second:>10.0f}{figure.p50_ms:>10.2f}{figure.p99_ms:>10.2f}"
-            f"{ratio:>10.2f}{anchor_ratios}{'' if single is None else f'{single:.2f}':>10}  "
+            f"{ratio:>10.2f}{anchor_ratios}{'' if single is None else f'{single:.2f}':>10}"
+            f"{figure.load:>6.1f}  "
             f"{'; '.join(checks)}{'; ' if checks else ''}{figure.errors} errors"
         )
 

@@ -22,7 +22,14 @@ from redis.connection import AbstractConnection
 
 from core.cache_outage import cache_outages
 from tests.processes import RedisProcess
-from verifier.api.http_cache import PublicCacheApplication
+from verifier.api.http_cache import (
+    Answer,
+    Entry,
+    PublicCacheApplication,
+    Validators,
+    _serve,
+    answer_from_entry,
+)
 from verifier.services.claims import claim_create
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued")]
@@ -286,3 +293,55 @@ def test_a_counted_answer_before_django_takes_one_redis_round_trip(
     finally:
         cache.clear()
         settings.CACHES = working
+
+
+def _as_served(answer) -> tuple[int, dict[str, str], bytes]:
+    if isinstance(answer, Answer):
+        return int(answer.status.split()[0]), {k.lower(): v for k, v in answer.headers}, answer.body
+    return answer.status_code, {k.lower(): v for k, v in answer.items()}, answer.content
+
+
+@pytest.mark.parametrize(
+    "validators",
+    [{}, {"HTTP_IF_NONE_MATCH": "{etag}"}, {"HTTP_IF_NONE_MATCH": '"other", {strong}'}],
+    ids=["none", "its etag", "a list naming its strong form"],
+)
+def test_an_answer_made_from_the_entry_is_the_one_djangos_evaluation_gives(validators, settled):
+    entry = Entry(
+        version=1_700_000_000_000_000,
+        status=200,
+        headers=(
+            ("Content-Type", "application/json"),
+            ("Vary", "Accept, Authorization, Cookie"),
+            ("Allow", "GET, POST, HEAD, OPTIONS"),
+            ("X-Frame-Options", "DENY"),
+        ),
+        content=b'{"results": []}',
+        throttled=True,
+    )
+    key = "verifier:public-response:0123456789abcdef0123456789abcdef"
+    etag = Validators.of(entry.version, key).etag
+    strong = etag.removeprefix("W/")
+    headers = {name: value.format(etag=etag, strong=strong) for name, value in validators.items()}
+    request = RequestFactory().get(CLAIMS, **headers)
+
+    made = answer_from_entry(request, entry, key)
+
+    assert isinstance(made, Answer)
+    assert _as_served(made) == _as_served(_serve(request, entry, key))
+    assert _as_served(made)[0] == (304 if validators else 200)
+
+
+@pytest.mark.parametrize(
+    "validators",
+    [
+        {"HTTP_IF_NONE_MATCH": 'W/"1-stale"'},
+        {"HTTP_IF_NONE_MATCH": "*"},
+        {"HTTP_IF_MODIFIED_SINCE": "Tue, 14 Nov 2023 22:13:20 GMT"},
+        {"HTTP_IF_MATCH": "*"},
+    ],
+)
+def test_other_validators_are_left_to_djangos_evaluation(validators, settled):
+    entry = Entry(1_700_000_000_000_000, 200, (("Content-Type", "application/json"),), b"{}", True)
+
+    assert answer_from_entry(RequestFactory().get(CLAIMS, **validators), entry, "key") is None

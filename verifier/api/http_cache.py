@@ -157,6 +157,41 @@ def _serve(request: HttpRequest, entry: Entry, key: str) -> HttpResponseBase:
     return validators.conditional(request, response)
 
 
+class Answer(NamedTuple):
+    """A WSGI response: status line, headers, body."""
+
+    status: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+# The headers a 304 keeps of its 200 (RFC 9110 §15.4.5), as django.utils.cache copies them.
+NOT_MODIFIED_HEADERS = frozenset(
+    {"cache-control", "content-location", "date", "etag", "expires", "last-modified", "vary"}
+)
+# Validators whose evaluation is left to Django (_serve): they are rare on this path.
+_OTHER_VALIDATORS = ("HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_MODIFIED_SINCE")
+
+
+def answer_from_entry(request: HttpRequest, entry: Entry, key: str) -> Answer | None:
+    """The 200 of a request without validators, or the 304 of one whose If-None-Match names the
+    entry's ETag, made straight from the cached entry: what _serve answers, without building a
+    response object and running Django's conditional evaluation on it. None for anything else
+    (other validators, an If-None-Match that does not match), which _serve answers."""
+    meta = request.META
+    if entry.status != 200 or any(name in meta for name in _OTHER_VALIDATORS):
+        return None
+    validators = Validators.of(entry.version, key)
+    stamped = [("ETag", validators.etag), ("Last-Modified", http_date(validators.last_modified))]
+    if "HTTP_IF_NONE_MATCH" in meta:
+        if not validators.matches_if_none_match(request):
+            return None
+        kept = [(name, value) for name, value in entry.headers if name.lower() in NOT_MODIFIED_HEADERS]
+        return Answer("304 Not Modified", kept + stamped, b"")
+    length = [("Content-Length", str(len(entry.content)))]
+    return Answer("200 OK", [*entry.headers, *length, *stamped], entry.content)
+
+
 def _has_credentials(request: HttpRequest) -> bool:
     return "HTTP_AUTHORIZATION" in request.META or settings.SESSION_COOKIE_NAME in request.COOKIES
 
@@ -242,11 +277,14 @@ class PublicCacheApplication:
         response = self._early_response(environ)
         if response is None:
             return self.application(environ, start_response)
+        if isinstance(response, Answer):
+            start_response(response.status, response.headers)
+            return [response.body]
         assert isinstance(response, HttpResponse)  # a 200, 304 or 429 with its body in memory
         start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
         return [response.content]
 
-    def _early_response(self, environ: "WSGIEnvironment") -> HttpResponseBase | None:
+    def _early_response(self, environ: "WSGIEnvironment") -> "HttpResponseBase | Answer | None":
         if environ.get("REQUEST_METHOD") != "GET" or not _caching_enabled():
             return None
         # A copy: WSGIRequest writes the decoded path back into the environ it is given, which
@@ -281,7 +319,7 @@ class PublicCacheApplication:
                     return refusal
             elif count > limited[1]:
                 return _throttled(throttle.wait())
-        return _serve(request, entry, key)
+        return answer_from_entry(request, entry, key) or _serve(request, entry, key)
 
     def _remember_throttled(self, path: str) -> None:
         if len(self.throttled_paths) >= THROTTLED_PATHS_KEPT:

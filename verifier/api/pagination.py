@@ -15,12 +15,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Model, Q, QuerySet
+from django.db.models.query import ValuesIterable
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
+
+from core.compiled_rows import values_rows
 
 # The largest value of the BigAutoField ids the lists page on.
 MAX_ID = 2**63 - 1
@@ -59,6 +62,14 @@ class Position:
         if position.field != field or position.moment.tzinfo is None:
             raise ValidationError({"cursor": ["This cursor belongs to another listing."]})
         return position
+
+
+def _rows(queryset: QuerySet) -> list:
+    # The API pages values() rows, read as the rest of its pages (core.compiled_rows); the public
+    # site pages model instances.
+    if queryset._iterable_class is ValuesIterable:
+        return values_rows(queryset)
+    return list(queryset)
 
 
 def _is_id(value: object) -> bool:
@@ -155,7 +166,7 @@ class KeysetCursorPagination(BasePagination):
             queryset = queryset.filter(**{f"{field}__lte": position.moment}).filter(
                 Q(**{f"{field}__lt": position.moment}) | Q(**pk_bound)
             )
-        rows = list(queryset.order_by(f"-{field}", "-pk")[: self.size + 1])
+        rows = _rows(queryset.order_by(f"-{field}", "-pk")[: self.size + 1])
         page = rows[: self.size]
         if len(rows) > self.size:
             self.next_position = self._position(page[-1])
@@ -175,7 +186,7 @@ class KeysetCursorPagination(BasePagination):
         queryset = queryset.filter(**{f"{field}__gte": position.moment}).filter(
             Q(**{f"{field}__gt": position.moment}) | Q(**pk_bound)
         )
-        rows = list(queryset.order_by(field, "pk")[: self.size + 1])
+        rows = _rows(queryset.order_by(field, "pk")[: self.size + 1])
         page = list(reversed(rows[: self.size]))
         if len(rows) > self.size:
             self.previous_position = self._position(page[0], backwards=True)

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from claims.models import Evidence
+from core.compiled_rows import CompiledRows, OneOfIds
 from sources.models import Snapshot, Source, change_of_failed_fetch
 from verifier.models import FingerprintEntry, Verdict, fingerprint_entries
 
@@ -43,10 +44,20 @@ EVIDENCE_COLUMNS = (
 VERDICT_COLUMNS = ("state", "approved_at", "evidence_fingerprint")
 
 
+# The evidence rows of some claims (by claim id), oldest first: evidence_by_claim groups them.
+EVIDENCE_ROWS = CompiledRows(
+    lambda ids: Evidence.objects.filter(OneOfIds("claim_id", ids)).order_by("id").values(*EVIDENCE_COLUMNS)
+)
+
+
 def evidence_of_claims(claim_ids: Iterable[int]) -> dict[int, list[Row]]:
     """The evidence rows (EVIDENCE_COLUMNS) of each claim, oldest first: one query."""
+    return evidence_by_claim(EVIDENCE_ROWS.rows(list(claim_ids)))
+
+
+def evidence_by_claim(rows: Iterable[Row]) -> dict[int, list[Row]]:
+    """Evidence rows (EVIDENCE_ROWS) by claim id, in their order."""
     by_claim: dict[int, list[Row]] = defaultdict(list)
-    rows = Evidence.objects.filter(claim_id__in=list(claim_ids)).order_by("id").values(*EVIDENCE_COLUMNS)
     for row in rows:
         by_claim[row["claim_id"]].append(row)
     return by_claim

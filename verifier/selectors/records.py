@@ -11,7 +11,7 @@ verifier.selectors.evidence.
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypedDict, cast
@@ -21,8 +21,9 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from claims.models import Claim
+from core.compiled_rows import CompiledRows, OneOfIds, rows_together
 from verifier.models import SourceFlag, Verdict
-from verifier.selectors.evidence import ShownEvidence, evidence_of_claims
+from verifier.selectors.evidence import EVIDENCE_ROWS, ShownEvidence, evidence_by_claim
 from verifier.selectors.published import rating_scale_bound
 
 Row = dict[str, Any]
@@ -97,12 +98,17 @@ def claim_records(rows: Sequence[Row], *, published_only: bool) -> ClaimPage:
     ids = [row["id"] for row in rows]
     if not ids:
         return ClaimPage([], None)
-    tags = _tag_names(ids)
-    verdicts = _verdicts(ids, published_only=published_only)
-    evidence = evidence_of_claims(ids)
+    # Three statements, in one round trip where the database allows it.
+    tag_rows, verdict_rows, evidence_rows = rows_together(
+        (_TAG_ROWS, ids), (_VERDICT_ROWS[published_only], ids), (EVIDENCE_ROWS, ids)
+    )
+    tags = _tag_names(tag_rows)
+    verdicts = _verdicts(verdict_rows)
+    evidence = evidence_by_claim(evidence_rows)
     shown_verdicts = {claim_id: _current_verdict(newest_first) for claim_id, newest_first in verdicts.items()}
     shown_evidence = ShownEvidence(evidence, shown_verdicts)
     flags = _open_flags([row["id"] for row in rows if row["source_flag"]])
+    public_url = _public_urls()
     records = []
     moments: list[datetime] = []
     for row in rows:
@@ -112,7 +118,7 @@ def claim_records(rows: Sequence[Row], *, published_only: bool) -> ClaimPage:
         records.append(
             {
                 "id": row["id"],
-                "url": _public_url(row["id"]),
+                "url": public_url(row["id"]),
                 "text": row["text"],
                 "claimant": {"name": row["claimant__name"], "url": row["claimant__url"]},
                 "claim_date": row["claim_date"],
@@ -144,15 +150,20 @@ def review_rows(claims: QuerySet[Claim]) -> QuerySet[Any]:
     return claims.values(*REVIEW_CLAIM_COLUMNS)
 
 
+_REVIEW_VERDICT_ROWS = CompiledRows(
+    lambda ids: Verdict.objects.filter(OneOfIds("claim_id", ids), state=Verdict.State.APPROVED)
+    .annotate(scale_best=rating_scale_bound(best=True), scale_worst=rating_scale_bound(best=False))
+    .order_by("claim_id", "-version")
+    .values(*REVIEW_VERDICT_COLUMNS)
+)
+
+
 def reviewed_claims(rows: Sequence[Row]) -> list[ReviewedClaim]:
     """The claims in `rows` (from review_rows) with their published verdicts and the rating
     scale's bounds: one query."""
     ids = [row["id"] for row in rows]
     latest: dict[int, Row] = {}
-    approved = Verdict.objects.filter(claim_id__in=ids, state=Verdict.State.APPROVED).annotate(
-        scale_best=rating_scale_bound(best=True), scale_worst=rating_scale_bound(best=False)
-    )
-    for verdict in approved.order_by("claim_id", "-version").values(*REVIEW_VERDICT_COLUMNS):
+    for verdict in _REVIEW_VERDICT_ROWS.rows(ids):
         latest.setdefault(verdict["claim_id"], verdict)
     # The columns are named as ReviewedClaim's keys.
     return [
@@ -204,27 +215,52 @@ def _same_as(row: Row, *, published_only: bool) -> int | None:
     return row["same_as_id"]
 
 
-def _public_url(pk: int) -> str:
-    return settings.PUBLIC_BASE_URL + reverse("claim-page", args=[pk])
+def _public_urls() -> Callable[[int], str]:
+    """The public page's URL of a claim by id, from one reverse() for the whole page."""
+    probe = reverse("claim-page", args=[_URL_PROBE])
+    head, tail = probe.split(str(_URL_PROBE), 1)
+    prefix = settings.PUBLIC_BASE_URL + head
+    return lambda pk: f"{prefix}{pk}{tail}"
 
 
-def _tag_names(ids: list[int]) -> dict[int, list[str]]:
+# An id no URL pattern's other parts can contain (claim-page takes it as <int:pk>).
+_URL_PROBE = 987654321987654321
+
+
+_TAG_ROWS = CompiledRows(
+    lambda ids: Claim.tags.through.objects.filter(OneOfIds("claim_id", ids))
+    .order_by("tag__name")
+    .values("claim_id", "tag__name")
+)
+
+
+def _tag_names(rows: list[Row]) -> dict[int, list[str]]:
     names: dict[int, list[str]] = defaultdict(list)
-    tagged = Claim.tags.through.objects.filter(claim_id__in=ids).order_by("tag__name")
-    for claim_id, name in tagged.values_list("claim_id", "tag__name"):
-        names[claim_id].append(name)
+    for row in rows:
+        names[row["claim_id"]].append(row["tag__name"])
     return names
 
 
-def _verdicts(ids: list[int], *, published_only: bool) -> dict[int, list[Row]]:
-    verdicts = Verdict.objects.filter(claim_id__in=ids).annotate(
+def _verdict_rows(ids: object, *, approved_only: bool) -> QuerySet[Any]:
+    verdicts = Verdict.objects.filter(OneOfIds("claim_id", ids)).annotate(
         scale_best=rating_scale_bound(best=True), scale_worst=rating_scale_bound(best=False)
     )
-    if published_only:
+    if approved_only:
         verdicts = verdicts.filter(state=Verdict.State.APPROVED)
-    by_claim: dict[int, list[Row]] = defaultdict(list)
     # Newest version first: the order every choice below reads them in.
-    for row in verdicts.order_by("claim_id", "-version").values(*VERDICT_COLUMNS):
+    return verdicts.order_by("claim_id", "-version").values(*VERDICT_COLUMNS)
+
+
+# By whether only approved verdicts are read (the public's records).
+_VERDICT_ROWS = {
+    True: CompiledRows(lambda ids: _verdict_rows(ids, approved_only=True)),
+    False: CompiledRows(lambda ids: _verdict_rows(ids, approved_only=False)),
+}
+
+
+def _verdicts(rows: list[Row]) -> dict[int, list[Row]]:
+    by_claim: dict[int, list[Row]] = defaultdict(list)
+    for row in rows:
         by_claim[row["claim_id"]].append(row)
     return by_claim
 

@@ -1,0 +1,214 @@
+"""values() queries over "the rows of these ids", compiled to SQL once per process and run again
+with each new list of ids: the reads that fill every page of the API with its claims' tags,
+verdicts and evidence (verifier.selectors.records, verifier.selectors.evidence).
+
+Two costs these reads would otherwise pay on every page, each larger than running the query:
+Django compiling the queryset to SQL (joins, columns, ordering), and, on PostgreSQL, Django's
+timestamptz loader, written in Python, which parses every timestamp with a regular expression.
+Here the SQL is made once per database vendor, with the ids as a single parameter (an array on
+PostgreSQL, a JSON array on SQLite) so that its text does not depend on how many there are, and
+the rows are loaded by psycopg's own timestamptz loader (its C implementation), which gives the
+same aware datetimes in UTC: Django sets the connection's time zone to UTC.
+The statements of one page go to PostgreSQL together, in one round trip (rows_together).
+Django's converters still run (a JSON column's decoding, SQLite's datetimes), so a row is what
+values() would have returned.
+"""
+
+import json
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import BooleanField, Expression, F, QuerySet
+from django.db.models.sql.compiler import SQLCompiler
+
+Row = dict[str, Any]
+
+
+class _Ids:
+    """Stands for the list of ids in a compiled query's parameters until it is run."""
+
+
+class OneOfIds(Expression):
+    """A condition: `column` is one of a list of ids given as one parameter."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, column: str | F, ids: object) -> None:
+        super().__init__()
+        self.column: Any = F(column) if isinstance(column, str) else column
+        self.ids = ids
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.column]
+
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
+        (self.column,) = exprs
+
+    def resolve_expression(self, *args: Any, **kwargs: Any) -> "OneOfIds":
+        resolved = self.copy()
+        resolved.column = self.column.resolve_expression(*args, **kwargs)
+        return resolved
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, tuple[Any, ...]]:
+        column, params = compiler.compile(self.column)
+        # SQLite (and its JSON1 functions, which Django's JSONField requires).
+        return f"{column} IN (SELECT value FROM json_each(%s))", (*params, self.ids)
+
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> tuple[str, tuple[Any, ...]]:
+        column, params = compiler.compile(self.column)
+        return f"{column} = ANY(%s)", (*params, self.ids)
+
+
+class _Compiled:
+    def __init__(self, queryset: QuerySet[Any], alias: str, *, takes_ids: bool = True) -> None:
+        query = queryset.query
+        compiler: SQLCompiler = query.get_compiler(alias)
+        sql, params = compiler.as_sql()
+        self.sql = sql
+        self.params = list(params)
+        self.ids_at = [index for index, param in enumerate(self.params) if isinstance(param, _Ids)]
+        if takes_ids and len(self.ids_at) != 1:
+            raise ValueError("A compiled query takes its ids once: filter it with OneOfIds(column, ids).")
+        self.names = [*query.extra_select, *query.values_select, *query.annotation_select]
+        selected = [column for column, _, _ in compiler.select[: compiler.col_count]]
+        self.converters = [
+            (position, functions, expression)
+            for position, (functions, expression) in compiler.get_converters(selected).items()
+        ]
+        self.postgresql = compiler.connection.vendor == "postgresql"
+
+
+class CompiledRows:
+    """The rows of `build(ids)` (a values() queryset filtered with OneOfIds), as dicts, for any list
+    of ids; compiled on first use on each database vendor.
+
+        EVIDENCE = CompiledRows(lambda ids: Evidence.objects.filter(OneOfIds("claim_id", ids))
+                                .order_by("id").values(*COLUMNS))
+        EVIDENCE.rows(claim_ids)
+    """
+
+    def __init__(self, build: Callable[[object], QuerySet[Any]], *, using: str = "default") -> None:
+        self._build = build
+        self._using = using
+        self._compiled: dict[tuple[str, str], _Compiled] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def names(self) -> list[str]:
+        return self._for(connections[self._using]).names
+
+    def rows(self, ids: Sequence[int]) -> list[Row]:
+        """The rows of these ids, in the query's order."""
+        [rows] = rows_together((self, ids))
+        return rows
+
+    def _statement(self, connection: BaseDatabaseWrapper, ids: Sequence[int]) -> tuple[_Compiled, list[Any]]:
+        compiled = self._for(connection)
+        params: list[Any] = list(compiled.params)
+        params[compiled.ids_at[0]] = list(ids) if compiled.postgresql else json.dumps(list(ids))
+        return compiled, params
+
+    def _for(self, connection: BaseDatabaseWrapper) -> _Compiled:
+        # Settings a compiled query depends on (a test's USE_TZ) are part of the key.
+        key = (connection.vendor, str(settings.USE_TZ))
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            with self._lock:
+                compiled = _Compiled(self._build(_Ids()), connection.alias)
+                self._compiled[key] = compiled
+        return compiled
+
+
+def rows_together(*reads: tuple[CompiledRows, Sequence[int]]) -> list[list[Row]]:
+    """The rows of each query for its ids. On PostgreSQL the statements are sent in one round trip
+    (psycopg's pipeline mode), each still a statement of its own; elsewhere one after the other.
+    The queries read the same database."""
+    if len({query._using for query, _ in reads}) > 1:
+        raise ValueError("Rows read together come from one database.")
+    results: list[list[Row]] = [[] for _ in reads]
+    wanted = [(index, query, ids) for index, (query, ids) in enumerate(reads) if ids]
+    if not wanted:
+        return results
+    connection = connections[wanted[0][1]._using]
+    statements = [query._statement(connection, ids) for _, query, ids in wanted]
+    for (index, _, _), rows in zip(wanted, _run(connection, statements), strict=True):
+        results[index] = rows
+    return results
+
+
+def values_rows(queryset: QuerySet[Any]) -> list[Row]:
+    """The rows of a values() queryset, as iterating it gives them, read as CompiledRows reads its
+    own (timestamps by psycopg's C loader): for a query whose shape varies from one request to the
+    next, such as a filtered page, so it is compiled each time."""
+    connection = connections[queryset.db]
+    try:
+        compiled = _Compiled(queryset, connection.alias, takes_ids=False)
+    except EmptyResultSet:  # a filter no row can match, which Django answers without a query
+        return []
+    [rows] = _run(connection, [(compiled, compiled.params)])
+    return rows
+
+
+def _run(connection: BaseDatabaseWrapper, statements: list[tuple[_Compiled, list[Any]]]) -> list[list[Row]]:
+    postgresql = connection.vendor == "postgresql"
+    # Each cursor is made (and the connection checked, opened if need be) before the pipeline starts.
+    cursors = [connection.cursor() for _ in statements]
+    try:
+        if postgresql and settings.USE_TZ and connection.timezone_name == "UTC":
+            for cursor in cursors:
+                _load_timestamps_in_c(cursor.cursor)
+        fetched: list[list[Any]] = []
+        with _pipeline(connection, postgresql and len(statements) > 1):
+            for cursor, (compiled, params) in zip(cursors, statements, strict=True):
+                cursor.execute(compiled.sql, params)
+            fetched = [cursor.fetchall() for cursor in cursors]
+    finally:
+        for cursor in cursors:
+            cursor.close()
+    results = []
+    for (compiled, _), rows in zip(statements, fetched, strict=True):
+        if compiled.converters:
+            rows = [_converted(row, compiled.converters, connection) for row in rows]
+        results.append([dict(zip(compiled.names, row, strict=True)) for row in rows])
+    return results
+
+
+def _pipeline(connection: BaseDatabaseWrapper, postgresql: bool) -> AbstractContextManager[Any]:
+    if not postgresql:
+        return nullcontext()
+    from psycopg import Pipeline
+
+    # libpq 14 and later; psycopg's binary package ships one.
+    return connection.connection.pipeline() if Pipeline.is_supported() else nullcontext()
+
+
+def _converted(
+    row: Sequence[Any],
+    converters: list[tuple[int, list[Callable[..., Any]], Any]],
+    connection: BaseDatabaseWrapper,
+) -> list[Any]:
+    values = list(row)
+    for position, functions, expression in converters:
+        value = values[position]
+        for function in functions:
+            value = function(value, expression, connection)
+        values[position] = value
+    return values
+
+
+def _load_timestamps_in_c(cursor: Any) -> None:
+    # Registering psycopg's own loader class picks its C implementation, which gives the zone of the
+    # connection (UTC, checked by the caller) as datetime.timezone.utc, as Django's loader does. The
+    # cursor's adapters are its own copy: the rest of Django keeps its loader.
+    from psycopg.types.datetime import TimestamptzLoader
+
+    cursor.adapters.register_loader("timestamptz", TimestamptzLoader)

@@ -1,0 +1,109 @@
+"""Queries compiled once and run for any list of ids (core.compiled_rows), as the API's pages read
+their claims' evidence, verdicts and tags: the rows are those values() returns, whatever the
+number of ids, and reads made together are still one statement each."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from claims.models import Claim, Evidence
+from core.compiled_rows import CompiledRows, OneOfIds, rows_together, values_rows
+from tests.verifier.conftest import IRAN_QUOTE
+from verifier.models import Verdict
+from verifier.selectors.evidence import EVIDENCE_COLUMNS, EVIDENCE_ROWS
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued")]
+
+VERDICTS = CompiledRows(
+    lambda ids: Verdict.objects.filter(OneOfIds("claim_id", ids))
+    .order_by("claim_id", "-version")
+    .values("claim_id", "version", "state", "approved_at", "evidence_fingerprint", "rating__label")
+)
+
+
+@pytest.fixture
+def claims(make_published_claim) -> list[Claim]:
+    return [
+        make_published_claim(
+            evidence=[(f"https://news{n}.example.org/story-{i}", IRAN_QUOTE) for i in range(n + 1)]
+        )
+        for n in range(3)
+    ]
+
+
+def test_the_rows_are_those_values_returns(claims):
+    ids = [claim.pk for claim in claims]
+
+    rows = EVIDENCE_ROWS.rows(ids)
+
+    expected = list(Evidence.objects.filter(claim_id__in=ids).order_by("id").values(*EVIDENCE_COLUMNS))
+    assert rows == expected
+    assert len(rows) == 6
+    moments = [row["source__last_fetched_at"] for row in rows]
+    assert all(isinstance(moment, datetime.datetime) for moment in moments)
+    assert all(moment.tzinfo is datetime.UTC for moment in moments)
+
+
+def test_a_json_column_is_decoded_as_values_decodes_it(claims):
+    ids = [claim.pk for claim in claims]
+
+    rows = VERDICTS.rows(ids)
+
+    expected = list(
+        Verdict.objects.filter(claim_id__in=ids)
+        .order_by("claim_id", "-version")
+        .values("claim_id", "version", "state", "approved_at", "evidence_fingerprint", "rating__label")
+    )
+    assert rows == expected
+    assert all(isinstance(row["evidence_fingerprint"], list) for row in rows)
+
+
+def test_the_statement_is_the_same_for_any_number_of_ids(claims):
+    with CaptureQueriesContext(connection) as queries:
+        one = EVIDENCE_ROWS.rows([claims[0].pk])
+        three = EVIDENCE_ROWS.rows([claim.pk for claim in claims])
+
+    assert [len(one), len(three)] == [1, 6]
+    statements = {query["sql"].split(" WHERE ")[0] for query in queries.captured_queries}
+    assert len(queries.captured_queries) == 2
+    assert len(statements) == 1
+
+
+def test_ids_not_in_the_table_and_no_ids_read_nothing(claims):
+    assert EVIDENCE_ROWS.rows([max(claim.pk for claim in claims) + 1]) == []
+    with CaptureQueriesContext(connection) as queries:
+        assert EVIDENCE_ROWS.rows([]) == []
+    assert queries.captured_queries == []
+
+
+def test_rows_read_together_are_each_their_own_statement(claims):
+    ids = [claim.pk for claim in claims]
+
+    with CaptureQueriesContext(connection) as queries:
+        evidence, verdicts, none = rows_together((EVIDENCE_ROWS, ids), (VERDICTS, ids[:1]), (VERDICTS, []))
+
+    assert len(queries.captured_queries) == 2
+    assert evidence == EVIDENCE_ROWS.rows(ids)
+    assert [row["claim_id"] for row in verdicts] == [ids[0]]
+    assert none == []
+
+
+def test_a_query_must_take_its_ids_once():
+    twice = CompiledRows(
+        lambda ids: Claim.objects.filter(OneOfIds("id", ids), OneOfIds("same_as_id", ids)).values("id")
+    )
+
+    with pytest.raises(ValueError, match="takes its ids once"):
+        twice.rows([1])
+
+
+def test_a_values_queryset_reads_as_iterating_it_does(claims):
+    page = Claim.objects.values("id", "text", "published_at", "claimant__name").order_by("-published_at")[:2]
+
+    rows = values_rows(page)
+
+    assert rows == list(page)
+    assert [row["id"] for row in rows] == [claims[2].pk, claims[1].pk]
+    assert values_rows(Claim.objects.filter(pk__in=[]).values("id")) == []
