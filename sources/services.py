@@ -8,7 +8,9 @@ the snapshot, where verifier.services.sources checks quotes and flags published 
 
 import hashlib
 import logging
+import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -179,45 +181,80 @@ def _claimable(now: datetime) -> Q:
     )
 
 
-def _leases_renew(*, source_id: int, token: str, holder: uuid.UUID) -> None:
-    now = timezone.now()
-    Source.objects.filter(pk=source_id, fetch_token=token, status=Source.Status.FETCHING).update(
-        fetch_lease_expires_at=_lease_end(now)
-    )
-    host_slots().renew(holder, now)
+class _LeaseRenewer:
+    """One thread per worker process renews the claim and host slot of every fetch the process is
+    running, every third of SOURCES_FETCH_LEASE_SECONDS: a thread started and stopped per fetch
+    cost the worker more CPU than its renewals. A fetch that starts just after a round is renewed
+    by the next one, at most a third of the lease later, as with a thread of its own."""
 
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[uuid.UUID, tuple[int, str]] = {}  # holder -> (source id, fetch token)
+        self._thread: threading.Thread | None = None
+        self._pid = 0
 
-def _leases_renew_until(
-    stop: threading.Event, *, source_id: int, token: str, holder: uuid.UUID
-) -> None:
-    try:
-        while not stop.wait(settings.SOURCES_FETCH_LEASE_SECONDS / 3):
+    def hold(self, *, source_id: int, token: str, holder: uuid.UUID) -> None:
+        with self._lock:
+            self._held[holder] = (source_id, token)
+            # A forked child (a prefork pool) inherits the dict but not the thread.
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="lease-renewer", daemon=True)
+                self._thread.start()
+
+    def drop(self, holder: uuid.UUID) -> None:
+        with self._lock:
+            self._held.pop(holder, None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(settings.SOURCES_FETCH_LEASE_SECONDS / 3)
+            with self._lock:
+                held = dict(self._held)
+            if not held:
+                continue
             try:
-                _leases_renew(source_id=source_id, token=token, holder=holder)
+                self._renew(held)
             except (DatabaseError, HostSlotsUnavailable) as error:
-                # The next renewal may succeed before the lease lapses; if not, the fetch is redone.
-                logger.warning("Could not renew the leases of source %s: %s", source_id, error)
-    finally:
-        connection.close()
+                # The next round may succeed before the leases lapse; if not, the fetches are redone.
+                logger.warning("Could not renew the leases of %d fetches: %s", len(held), error)
+            finally:
+                # Rounds are seconds apart: no connection is kept idle between them.
+                connection.close()
+
+    def renew_all(self) -> None:
+        """Extends every lease this process holds now (what each round of the thread does)."""
+        with self._lock:
+            held = dict(self._held)
+        if held:
+            self._renew(held)
+
+    @staticmethod
+    def _renew(held: dict[uuid.UUID, tuple[int, str]]) -> None:
+        # One UPDATE for every claim, then each host slot.
+        now = timezone.now()
+        running = Q()
+        for source_id, token in held.values():
+            running |= Q(pk=source_id, fetch_token=token)
+        Source.objects.filter(running, status=Source.Status.FETCHING).update(
+            fetch_lease_expires_at=_lease_end(now)
+        )
+        slots = host_slots()
+        for holder in held:
+            slots.renew(holder, now)
+
+
+_lease_renewer = _LeaseRenewer()
 
 
 @contextmanager
 def _leases_renewed(*, source_id: int, token: str, holder: uuid.UUID) -> Iterator[None]:
     """Keeps the fetch's claim and host slot alive while the body runs, then frees the slot."""
-    stop = threading.Event()
-    renewer = threading.Thread(
-        target=_leases_renew_until,
-        args=(stop,),
-        kwargs={"source_id": source_id, "token": token, "holder": holder},
-        name=f"lease-renewer-{source_id}",
-        daemon=True,
-    )
-    renewer.start()
+    _lease_renewer.hold(source_id=source_id, token=token, holder=holder)
     try:
         yield
     finally:
-        stop.set()
-        renewer.join()
+        _lease_renewer.drop(holder)
         host_slots().release(holder)
 
 

@@ -3,9 +3,11 @@ does not drive but the public record shows. Connected once the apps are ready (V
 
 from typing import Any
 
+from django.db.models import Q, QuerySet
 from django.db.models.signals import post_delete, post_save
 
-from claims.models import Claim, Claimant, Tag
+from claims.models import Claim, Claimant, Evidence, Tag
+from core.compiled_rows import CompiledRows, OneOfIds
 from core.content_version import public_content_changed
 from sources.signals import source_fetch_state_changed
 from verifier.models import Rating
@@ -39,9 +41,21 @@ def _source_fetch_state_changed(
     # changes moves the version in verifier.services.sources.
     if never_fetched is False:
         return
-    citing = {"status": Claim.Status.PUBLISHED, "evidence__source_id": source_id}
-    if never_fetched is None:
-        # One query for both questions: this runs for every fetch queued and started.
-        citing["evidence__source__last_fetched_at__isnull"] = True
-    if Claim.objects.filter(**citing).exists():
+    # This runs for every fetch queued and started: the query is compiled once per process, which
+    # costs the worker more than running it.
+    citing = _PUBLISHED_CITING_UNFETCHED if never_fetched is None else _PUBLISHED_CITING
+    if citing.rows([source_id]):
         public_content_changed()
+
+
+def _published_citing(source_ids: object, *, only_unfetched: bool) -> QuerySet[Any]:
+    """A published claim's evidence citing one of the sources; with only_unfetched (one query for
+    both questions), only if that source was never fetched."""
+    citing = Q(OneOfIds("source_id", source_ids), claim__status=Claim.Status.PUBLISHED)
+    if only_unfetched:
+        citing &= Q(source__last_fetched_at__isnull=True)
+    return Evidence.objects.filter(citing).order_by().values("pk")[:1]
+
+
+_PUBLISHED_CITING = CompiledRows(lambda ids: _published_citing(ids, only_unfetched=False))
+_PUBLISHED_CITING_UNFETCHED = CompiledRows(lambda ids: _published_citing(ids, only_unfetched=True))

@@ -17,6 +17,7 @@ from werkzeug import Response
 
 from claims.models import Claim, Evidence
 from core.errors import DomainError, ErrorKind
+from sources import services
 from sources.host_slots import redis_slot_key
 from sources.models import HostFetchSlot, ImmutableRowError, Snapshot, Source
 from sources.services import (
@@ -387,6 +388,35 @@ def test_fetch_whose_worker_let_the_lease_lapse_is_claimable(fact_checker, queue
     )
     assert isinstance(run_fetch(evidence.source), Snapshot)
     assert len(local_site.log) == 1
+
+
+def test_the_workers_renewer_extends_the_claim_and_slot_of_each_running_fetch(
+    fact_checker, queued, local_site, monkeypatch
+):
+    local_site.expect_request("/drones").respond_with_data(ARTICLE, content_type="text/html")
+    evidence = cite(fact_checker, local_site.url_for("/drones"), "drones")
+    renewed: list[tuple[timedelta, list[timedelta]]] = []
+    real_fetch = services.fetch
+
+    def fetch_while_renewing(url, *, limits):
+        # As if the fetch had run for most of its lease when the process's renewer comes round.
+        Source.objects.filter(pk=evidence.source_id).update(fetch_lease_expires_at=timezone.now())
+        services._lease_renewer.renew_all()
+        source = Source.objects.get(pk=evidence.source_id)
+        renewed.append((source.fetch_lease_expires_at - timezone.now(), host_slots_left()))
+        return real_fetch(url, limits=limits)
+
+    monkeypatch.setattr("sources.services.fetch", fetch_while_renewing)
+    assert isinstance(run_fetch(evidence.source), Snapshot)
+
+    [(claim_left, slots_left)] = renewed
+    lease = timedelta(seconds=django_settings.SOURCES_FETCH_LEASE_SECONDS)
+    assert lease / 2 < claim_left <= lease
+    assert len(slots_left) == 1 and lease / 2 < slots_left[0] <= lease
+    # Once recorded, the fetch is no longer the renewer's, and its slot is free.
+    services._lease_renewer.renew_all()
+    assert Source.objects.get(pk=evidence.source_id).status == Source.Status.FETCHED
+    assert not host_slots_left()
 
 
 def test_transient_failure_gives_the_claim_back_for_the_retry(fact_checker, queued, local_site):
