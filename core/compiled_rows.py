@@ -12,12 +12,16 @@ same aware datetimes in UTC: Django sets the connection's time zone to UTC.
 The statements of one page go to PostgreSQL together, in one round trip (rows_together).
 Django's converters still run (a JSON column's decoding, SQLite's datetimes), so a row is what
 values() would have returned.
+
+ShapedRows does the same for queries whose SQL is fixed but for a few values (a list's page at a
+cursor's position, one claim by id), compiled once per key with probe values in their place.
 """
 
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +29,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BooleanField, Expression, F, QuerySet
+from django.db.models.query import ValuesIterable
 from django.db.models.sql.compiler import SQLCompiler
 
 Row = dict[str, Any]
@@ -156,6 +161,93 @@ def values_rows(queryset: QuerySet[Any]) -> list[Row]:
         return []
     [rows] = _run(connection, [(compiled, compiled.params)])
     return rows
+
+
+class ShapedRows:
+    """The rows of values() querysets whose SQL, for a given key, differs only in the values of some
+    parameters (a page's cursor position): compiled once per key with probe values in their place,
+    then run with the values of each call.
+
+        PAGES = ShapedRows()
+        PAGES.rows(("published", 21), lambda moment, pk: claims.filter(...)[:21], moment, pk)
+
+    The key names everything else the SQL depends on. Values are datetimes and ints, each a
+    parameter of the compiled SQL (found by its probe, in the form Django gives the database).
+    """
+
+    # Keys come from requests (a page size, a staff member's status list): a bounded number is kept.
+    MAX_SHAPES = 512
+
+    def __init__(self, *, using: str = "default") -> None:
+        self._using = using
+        self._compiled: dict[tuple[Hashable, str, str], tuple[_Compiled, list[list[int]]]] = {}
+        self._lock = threading.Lock()
+
+    def rows(self, key: Hashable, build: Callable[..., QuerySet[Any]], *values: datetime | int) -> list[Row]:
+        """The rows of build(*values)."""
+        connection = connections[self._using]
+        compiled, places = self._for(connection, key, build, values)
+        params = list(compiled.params)
+        for value, at in zip(values, places, strict=True):
+            adapted = _adapted(connection, value)
+            for index in at:
+                params[index] = adapted
+        [rows] = _run(connection, [(compiled, params)])
+        return rows
+
+    def _for(
+        self,
+        connection: BaseDatabaseWrapper,
+        key: Hashable,
+        build: Callable[..., QuerySet[Any]],
+        values: Sequence[datetime | int],
+    ) -> tuple[_Compiled, list[list[int]]]:
+        full_key = (key, connection.vendor, str(settings.USE_TZ))
+        found = self._compiled.get(full_key)
+        if found is not None:
+            return found
+        probes = [_probe(value, index) for index, value in enumerate(values)]
+        queryset = build(*probes)
+        if queryset._iterable_class is not ValuesIterable:
+            raise TypeError("A shaped query reads rows: build a values() queryset.")
+        compiled = _Compiled(queryset, connection.alias, takes_ids=False)
+        places = []
+        for probe in probes:
+            adapted = _adapted(connection, probe)
+            at = [index for index, param in enumerate(compiled.params) if _same(param, adapted)]
+            if not at:
+                raise ValueError(f"{probe!r} is not a parameter of the compiled query.")
+            places.append(at)
+        with self._lock:
+            if len(self._compiled) >= self.MAX_SHAPES:
+                self._compiled.clear()
+            self._compiled[full_key] = (compiled, places)
+        return compiled, places
+
+
+# Values no real parameter of these queries holds: far from any stored moment or id.
+_PROBE_MOMENT = datetime(1901, 2, 3, 4, 5, 6, 700000, tzinfo=UTC)
+_PROBE_INT = 8_765_432_109_876_000
+
+
+def _probe(value: datetime | int, index: int) -> datetime | int:
+    # Each value its own probe, of its type.
+    if isinstance(value, datetime):
+        return _PROBE_MOMENT + timedelta(microseconds=index)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _PROBE_INT + index
+    raise TypeError(f"A shaped query's values are datetimes and ints, not {type(value).__name__}.")
+
+
+def _adapted(connection: BaseDatabaseWrapper, value: datetime | int) -> Any:
+    # As DateTimeField and the integer fields give their values to the database.
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    return value
+
+
+def _same(param: Any, adapted: Any) -> bool:
+    return type(param) is type(adapted) and param == adapted
 
 
 def _run(connection: BaseDatabaseWrapper, statements: list[tuple[_Compiled, list[Any]]]) -> list[list[Row]]:
