@@ -15,8 +15,11 @@ values() would have returned.
 
 ShapedRows does the same for queries whose SQL is fixed but for a few values (a list's page at a
 cursor's position, one claim by id), compiled once per key with probe values in their place.
+On PostgreSQL the statements compiled once are also prepared on the connection (_prepared), so the
+database parses and plans each once per connection, not on every page.
 """
 
+import functools
 import json
 import threading
 from collections.abc import Callable, Hashable, Sequence
@@ -26,8 +29,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.db import connections
+from django.db import DataError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorDebugWrapper
 from django.db.models import BooleanField, Expression, F, QuerySet
 from django.db.models.query import ValuesIterable
 from django.db.models.sql.compiler import SQLCompiler
@@ -74,7 +78,9 @@ class OneOfIds(Expression):
 
 
 class _Compiled:
-    def __init__(self, queryset: QuerySet[Any], alias: str, *, takes_ids: bool = True) -> None:
+    def __init__(
+        self, queryset: QuerySet[Any], alias: str, *, takes_ids: bool = True, reused: bool = True
+    ) -> None:
         query = queryset.query
         compiler: SQLCompiler = query.get_compiler(alias)
         sql, params = compiler.as_sql()
@@ -90,6 +96,8 @@ class _Compiled:
             for position, (functions, expression) in compiler.get_converters(selected).items()
         ]
         self.postgresql = compiler.connection.vendor == "postgresql"
+        # Run again and again (not a one-off's SQL): worth a prepared statement.
+        self.reused = reused
 
 
 class CompiledRows:
@@ -156,7 +164,7 @@ def values_rows(queryset: QuerySet[Any]) -> list[Row]:
     next, such as a filtered page, so it is compiled each time."""
     connection = connections[queryset.db]
     try:
-        compiled = _Compiled(queryset, connection.alias, takes_ids=False)
+        compiled = _Compiled(queryset, connection.alias, takes_ids=False, reused=False)
     except EmptyResultSet:  # a filter no row can match, which Django answers without a query
         return []
     [rows] = _run(connection, [(compiled, compiled.params)])
@@ -254,6 +262,11 @@ def _run(connection: BaseDatabaseWrapper, statements: list[tuple[_Compiled, list
     postgresql = connection.vendor == "postgresql"
     # Each cursor is made (and the connection checked, opened if need be) before the pipeline starts.
     cursors = [connection.cursor() for _ in statements]
+    if postgresql:
+        cursors = [
+            _prepared(connection, cursor) if compiled.reused else cursor
+            for cursor, (compiled, _) in zip(cursors, statements, strict=True)
+        ]
     try:
         if postgresql and settings.USE_TZ and connection.timezone_name == "UTC":
             for cursor in cursors:
@@ -272,6 +285,45 @@ def _run(connection: BaseDatabaseWrapper, statements: list[tuple[_Compiled, list
             rows = [_converted(row, compiled.converters, connection) for row in rows]
         results.append([dict(zip(compiled.names, row, strict=True)) for row in rows])
     return results
+
+
+def _prepared(connection: BaseDatabaseWrapper, cursor: Any) -> Any:
+    """A cursor in place of `cursor` whose statements PostgreSQL keeps prepared on the connection:
+    parsed and planned once, not on every page. Django's cursors bind parameters in the client (its
+    default), which psycopg cannot prepare; this one binds them on the server, and Django still
+    wraps it (the queries a test captures)."""
+    cursor.close()
+    raw = _prepared_cursor_class()(connection.connection)
+    return _BoundDebugWrapper(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
+
+
+class _BoundDebugWrapper(CursorDebugWrapper):
+    """Records a statement bound on the server as Django records those of its server_side_binding
+    option: with its parameters composed in (a prepared statement leaves Django's usual source of
+    the text, the cursor's last client-bound query, empty)."""
+
+    def execute(self, sql: Any, params: Any = None) -> Any:
+        try:
+            shown = self.db.ops.compose_sql(sql, params)
+        except DataError:
+            shown = None
+        with self.debug_sql(shown, params):
+            # CursorWrapper's own execute: Django's error wrapping and execute_wrapper()s.
+            return super(CursorDebugWrapper, self).execute(sql, params)
+
+
+@functools.cache
+def _prepared_cursor_class() -> type:
+    from psycopg import Cursor
+
+    class PreparedCursor(Cursor[Any]):
+        # Prepared from the first run (Django turns psycopg's automatic preparing off).
+        def execute(
+            self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
+        ) -> Any:
+            return super().execute(query, params, prepare=True, binary=binary)
+
+    return PreparedCursor
 
 
 def _pipeline(connection: BaseDatabaseWrapper, postgresql: bool) -> AbstractContextManager[Any]:

@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 from django.db import connection
-from django.db.models import Q
+from django.db.models import F, Q
 from django.test.utils import CaptureQueriesContext
 
 from claims.models import Claim, Evidence
@@ -157,3 +157,20 @@ def test_a_value_the_query_does_not_take_as_a_parameter_is_refused(claims):
     with pytest.raises(ValueError, match="not a parameter"):
         shaped.rows("ignores its value", lambda pk: Claim.objects.values("id"), claims[0].pk)
 
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_statements_compiled_once_are_prepared_on_postgresql_and_one_offs_are_not(claims):
+    ids = [claim.pk for claim in claims]
+    one_off = Claim.objects.filter(pk__in=ids).values(one_off_read=F("id")).order_by("id")
+
+    EVIDENCE_ROWS.rows(ids)
+    values_rows(one_off)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    assert any('FROM "claims_evidence"' in statement for statement in prepared)
+    assert not any('"one_off_read"' in statement for statement in prepared)
+    assert EVIDENCE_ROWS.rows(ids) == list(
+        Evidence.objects.filter(claim_id__in=ids).order_by("id").values(*EVIDENCE_COLUMNS)
+    )
