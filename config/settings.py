@@ -176,6 +176,13 @@ def _database() -> dict:
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = _sqlite_options()
         config["CONN_MAX_AGE"] = 0
+    elif config["ENGINE"] == "django.db.backends.postgresql":
+        # Django turns psycopg's prepared statements off (None) unless given a threshold, for
+        # connection poolers in transaction mode (none stands before Verifier's database). Its own
+        # cursors bind parameters in the client and are never prepared whatever it is; this lets
+        # core.compiled_rows keep the statements it runs on every page prepared on the connection.
+        options = config.get("OPTIONS")
+        config["OPTIONS"] = {"prepare_threshold": 5, **(options if isinstance(options, dict) else {})}
     return config
 
 

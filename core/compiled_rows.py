@@ -12,19 +12,28 @@ same aware datetimes in UTC: Django sets the connection's time zone to UTC.
 The statements of one page go to PostgreSQL together, in one round trip (rows_together).
 Django's converters still run (a JSON column's decoding, SQLite's datetimes), so a row is what
 values() would have returned.
+
+ShapedRows does the same for queries whose SQL is fixed but for a few values (a list's page at a
+cursor's position, one claim by id), compiled once per key with probe values in their place.
+On PostgreSQL the statements compiled once are also prepared on the connection (_prepared), so the
+database parses and plans each once per connection, not on every page.
 """
 
+import functools
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.db import connections
+from django.db import DataError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorDebugWrapper
 from django.db.models import BooleanField, Expression, F, QuerySet
+from django.db.models.query import ValuesIterable
 from django.db.models.sql.compiler import SQLCompiler
 
 Row = dict[str, Any]
@@ -69,7 +78,9 @@ class OneOfIds(Expression):
 
 
 class _Compiled:
-    def __init__(self, queryset: QuerySet[Any], alias: str, *, takes_ids: bool = True) -> None:
+    def __init__(
+        self, queryset: QuerySet[Any], alias: str, *, takes_ids: bool = True, reused: bool = True
+    ) -> None:
         query = queryset.query
         compiler: SQLCompiler = query.get_compiler(alias)
         sql, params = compiler.as_sql()
@@ -85,6 +96,8 @@ class _Compiled:
             for position, (functions, expression) in compiler.get_converters(selected).items()
         ]
         self.postgresql = compiler.connection.vendor == "postgresql"
+        # Run again and again (not a one-off's SQL): worth a prepared statement.
+        self.reused = reused
 
 
 class CompiledRows:
@@ -151,17 +164,109 @@ def values_rows(queryset: QuerySet[Any]) -> list[Row]:
     next, such as a filtered page, so it is compiled each time."""
     connection = connections[queryset.db]
     try:
-        compiled = _Compiled(queryset, connection.alias, takes_ids=False)
+        compiled = _Compiled(queryset, connection.alias, takes_ids=False, reused=False)
     except EmptyResultSet:  # a filter no row can match, which Django answers without a query
         return []
     [rows] = _run(connection, [(compiled, compiled.params)])
     return rows
 
 
+class ShapedRows:
+    """The rows of values() querysets whose SQL, for a given key, differs only in the values of some
+    parameters (a page's cursor position): compiled once per key with probe values in their place,
+    then run with the values of each call.
+
+        PAGES = ShapedRows()
+        PAGES.rows(("published", 21), lambda moment, pk: claims.filter(...)[:21], moment, pk)
+
+    The key names everything else the SQL depends on. Values are datetimes and ints, each a
+    parameter of the compiled SQL (found by its probe, in the form Django gives the database).
+    """
+
+    # Keys come from requests (a page size, a staff member's status list): a bounded number is kept.
+    MAX_SHAPES = 512
+
+    def __init__(self, *, using: str = "default") -> None:
+        self._using = using
+        self._compiled: dict[tuple[Hashable, str, str], tuple[_Compiled, list[list[int]]]] = {}
+        self._lock = threading.Lock()
+
+    def rows(self, key: Hashable, build: Callable[..., QuerySet[Any]], *values: datetime | int) -> list[Row]:
+        """The rows of build(*values)."""
+        connection = connections[self._using]
+        compiled, places = self._for(connection, key, build, values)
+        params = list(compiled.params)
+        for value, at in zip(values, places, strict=True):
+            adapted = _adapted(connection, value)
+            for index in at:
+                params[index] = adapted
+        [rows] = _run(connection, [(compiled, params)])
+        return rows
+
+    def _for(
+        self,
+        connection: BaseDatabaseWrapper,
+        key: Hashable,
+        build: Callable[..., QuerySet[Any]],
+        values: Sequence[datetime | int],
+    ) -> tuple[_Compiled, list[list[int]]]:
+        full_key = (key, connection.vendor, str(settings.USE_TZ))
+        found = self._compiled.get(full_key)
+        if found is not None:
+            return found
+        probes = [_probe(value, index) for index, value in enumerate(values)]
+        queryset = build(*probes)
+        if queryset._iterable_class is not ValuesIterable:
+            raise TypeError("A shaped query reads rows: build a values() queryset.")
+        compiled = _Compiled(queryset, connection.alias, takes_ids=False)
+        places = []
+        for probe in probes:
+            adapted = _adapted(connection, probe)
+            at = [index for index, param in enumerate(compiled.params) if _same(param, adapted)]
+            if not at:
+                raise ValueError(f"{probe!r} is not a parameter of the compiled query.")
+            places.append(at)
+        with self._lock:
+            if len(self._compiled) >= self.MAX_SHAPES:
+                self._compiled.clear()
+            self._compiled[full_key] = (compiled, places)
+        return compiled, places
+
+
+# Values no real parameter of these queries holds: far from any stored moment or id.
+_PROBE_MOMENT = datetime(1901, 2, 3, 4, 5, 6, 700000, tzinfo=UTC)
+_PROBE_INT = 8_765_432_109_876_000
+
+
+def _probe(value: datetime | int, index: int) -> datetime | int:
+    # Each value its own probe, of its type.
+    if isinstance(value, datetime):
+        return _PROBE_MOMENT + timedelta(microseconds=index)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _PROBE_INT + index
+    raise TypeError(f"A shaped query's values are datetimes and ints, not {type(value).__name__}.")
+
+
+def _adapted(connection: BaseDatabaseWrapper, value: datetime | int) -> Any:
+    # As DateTimeField and the integer fields give their values to the database.
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    return value
+
+
+def _same(param: Any, adapted: Any) -> bool:
+    return type(param) is type(adapted) and param == adapted
+
+
 def _run(connection: BaseDatabaseWrapper, statements: list[tuple[_Compiled, list[Any]]]) -> list[list[Row]]:
     postgresql = connection.vendor == "postgresql"
     # Each cursor is made (and the connection checked, opened if need be) before the pipeline starts.
     cursors = [connection.cursor() for _ in statements]
+    if postgresql:
+        cursors = [
+            _prepared(connection, cursor) if compiled.reused else cursor
+            for cursor, (compiled, _) in zip(cursors, statements, strict=True)
+        ]
     try:
         if postgresql and settings.USE_TZ and connection.timezone_name == "UTC":
             for cursor in cursors:
@@ -180,6 +285,45 @@ def _run(connection: BaseDatabaseWrapper, statements: list[tuple[_Compiled, list
             rows = [_converted(row, compiled.converters, connection) for row in rows]
         results.append([dict(zip(compiled.names, row, strict=True)) for row in rows])
     return results
+
+
+def _prepared(connection: BaseDatabaseWrapper, cursor: Any) -> Any:
+    """A cursor in place of `cursor` whose statements PostgreSQL keeps prepared on the connection:
+    parsed and planned once, not on every page. Django's cursors bind parameters in the client (its
+    default), which psycopg cannot prepare; this one binds them on the server, and Django still
+    wraps it (the queries a test captures)."""
+    cursor.close()
+    raw = _prepared_cursor_class()(connection.connection)
+    return _BoundDebugWrapper(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
+
+
+class _BoundDebugWrapper(CursorDebugWrapper):
+    """Records a statement bound on the server as Django records those of its server_side_binding
+    option: with its parameters composed in (a prepared statement leaves Django's usual source of
+    the text, the cursor's last client-bound query, empty)."""
+
+    def execute(self, sql: Any, params: Any = None) -> Any:
+        try:
+            shown = self.db.ops.compose_sql(sql, params)
+        except DataError:
+            shown = None
+        with self.debug_sql(shown, params):
+            # CursorWrapper's own execute: Django's error wrapping and execute_wrapper()s.
+            return super(CursorDebugWrapper, self).execute(sql, params)
+
+
+@functools.cache
+def _prepared_cursor_class() -> type:
+    from psycopg import Cursor
+
+    class PreparedCursor(Cursor[Any]):
+        # Prepared from the first run (Django turns psycopg's automatic preparing off).
+        def execute(
+            self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
+        ) -> Any:
+            return super().execute(query, params, prepare=True, binary=binary)
+
+    return PreparedCursor
 
 
 def _pipeline(connection: BaseDatabaseWrapper, postgresql: bool) -> AbstractContextManager[Any]:

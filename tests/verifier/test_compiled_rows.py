@@ -6,10 +6,11 @@ import datetime
 
 import pytest
 from django.db import connection
+from django.db.models import F, Q
 from django.test.utils import CaptureQueriesContext
 
 from claims.models import Claim, Evidence
-from core.compiled_rows import CompiledRows, OneOfIds, rows_together, values_rows
+from core.compiled_rows import CompiledRows, OneOfIds, ShapedRows, rows_together, values_rows
 from tests.verifier.conftest import IRAN_QUOTE
 from verifier.models import Verdict
 from verifier.selectors.evidence import EVIDENCE_COLUMNS, EVIDENCE_ROWS
@@ -107,3 +108,69 @@ def test_a_values_queryset_reads_as_iterating_it_does(claims):
     assert rows == list(page)
     assert [row["id"] for row in rows] == [claims[2].pk, claims[1].pk]
     assert values_rows(Claim.objects.filter(pk__in=[]).values("id")) == []
+
+
+def _older_than(moment: datetime.datetime, pk: int):
+    return (
+        Claim.objects.filter(published_at__lte=moment)
+        .filter(Q(published_at__lt=moment) | Q(pk__lt=pk))
+        .order_by("-published_at", "-pk")
+        .values("id", "text", "published_at")[:2]
+    )
+
+
+def test_a_shaped_query_reads_the_rows_of_each_calls_values(claims):
+    shaped = ShapedRows()
+    newest = claims[2]
+
+    for claim in (newest, claims[1], claims[0]):
+        rows = shaped.rows("older", _older_than, claim.published_at, claim.pk)
+
+        assert rows == list(_older_than(claim.published_at, claim.pk))
+    assert [row["id"] for row in shaped.rows("older", _older_than, newest.published_at, newest.pk)] == [
+        claims[1].pk,
+        claims[0].pk,
+    ]
+    assert shaped.rows("older", _older_than, claims[0].published_at, claims[0].pk) == []
+
+
+def test_a_shaped_query_is_compiled_once_per_key(claims):
+    shaped = ShapedRows()
+    built = []
+
+    def older_than(moment, pk):
+        built.append((moment, pk))
+        return _older_than(moment, pk)
+
+    for claim in claims:
+        shaped.rows("older", older_than, claim.published_at, claim.pk)
+    shaped.rows("older, again", older_than, claims[0].published_at, claims[0].pk)
+
+    # Built with the probe values, once per key, never with a call's own.
+    assert len(built) == 2
+    assert not {pk for _, pk in built} & {claim.pk for claim in claims}
+
+
+def test_a_value_the_query_does_not_take_as_a_parameter_is_refused(claims):
+    shaped = ShapedRows()
+
+    with pytest.raises(ValueError, match="not a parameter"):
+        shaped.rows("ignores its value", lambda pk: Claim.objects.values("id"), claims[0].pk)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_statements_compiled_once_are_prepared_on_postgresql_and_one_offs_are_not(claims):
+    ids = [claim.pk for claim in claims]
+    one_off = Claim.objects.filter(pk__in=ids).values(one_off_read=F("id")).order_by("id")
+
+    EVIDENCE_ROWS.rows(ids)
+    values_rows(one_off)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    assert any('FROM "claims_evidence"' in statement for statement in prepared)
+    assert not any('"one_off_read"' in statement for statement in prepared)
+    assert EVIDENCE_ROWS.rows(ids) == list(
+        Evidence.objects.filter(claim_id__in=ids).order_by("id").values(*EVIDENCE_COLUMNS)
+    )

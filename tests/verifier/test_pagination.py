@@ -174,3 +174,26 @@ def rated_published_rows(make_published_claim):
     claims = [make_published_claim() for _ in range(5)]
     Claim.objects.update(published_at=datetime.datetime(2024, 3, 1, tzinfo=datetime.UTC))
     return sorted(claims, key=lambda claim: claim.pk, reverse=True)
+
+
+@pytest.mark.parametrize(("url", "items"), [(CLAIMS, "results"), (FEED, "dataFeedElement")])
+def test_unfiltered_pages_compiled_once_are_the_pages_a_filter_reads(
+    api_client, make_published_claim, url, items
+):
+    # Without a filter a page's SQL is compiled once and run with each cursor's position; with one
+    # (here one every claim passes) it is compiled for the request.
+    for _ in range(5):
+        make_published_claim()
+    walks = []
+    for params in ({}, {"published_after": "2000-01-01T00:00:00Z"}):
+        walked = [page(api_client, url, {"page_size": 2, **params})]
+        while walked[-1]["next"]:
+            walked.append(page(api_client, walked[-1]["next"]))
+        back = page(api_client, walked[-1]["previous"])
+        walks.append(([body[items] for body in walked], back[items]))
+
+    (unfiltered, unfiltered_back), (filtered, filtered_back) = walks
+    # Links differ by the filter's parameter; the claims and the way back do not.
+    assert [len(found) for found in unfiltered] == [2, 2, 1]
+    assert unfiltered == filtered
+    assert unfiltered_back == filtered_back == unfiltered[1]

@@ -9,7 +9,7 @@ skipped or repeated.
 import base64
 import binascii
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
-from core.compiled_rows import values_rows
+from core.compiled_rows import ShapedRows, values_rows
 
 # The largest value of the BigAutoField ids the lists page on.
 MAX_ID = 2**63 - 1
@@ -64,6 +64,11 @@ class Position:
         return position
 
 
+# The pages of lists named by a shape (KeysetCursorPagination.paginate_rows), by shape, ordering,
+# size and direction.
+_PAGES = ShapedRows()
+
+
 def _rows(queryset: QuerySet) -> list:
     # The API pages values() rows, read as the rest of its pages (core.compiled_rows); the public
     # site pages model instances.
@@ -95,6 +100,19 @@ class KeysetCursorPagination(BasePagination):
     ) -> list[Any]:
         if not isinstance(queryset, QuerySet):
             raise TypeError("Keyset pages are read from a queryset, not a list.")
+        return self.paginate_rows(lambda: queryset, request, view, shape=None)
+
+    def paginate_rows(
+        self,
+        rows: Callable[[], QuerySet[Any]],
+        request: Request,
+        view: APIView | None = None,
+        *,
+        shape: Hashable | None,
+    ) -> list[Any]:
+        """The page of the values() queryset `rows()` builds. `shape` names that queryset when it
+        is the same for every request so named (a list without filters): its page's SQL is then
+        compiled once per shape, size and direction, and `rows` is called only to compile it."""
         self.url = request.build_absolute_uri()
         self.field = self._ordering_field(view)
         self.size = self._page_size(request)
@@ -102,9 +120,11 @@ class KeysetCursorPagination(BasePagination):
         position = Position.decode(cursor, field=self.field) if cursor else None
         self.next_position: Position | None = None
         self.previous_position: Position | None = None
+        self.shape = shape
+        self._build = rows
         if position is not None and position.backwards:
-            return self._page_before(queryset, position)
-        return self._page_after(queryset, position)
+            return self._page_before(position)
+        return self._page_after(position)
 
     def get_paginated_response(self, data: Any) -> Response:
         body = {"next": self.get_next_link(), "previous": self.get_previous_link(), "results": data}
@@ -157,16 +177,20 @@ class KeysetCursorPagination(BasePagination):
             },
         ]
 
-    def _page_after(self, queryset: QuerySet, position: Position | None) -> list:
+    def _page_after(self, position: Position | None) -> list:
         field = self.field
-        if position is not None:
-            # The redundant bound lets the database seek the (timestamp, id) index to the position
-            # instead of filtering every newer row.
-            pk_bound = {"pk__lte" if position.inclusive else "pk__lt": position.pk}
-            queryset = queryset.filter(**{f"{field}__lte": position.moment}).filter(
-                Q(**{f"{field}__lt": position.moment}) | Q(**pk_bound)
+        if position is None:
+            rows = self._rows(("first",), lambda: self._first(self._build()))
+        else:
+            inclusive = position.inclusive
+            rows = self._rows(
+                ("after", inclusive),
+                lambda moment, pk: self._beyond(
+                    self._build(), moment, pk, inclusive=inclusive, backwards=False
+                ),
+                position.moment,
+                position.pk,
             )
-        rows = _rows(queryset.order_by(f"-{field}", "-pk")[: self.size + 1])
         page = rows[: self.size]
         if len(rows) > self.size:
             self.next_position = self._position(page[-1])
@@ -180,13 +204,15 @@ class KeysetCursorPagination(BasePagination):
                 )
         return page
 
-    def _page_before(self, queryset: QuerySet, position: Position) -> list:
+    def _page_before(self, position: Position) -> list:
         field = self.field
-        pk_bound = {"pk__gte" if position.inclusive else "pk__gt": position.pk}
-        queryset = queryset.filter(**{f"{field}__gte": position.moment}).filter(
-            Q(**{f"{field}__gt": position.moment}) | Q(**pk_bound)
+        inclusive = position.inclusive
+        rows = self._rows(
+            ("before", inclusive),
+            lambda moment, pk: self._beyond(self._build(), moment, pk, inclusive=inclusive, backwards=True),
+            position.moment,
+            position.pk,
         )
-        rows = _rows(queryset.order_by(field, "pk")[: self.size + 1])
         page = list(reversed(rows[: self.size]))
         if len(rows) > self.size:
             self.previous_position = self._position(page[0], backwards=True)
@@ -198,6 +224,32 @@ class KeysetCursorPagination(BasePagination):
                 field, position.moment, position.pk, inclusive=not position.inclusive
             )
         return page
+
+    def _first(self, queryset: QuerySet) -> QuerySet:
+        return queryset.order_by(f"-{self.field}", "-pk")[: self.size + 1]
+
+    def _beyond(
+        self, queryset: QuerySet, moment: datetime, pk: int, *, inclusive: bool, backwards: bool
+    ) -> QuerySet:
+        """The rows after the position (before it, `backwards`), nearest first: a page and one."""
+        field = self.field
+        side = "gt" if backwards else "lt"
+        # The redundant bound lets the database seek the (timestamp, id) index to the position
+        # instead of filtering every newer row.
+        pk_bound = {f"pk__{side}e" if inclusive else f"pk__{side}": pk}
+        beyond = queryset.filter(**{f"{field}__{side}e": moment}).filter(
+            Q(**{f"{field}__{side}": moment}) | Q(**pk_bound)
+        )
+        ordering = (field, "pk") if backwards else (f"-{field}", "-pk")
+        return beyond.order_by(*ordering)[: self.size + 1]
+
+    def _rows(self, where: tuple[Any, ...], page: Callable[..., QuerySet], *position: Any) -> list:
+        shape = self.shape
+        if shape is None:
+            return _rows(page(*position))
+        # A page of a list whose query is the same for every request but for its position: its SQL
+        # is compiled once (Django compiling it cost more than the database running it).
+        return _PAGES.rows((shape, self.field, self.size, *where), page, *position)
 
     def _position(self, row: Mapping[str, Any] | Model, *, backwards: bool = False) -> Position:
         # The API pages values() rows; the public site pages model instances.

@@ -198,9 +198,16 @@ def _published(verdict: Row | None) -> bool:
 
 
 def _joined_snapshot(item: Row, prefix: str) -> Row | None:
-    if item[prefix + "id"] is None:
+    names = _JOINED_NAMES[prefix]
+    if item[names[0][1]] is None:
         return None
-    return {column: item[prefix + column] for column in SNAPSHOT_COLUMNS}
+    return {column: item[name] for column, name in names}
+
+
+# Each snapshot column with its name in an evidence row, by prefix: made once, not per row.
+_JOINED_NAMES = {
+    prefix: tuple((column, prefix + column) for column in SNAPSHOT_COLUMNS) for prefix in (_CHECKED, _LATEST)
+}
 
 
 def _record(
