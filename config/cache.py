@@ -6,11 +6,16 @@ the cost of serving a cached response or counting a throttled request. A client 
 only borrows connections from its pool, so one per pool serves every thread of a process.
 
 `get_many_and_count` reads keys and counts a request in one round trip: a cached response and its
-client's rate-limit counter are looked up together (verifier.api.http_cache).
+client's rate-limit counter are looked up together (verifier.api.http_cache). `tracked` keeps one
+key's value in process memory, exact without a round trip per read (TrackedValue).
 """
 
+import os
+import select
+import threading
 from typing import Any
 
+import redis
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 
@@ -38,16 +43,114 @@ class ReusedClientRedisCache(RedisCache):
         """`get_many(keys)`, and `counter` incremented (created with `timeout` seconds to live when
         missing), in one pipelined round trip; the counter stays readable by `get` and `incr`."""
         made = {self.make_and_validate_key(key): key for key in keys}
-        counter_key = self.make_and_validate_key(counter)
         client = self._cache.get_client(write=True)
         with client.pipeline(transaction=False) as pipeline:
             pipeline.mget(list(made))
-            # SET NX EX then INCR rather than EXPIRE NX, which needs Redis 7.
-            pipeline.set(counter_key, 0, ex=timeout, nx=True)
-            pipeline.incr(counter_key)
+            self._count_in(pipeline, counter, timeout)
             values, _, count = pipeline.execute()
         loads = self._cache._serializer.loads  # type: ignore[attr-defined]  # not in the stubs
         found = {
             key: loads(value) for key, value in zip(made.values(), values, strict=True) if value is not None
         }
         return found, int(count)
+
+    def count(self, counter: str, *, timeout: int) -> int:
+        """`counter` incremented (created with `timeout` seconds to live when missing) in one round
+        trip; Django's `incr` takes two, and `add` another for the window's first request."""
+        with self._cache.get_client(write=True).pipeline(transaction=False) as pipeline:
+            self._count_in(pipeline, counter, timeout)
+            _, count = pipeline.execute()
+        return int(count)
+
+    def _count_in(self, pipeline: Any, counter: str, timeout: int) -> None:
+        counter_key = self.make_and_validate_key(counter)
+        # SET NX EX then INCR rather than EXPIRE NX, which needs Redis 7.
+        pipeline.set(counter_key, 0, ex=timeout, nx=True)
+        pipeline.incr(counter_key)
+
+    def tracked(self, key: str) -> "TrackedValue":
+        """The value under `key`, kept in this process and dropped the moment Redis says it changed."""
+        servers: list[str] = self._servers  # type: ignore[attr-defined]  # not in the stubs
+        options: dict[str, Any] = self._options  # type: ignore[attr-defined]  # not in the stubs
+        # Writes go to the first server (Django's RedisCache): it sees every change of the key.
+        return TrackedValue(servers[0], self.make_and_validate_key(key), options)
+
+
+# The cache's OPTIONS that the tracking connection takes too: a Redis that stopped answering costs a
+# read at most these seconds.
+_SOCKET_OPTIONS = ("socket_connect_timeout", "socket_timeout")
+
+
+class TrackedValue:
+    """One key's value held in process memory, exact without a round trip per read: the connection
+    that read it asked Redis to track the keys it reads (CLIENT TRACKING, RESP3), so Redis pushes an
+    invalidation down that connection when the key is written, expires or the db is flushed. A read
+    first polls the connection's socket (one system call, no round trip); any byte there (an
+    invalidation, or the connection closing) means the copy may be stale, and the key is read again.
+
+    Redis writes the invalidation to the socket in the same event-loop pass as it replies to the
+    write; a writer that waits for one more reply after its write (core.content_version does) knows the
+    invalidation has been written to every tracking socket by then. redis-py's own client-side cache
+    needs Redis 7.4 and checks its connections only when a command goes out; this needs Redis 6.
+    """
+
+    def __init__(self, url: str, key: str, options: dict[str, Any]) -> None:
+        self._url = url
+        self._key = key
+        self._options = {name: value for name, value in options.items() if name in _SOCKET_OPTIONS}
+        self._lock = threading.Lock()
+        self._connection: Any = None
+        self._poll: Any = None
+        self._pid = 0
+        self._value: bytes | None = None
+        self._valid = False
+
+    def get(self) -> bytes | None:
+        """The value (raw bytes, None when missing); raises what redis-py raises when Redis cannot be
+        reached, and reads it again on the next call."""
+        with self._lock:
+            if self._valid and self._pid == os.getpid() and not self._poll.poll(0):
+                return self._value
+            return self._read()
+
+    def forget(self) -> None:
+        """The next `get` reads the key again: this process has just written it."""
+        with self._lock:
+            self._valid = False
+
+    def _read(self) -> bytes | None:
+        self._valid = False
+        try:
+            connection = self._connected()
+            while connection.can_read(0):
+                # Invalidations since the last read: the key is read again below, whatever they said.
+                connection.read_response(push_request=True)
+            connection.send_command("GET", self._key)
+            value: bytes | None = connection.read_response()
+            # An invalidation already behind the reply: keep the value for this call only.
+            self._valid = not connection.can_read(0)
+        except BaseException:
+            self._drop()
+            raise
+        self._value = value
+        return value
+
+    def _connected(self) -> Any:
+        if self._connection is not None and self._pid == os.getpid():
+            return self._connection
+        # A connection inherited from the parent process is the parent's: left alone, not closed.
+        self._connection = None
+        pool = redis.ConnectionPool.from_url(self._url, protocol=3, **self._options)
+        connection: Any = pool.make_connection()
+        connection.connect()
+        connection.send_command("CLIENT", "TRACKING", "ON")
+        connection.read_response()
+        poll = select.poll()
+        poll.register(connection._sock.fileno(), select.POLLIN | select.POLLPRI)
+        self._connection, self._poll, self._pid = connection, poll, os.getpid()
+        return connection
+
+    def _drop(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None and self._pid == os.getpid():
+            connection.disconnect()

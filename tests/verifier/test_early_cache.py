@@ -7,6 +7,8 @@ pipelined round trip (config.cache).
 """
 
 import os
+import subprocess
+import sys
 import time
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -14,21 +16,24 @@ from urllib.parse import unquote_to_bytes, urlsplit
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
-from django.core.handlers.wsgi import WSGIHandler
+from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client, RequestFactory
-from redis.connection import AbstractConnection
+from redis import Redis
 
 from core.cache_outage import cache_outages
+from core.content_version import public_content_version_in_memory
 from tests.processes import RedisProcess
 from verifier.api.http_cache import (
     Answer,
     Entry,
     PublicCacheApplication,
     Validators,
+    _public_key,
     _serve,
     answer_from_entry,
+    entry_key,
 )
 from verifier.services.claims import claim_create
 
@@ -278,33 +283,102 @@ def test_one_round_trip_reads_entries_and_counts(settings, private_redis):
 
 @needs_redis
 @pytest.mark.usefixtures("one_rate_window")
-def test_a_counted_answer_before_django_takes_one_redis_round_trip(
-    settings, private_redis, published_claim, monkeypatch
-):
+def test_a_counted_answer_from_memory_only_counts(settings, private_redis, published_claim):
     working = settings.CACHES
     settings.CACHES = redis_cache(private_redis.url)
     settings.API_THROTTLE_ANON = "100/minute"
     app = PublicCacheApplication(DjangoHandler())
-    sent = []
-    send = AbstractConnection.send_packed_command
-
-    def counted(connection, command, *args, **kwargs):
-        sent.append(command)
-        return send(connection, command, *args, **kwargs)
-
+    server = Redis.from_url(private_redis.url)
     try:
         get(app, CLAIMS)  # rendered and stored
-        etag = get(app, CLAIMS)[1]["ETag"]  # served; the path is known to be rate-limited from now on
-        monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+        etag = get(app, CLAIMS)[1]["ETag"]  # read from Redis, kept in memory
+        server.config_resetstat()
 
         answers = [get(app, CLAIMS)[0], get(app, CLAIMS, HTTP_IF_NONE_MATCH=etag)[0]]
 
         assert answers == [200, 304]
-        assert len(sent) == 2
+        # Neither the version nor the entry was read again: each answer sent only its count.
+        commands = {
+            name: stats["calls"]
+            for name, stats in server.info("commandstats").items()
+            if not name.startswith("cmdstat_config")
+        }
+        assert commands == {"cmdstat_set": 2, "cmdstat_incrby": 2}
         assert anonymous_count() == 4
     finally:
         cache.clear()
         settings.CACHES = working
+
+
+PUBLISH_ELSEWHERE = """
+import django
+django.setup()
+from core.content_version import public_content_changed
+public_content_changed()
+"""
+
+
+@needs_redis
+def test_a_publish_in_another_process_is_seen_by_the_very_next_read(settings, private_redis, published_claim):
+    working = settings.CACHES
+    settings.CACHES = redis_cache(private_redis.url)
+    django_handler = DjangoHandler()
+    app = PublicCacheApplication(django_handler)
+    try:
+        get(app, CLAIMS)  # rendered and stored
+        before = get(app, CLAIMS)  # from Redis, kept in memory
+        from_memory = get(app, CLAIMS, HTTP_IF_NONE_MATCH=before[1]["ETag"])
+        version = public_content_version_in_memory()
+        assert (django_handler.reached, from_memory[0]) == (1, 304)
+
+        # Another process (a web worker, a Celery task) publishes; once it returns, nothing is awaited.
+        subprocess.run(
+            [sys.executable, "-c", PUBLISH_ELSEWHERE],
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "REDIS_URL": private_redis.url},
+            check=True,
+            timeout=120,
+        )
+        moved = public_content_version_in_memory()
+        after = get(app, CLAIMS, HTTP_IF_NONE_MATCH=before[1]["ETag"])
+
+        assert version is not None and moved is not None and moved > version
+        assert after[0] == 200 and after[1]["ETag"] != before[1]["ETag"]
+        assert django_handler.reached == 2
+    finally:
+        cache.clear()
+        settings.CACHES = working
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        ({}, {"HTTP_ACCEPT": "text/html"}),
+        ({}, {"QUERY_STRING": "status=published"}),
+        ({}, {"HTTP_HOST": "example.org"}),
+        ({}, {"SERVER_PORT": "8080"}),
+        ({}, {"wsgi.url_scheme": "https"}),
+        ({}, {"HTTP_X_FORWARDED_PROTO": "https"}),
+        ({}, {"PATH_INFO": "/api/v1/claims/\u00c3\u00bc/"}),
+        ({}, {"SCRIPT_NAME": "/verifier"}),
+    ],
+)
+def test_the_key_read_from_the_environ_is_the_requests_entry_key(settings, first, second):
+    settings.ALLOWED_HOSTS = ["testserver", "example.org"]
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    environs = []
+    for changed in (first, second):
+        environ = RequestFactory().get(CLAIMS).environ
+        environ.pop("HTTP_COOKIE", None)
+        environ["PATH_INFO"] = "/api/v1/claims/"
+        environ.update(changed)
+        environs.append(environ)
+
+    # Twice each, in turn: the second reads are remembered ones.
+    keys = [_public_key(environ) for environ in environs * 2]
+
+    expected = [(entry_key(request), request.path) for request in map(WSGIRequest, map(dict, environs))]
+    assert keys == expected * 2
+    assert expected[0][0] != expected[1][0]
 
 
 def _as_served(answer) -> tuple[int, dict[str, str], bytes]:
@@ -337,7 +411,7 @@ def test_an_answer_made_from_the_entry_is_the_one_djangos_evaluation_gives(valid
     headers = {name: value.format(etag=etag, strong=strong) for name, value in validators.items()}
     request = RequestFactory().get(CLAIMS, **headers)
 
-    made = answer_from_entry(request, entry, key)
+    made = answer_from_entry(request.META, entry, key)
 
     assert isinstance(made, Answer)
     assert _as_served(made) == _as_served(_serve(request, entry, key))
@@ -356,4 +430,4 @@ def test_an_answer_made_from_the_entry_is_the_one_djangos_evaluation_gives(valid
 def test_other_validators_are_left_to_djangos_evaluation(validators, settled):
     entry = Entry(1_700_000_000_000_000, 200, (("Content-Type", "application/json"),), b"{}", True)
 
-    assert answer_from_entry(RequestFactory().get(CLAIMS, **validators), entry, "key") is None
+    assert answer_from_entry(RequestFactory().get(CLAIMS, **validators).META, entry, "key") is None
