@@ -20,7 +20,7 @@ from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client, RequestFactory
-from redis import Redis
+from redis import Redis, ResponseError
 
 from core.cache_outage import cache_outages
 from core.content_version import public_content_version_in_memory
@@ -281,33 +281,55 @@ def test_one_round_trip_reads_entries_and_counts(settings, private_redis):
         settings.CACHES = working
 
 
-@needs_redis
-@pytest.mark.usefixtures("one_rate_window")
-def test_a_counted_answer_from_memory_only_counts(settings, private_redis, published_claim):
+@pytest.fixture
+def on_private_redis(settings, private_redis):
+    """The private Redis server as the cache, emptied afterwards; its URL."""
     working = settings.CACHES
     settings.CACHES = redis_cache(private_redis.url)
+    yield private_redis.url
+    cache.clear()
+    settings.CACHES = working
+
+
+@needs_redis
+def test_a_count_over_its_own_connection_is_the_caches_counter(on_private_redis):
+    cache.set("not-a-number", "text")
+
+    counts = [cache.count("client:2", timeout=5), cache.count("client:2", timeout=5)]
+    with pytest.raises(ResponseError):
+        cache.count("not-a-number", timeout=5)
+    after_the_error = cache.count("client:2", timeout=5)
+
+    assert counts == [1, 2]
+    # The error reply was read in full: the next count reads its own reply.
+    assert after_the_error == 3
+    assert cache.get("client:2") == 3
+    assert cache.incr("client:2") == 4
+    raw = cache._cache.get_client()
+    assert 0 < raw.ttl(cache.make_and_validate_key("client:2")) <= 5
+
+
+@needs_redis
+@pytest.mark.usefixtures("one_rate_window")
+def test_a_counted_answer_from_memory_only_counts(settings, on_private_redis, published_claim):
     settings.API_THROTTLE_ANON = "100/minute"
     app = PublicCacheApplication(DjangoHandler())
-    server = Redis.from_url(private_redis.url)
-    try:
-        get(app, CLAIMS)  # rendered and stored
-        etag = get(app, CLAIMS)[1]["ETag"]  # read from Redis, kept in memory
-        server.config_resetstat()
+    server = Redis.from_url(on_private_redis)
+    get(app, CLAIMS)  # rendered and stored
+    etag = get(app, CLAIMS)[1]["ETag"]  # read from Redis, kept in memory
+    server.config_resetstat()
 
-        answers = [get(app, CLAIMS)[0], get(app, CLAIMS, HTTP_IF_NONE_MATCH=etag)[0]]
+    answers = [get(app, CLAIMS)[0], get(app, CLAIMS, HTTP_IF_NONE_MATCH=etag)[0]]
 
-        assert answers == [200, 304]
-        # Neither the version nor the entry was read again: each answer sent only its count.
-        commands = {
-            name: stats["calls"]
-            for name, stats in server.info("commandstats").items()
-            if not name.startswith("cmdstat_config")
-        }
-        assert commands == {"cmdstat_set": 2, "cmdstat_incrby": 2}
-        assert anonymous_count() == 4
-    finally:
-        cache.clear()
-        settings.CACHES = working
+    assert answers == [200, 304]
+    # Neither the version nor the entry was read again: each answer sent only its count.
+    commands = {
+        name: stats["calls"]
+        for name, stats in server.info("commandstats").items()
+        if not name.startswith("cmdstat_config")
+    }
+    assert commands == {"cmdstat_set": 2, "cmdstat_incr": 2}
+    assert anonymous_count() == 4
 
 
 PUBLISH_ELSEWHERE = """
@@ -319,34 +341,28 @@ public_content_changed()
 
 
 @needs_redis
-def test_a_publish_in_another_process_is_seen_by_the_very_next_read(settings, private_redis, published_claim):
-    working = settings.CACHES
-    settings.CACHES = redis_cache(private_redis.url)
+def test_a_publish_in_another_process_is_seen_by_the_very_next_read(on_private_redis, published_claim):
     django_handler = DjangoHandler()
     app = PublicCacheApplication(django_handler)
-    try:
-        get(app, CLAIMS)  # rendered and stored
-        before = get(app, CLAIMS)  # from Redis, kept in memory
-        from_memory = get(app, CLAIMS, HTTP_IF_NONE_MATCH=before[1]["ETag"])
-        version = public_content_version_in_memory()
-        assert (django_handler.reached, from_memory[0]) == (1, 304)
+    get(app, CLAIMS)  # rendered and stored
+    before = get(app, CLAIMS)  # from Redis, kept in memory
+    from_memory = get(app, CLAIMS, HTTP_IF_NONE_MATCH=before[1]["ETag"])
+    version = public_content_version_in_memory()
+    assert (django_handler.reached, from_memory[0]) == (1, 304)
 
-        # Another process (a web worker, a Celery task) publishes; once it returns, nothing is awaited.
-        subprocess.run(
-            [sys.executable, "-c", PUBLISH_ELSEWHERE],
-            env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "REDIS_URL": private_redis.url},
-            check=True,
-            timeout=120,
-        )
-        moved = public_content_version_in_memory()
-        after = get(app, CLAIMS, HTTP_IF_NONE_MATCH=before[1]["ETag"])
+    # Another process (a web worker, a Celery task) publishes; once it returns, nothing is awaited.
+    subprocess.run(
+        [sys.executable, "-c", PUBLISH_ELSEWHERE],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "REDIS_URL": on_private_redis},
+        check=True,
+        timeout=120,
+    )
+    moved = public_content_version_in_memory()
+    after = get(app, CLAIMS, HTTP_IF_NONE_MATCH=before[1]["ETag"])
 
-        assert version is not None and moved is not None and moved > version
-        assert after[0] == 200 and after[1]["ETag"] != before[1]["ETag"]
-        assert django_handler.reached == 2
-    finally:
-        cache.clear()
-        settings.CACHES = working
+    assert version is not None and moved is not None and moved > version
+    assert after[0] == 200 and after[1]["ETag"] != before[1]["ETag"]
+    assert django_handler.reached == 2
 
 
 @pytest.mark.parametrize(
