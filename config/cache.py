@@ -169,7 +169,15 @@ class TrackedValue:
         with self._lock:
             if self._valid and self._pid == os.getpid() and not self._poll.poll(0):
                 return self._value
-            return self._read()
+            kept_open = self._connection is not None and self._pid == os.getpid()
+            try:
+                return self._read()
+            except redis.ConnectionError:
+                if not kept_open:
+                    raise
+                # The server closed the connection this process kept (a restart, an idle timeout):
+                # one new connection before Redis counts as unreachable.
+                return self._read()
 
     def forget(self) -> None:
         """The next `get` reads the key again: this process has just written it."""

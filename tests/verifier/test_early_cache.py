@@ -23,7 +23,7 @@ from django.test import Client, RequestFactory
 from redis import Redis, ResponseError
 
 from core.cache_outage import cache_outages
-from core.content_version import public_content_version_in_memory
+from core.content_version import public_content_changed, public_content_version_in_memory
 from tests.processes import RedisProcess
 from verifier.api.http_cache import (
     Answer,
@@ -363,6 +363,27 @@ def test_a_publish_in_another_process_is_seen_by_the_very_next_read(on_private_r
     assert version is not None and moved is not None and moved > version
     assert after[0] == 200 and after[1]["ETag"] != before[1]["ETag"]
     assert django_handler.reached == 2
+
+
+@needs_redis
+def test_a_tracking_connection_the_server_closed_is_opened_again_without_an_outage(on_private_redis):
+    public_content_changed()
+    version = public_content_version_in_memory()
+    server = Redis.from_url(on_private_redis)
+
+    def tracking() -> set[str]:
+        return {client["id"] for client in server.client_list() if "t" in client["flags"]}
+
+    closed = tracking()
+    before = cache_outages.count()
+
+    for client_id in closed:
+        server.client_kill_filter(_id=client_id)
+    again = public_content_version_in_memory()
+
+    assert closed and again == version
+    assert cache_outages.count() == before
+    assert tracking() - closed
 
 
 @pytest.mark.parametrize(
