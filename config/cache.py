@@ -162,6 +162,7 @@ class TrackedValue:
         self._pid = 0
         self._value: bytes | None = None
         self._valid = False
+        self._tracks = False
 
     def get(self) -> bytes | None:
         """The value (raw bytes, None when missing); raises what redis-py raises when Redis cannot be
@@ -194,7 +195,7 @@ class TrackedValue:
             connection.send_command("GET", self._key)
             value: bytes | None = connection.read_response()
             # An invalidation already behind the reply: keep the value for this call only.
-            self._valid = not connection.can_read(0)
+            self._valid = self._tracks and not connection.can_read(0)
         except BaseException:
             self._drop()
             raise
@@ -206,14 +207,32 @@ class TrackedValue:
             return self._connection
         # A connection inherited from the parent process is the parent's: left alone, not closed.
         self._connection = None
-        pool = redis.ConnectionPool.from_url(self._url, protocol=3, **self._options)
-        connection: Any = pool.make_connection()
-        connection.connect()
-        connection.send_command("CLIENT", "TRACKING", "ON")
-        connection.read_response()
+        connection = self._open(protocol=3)
+        try:
+            connection.send_command("CLIENT", "TRACKING", "ON")
+            connection.read_response()
+            self._tracks = True
+        except redis.ResponseError:
+            # The server answers but will not track (an ACL that forbids it): the key is read on
+            # every call, as exact, at a round trip each.
+            connection.disconnect()
+            connection, self._tracks = self._open(protocol=2), False
         poll = select.poll()
         poll.register(connection._sock.fileno(), select.POLLIN | select.POLLPRI)
         self._connection, self._poll, self._pid = connection, poll, os.getpid()
+        return connection
+
+    def _open(self, protocol: int) -> Any:
+        pool = redis.ConnectionPool.from_url(self._url, protocol=protocol, **self._options)
+        connection: Any = pool.make_connection()
+        try:
+            connection.connect()
+        except redis.ResponseError:
+            if protocol == 2:
+                raise
+            # Before Redis 6, no RESP3 (HELLO), and so no tracking.
+            connection.disconnect()
+            return self._open(protocol=2)
         return connection
 
     def _drop(self) -> None:

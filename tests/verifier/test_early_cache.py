@@ -386,6 +386,29 @@ def test_a_tracking_connection_the_server_closed_is_opened_again_without_an_outa
     assert tracking() - closed
 
 
+@needs_redis
+def test_where_redis_will_not_track_the_version_is_read_each_time(settings, private_redis):
+    server = Redis.from_url(private_redis.url)
+    # Everything but CLIENT, and so not CLIENT TRACKING.
+    server.acl_setuser(
+        "untracked", enabled=True, passwords=["+secret"], keys=["*"], commands=["+@all", "-client"]
+    )
+    working = settings.CACHES
+    settings.CACHES = redis_cache(private_redis.url.replace("redis://", "redis://untracked:secret@", 1))
+    try:
+        public_content_changed()
+        before = (public_content_version_in_memory(), cache_outages.count())
+        server.incrby(cache.make_and_validate_key("verifier:public-content-version"), 5)
+
+        after = (public_content_version_in_memory(), cache_outages.count())
+
+        assert before[0] is not None and after == (before[0] + 5, before[1])
+    finally:
+        cache.clear()
+        settings.CACHES = working
+        server.acl_deluser("untracked")
+
+
 @pytest.mark.parametrize(
     "first, second",
     [
