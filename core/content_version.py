@@ -46,6 +46,8 @@ class WindowCounter:
 
     def count(self) -> int:
         """Adds one; the new count."""
+        if hasattr(cache, "count"):  # one round trip (config.cache)
+            return int(cache.count(self.key, timeout=self.seconds + 1))
         try:
             return int(cache.incr(self.key))
         except ValueError:
@@ -58,16 +60,31 @@ class _VersionStore(Protocol):
 
     def read_with_entry(self, key: str, counter: WindowCounter | None) -> tuple[int, Any, int | None]: ...
 
+    def read_in_memory(self) -> int | None: ...
+
     def bump(self) -> None: ...
 
 
 class _CacheVersion:
     """The version in a cache every process shares; entry, version and a counter come in one round
-    trip where the backend can pipeline (config.cache)."""
+    trip where the backend can pipeline (config.cache). Where the backend can track a key (Redis),
+    each process also holds the version in memory, which Redis invalidates when it moves."""
+
+    def __init__(self) -> None:
+        self.tracked = cache.tracked(VERSION_KEY) if hasattr(cache, "tracked") else None
 
     def read(self) -> int:
-        version = cache.get(VERSION_KEY)
+        version = self.read_in_memory() if self.tracked is not None else cache.get(VERSION_KEY)
         return version if version is not None else self._start()
+
+    def read_in_memory(self) -> int | None:
+        """The version without a round trip while it has not moved; None where the backend cannot
+        track it or it is not set yet."""
+        if self.tracked is None:
+            return None
+        raw = self.tracked.get()
+        # Django's Redis serializer stores integers as their digits.
+        return None if raw is None else int(raw)
 
     def read_with_entry(self, key: str, counter: WindowCounter | None) -> tuple[int, Any, int | None]:
         keys = [VERSION_KEY, key]
@@ -92,6 +109,12 @@ class _CacheVersion:
             cache.incr(VERSION_KEY, max(1, _now_us() - current))
         except ValueError:
             self._start()
+        if self.tracked is not None:
+            self.tracked.forget()
+            # Redis has written the invalidation to every process's tracking connection by the time
+            # it answers a later command (config.cache.TrackedValue): once this returns, the next read
+            # in any process sees the new version.
+            cache.get(VERSION_KEY)
 
     def _start(self) -> int:
         # Evicted or never set: now in microseconds is past every version handed out before.
@@ -116,6 +139,10 @@ class _FileVersion:
 
     def read_with_entry(self, key: str, counter: WindowCounter | None) -> tuple[int, Any, int | None]:
         return self.read(), cache.get(key), None if counter is None else counter.count()
+
+    def read_in_memory(self) -> int | None:
+        # A file read costs no round trip; the caller reads it with the entry as before.
+        return None
 
     def bump(self) -> None:
         with self.lock_path.open("a") as lock:
@@ -171,6 +198,13 @@ def public_content_version() -> int | None:
     except Exception as error:
         cache_outages.record(what="a response was rendered without the response cache", error=error)
         return None
+
+
+def public_content_version_in_memory() -> int | None:
+    """The current version, without a round trip, where the store tells each process when it moves
+    (Redis); None elsewhere (read it with `public_content_version_and_entry`). Raises what the store
+    raises."""
+    return _versions().read_in_memory()
 
 
 def public_content_version_and_entry(

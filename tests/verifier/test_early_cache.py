@@ -7,6 +7,8 @@ pipelined round trip (config.cache).
 """
 
 import os
+import subprocess
+import sys
 import time
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -14,21 +16,24 @@ from urllib.parse import unquote_to_bytes, urlsplit
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
-from django.core.handlers.wsgi import WSGIHandler
+from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client, RequestFactory
-from redis.connection import AbstractConnection
+from redis import Redis, ResponseError
 
 from core.cache_outage import cache_outages
+from core.content_version import public_content_changed, public_content_version_in_memory
 from tests.processes import RedisProcess
 from verifier.api.http_cache import (
     Answer,
     Entry,
     PublicCacheApplication,
     Validators,
+    _public_key,
     _serve,
     answer_from_entry,
+    entry_key,
 )
 from verifier.services.claims import claim_create
 
@@ -276,35 +281,164 @@ def test_one_round_trip_reads_entries_and_counts(settings, private_redis):
         settings.CACHES = working
 
 
-@needs_redis
-@pytest.mark.usefixtures("one_rate_window")
-def test_a_counted_answer_before_django_takes_one_redis_round_trip(
-    settings, private_redis, published_claim, monkeypatch
-):
+@pytest.fixture
+def on_private_redis(settings, private_redis):
+    """The private Redis server as the cache, emptied afterwards; its URL."""
     working = settings.CACHES
     settings.CACHES = redis_cache(private_redis.url)
+    yield private_redis.url
+    cache.clear()
+    settings.CACHES = working
+
+
+@needs_redis
+def test_a_count_over_its_own_connection_is_the_caches_counter(on_private_redis):
+    cache.set("not-a-number", "text")
+
+    counts = [cache.count("client:2", timeout=5), cache.count("client:2", timeout=5)]
+    with pytest.raises(ResponseError):
+        cache.count("not-a-number", timeout=5)
+    after_the_error = cache.count("client:2", timeout=5)
+
+    assert counts == [1, 2]
+    # The error reply was read in full: the next count reads its own reply.
+    assert after_the_error == 3
+    assert cache.get("client:2") == 3
+    assert cache.incr("client:2") == 4
+    raw = cache._cache.get_client()
+    assert 0 < raw.ttl(cache.make_and_validate_key("client:2")) <= 5
+
+
+@needs_redis
+@pytest.mark.usefixtures("one_rate_window")
+def test_a_counted_answer_from_memory_only_counts(settings, on_private_redis, published_claim):
     settings.API_THROTTLE_ANON = "100/minute"
     app = PublicCacheApplication(DjangoHandler())
-    sent = []
-    send = AbstractConnection.send_packed_command
+    server = Redis.from_url(on_private_redis)
+    get(app, CLAIMS)  # rendered and stored
+    etag = get(app, CLAIMS)[1]["ETag"]  # read from Redis, kept in memory
+    server.config_resetstat()
 
-    def counted(connection, command, *args, **kwargs):
-        sent.append(command)
-        return send(connection, command, *args, **kwargs)
+    answers = [get(app, CLAIMS)[0], get(app, CLAIMS, HTTP_IF_NONE_MATCH=etag)[0]]
 
+    assert answers == [200, 304]
+    # Neither the version nor the entry was read again: each answer sent only its count.
+    commands = {
+        name: stats["calls"]
+        for name, stats in server.info("commandstats").items()
+        if not name.startswith("cmdstat_config")
+    }
+    assert commands == {"cmdstat_set": 2, "cmdstat_incr": 2}
+    assert anonymous_count() == 4
+
+
+PUBLISH_ELSEWHERE = """
+import django
+django.setup()
+from core.content_version import public_content_changed
+public_content_changed()
+"""
+
+
+@needs_redis
+def test_a_publish_in_another_process_is_seen_by_the_very_next_read(on_private_redis, published_claim):
+    django_handler = DjangoHandler()
+    app = PublicCacheApplication(django_handler)
+    get(app, CLAIMS)  # rendered and stored
+    before = get(app, CLAIMS)  # from Redis, kept in memory
+    from_memory = get(app, CLAIMS, HTTP_IF_NONE_MATCH=before[1]["ETag"])
+    version = public_content_version_in_memory()
+    assert (django_handler.reached, from_memory[0]) == (1, 304)
+
+    # Another process (a web worker, a Celery task) publishes; once it returns, nothing is awaited.
+    subprocess.run(
+        [sys.executable, "-c", PUBLISH_ELSEWHERE],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "REDIS_URL": on_private_redis},
+        check=True,
+        timeout=120,
+    )
+    moved = public_content_version_in_memory()
+    after = get(app, CLAIMS, HTTP_IF_NONE_MATCH=before[1]["ETag"])
+
+    assert version is not None and moved is not None and moved > version
+    assert after[0] == 200 and after[1]["ETag"] != before[1]["ETag"]
+    assert django_handler.reached == 2
+
+
+@needs_redis
+def test_a_tracking_connection_the_server_closed_is_opened_again_without_an_outage(on_private_redis):
+    public_content_changed()
+    version = public_content_version_in_memory()
+    server = Redis.from_url(on_private_redis)
+
+    def tracking() -> set[str]:
+        return {client["id"] for client in server.client_list() if "t" in client["flags"]}
+
+    closed = tracking()
+    before = cache_outages.count()
+
+    for client_id in closed:
+        server.client_kill_filter(_id=client_id)
+    again = public_content_version_in_memory()
+
+    assert closed and again == version
+    assert cache_outages.count() == before
+    assert tracking() - closed
+
+
+@needs_redis
+def test_where_redis_will_not_track_the_version_is_read_each_time(settings, private_redis):
+    server = Redis.from_url(private_redis.url)
+    # Everything but CLIENT, and so not CLIENT TRACKING.
+    server.acl_setuser(
+        "untracked", enabled=True, passwords=["+secret"], keys=["*"], commands=["+@all", "-client"]
+    )
+    working = settings.CACHES
+    settings.CACHES = redis_cache(private_redis.url.replace("redis://", "redis://untracked:secret@", 1))
     try:
-        get(app, CLAIMS)  # rendered and stored
-        etag = get(app, CLAIMS)[1]["ETag"]  # served; the path is known to be rate-limited from now on
-        monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+        public_content_changed()
+        before = (public_content_version_in_memory(), cache_outages.count())
+        server.incrby(cache.make_and_validate_key("verifier:public-content-version"), 5)
 
-        answers = [get(app, CLAIMS)[0], get(app, CLAIMS, HTTP_IF_NONE_MATCH=etag)[0]]
+        after = (public_content_version_in_memory(), cache_outages.count())
 
-        assert answers == [200, 304]
-        assert len(sent) == 2
-        assert anonymous_count() == 4
+        assert before[0] is not None and after == (before[0] + 5, before[1])
     finally:
         cache.clear()
         settings.CACHES = working
+        server.acl_deluser("untracked")
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        ({}, {"HTTP_ACCEPT": "text/html"}),
+        ({}, {"QUERY_STRING": "status=published"}),
+        ({}, {"HTTP_HOST": "example.org"}),
+        ({}, {"SERVER_PORT": "8080"}),
+        ({}, {"wsgi.url_scheme": "https"}),
+        ({}, {"HTTP_X_FORWARDED_PROTO": "https"}),
+        ({}, {"PATH_INFO": "/api/v1/claims/\u00c3\u00bc/"}),
+        ({}, {"SCRIPT_NAME": "/verifier"}),
+    ],
+)
+def test_the_key_read_from_the_environ_is_the_requests_entry_key(settings, first, second):
+    settings.ALLOWED_HOSTS = ["testserver", "example.org"]
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    environs = []
+    for changed in (first, second):
+        environ = RequestFactory().get(CLAIMS).environ
+        environ.pop("HTTP_COOKIE", None)
+        environ["PATH_INFO"] = "/api/v1/claims/"
+        environ.update(changed)
+        environs.append(environ)
+
+    # Twice each, in turn: the second reads are remembered ones.
+    keys = [_public_key(environ) for environ in environs * 2]
+
+    expected = [(entry_key(request), request.path) for request in map(WSGIRequest, map(dict, environs))]
+    assert keys == expected * 2
+    assert expected[0][0] != expected[1][0]
 
 
 def _as_served(answer) -> tuple[int, dict[str, str], bytes]:
@@ -337,7 +471,7 @@ def test_an_answer_made_from_the_entry_is_the_one_djangos_evaluation_gives(valid
     headers = {name: value.format(etag=etag, strong=strong) for name, value in validators.items()}
     request = RequestFactory().get(CLAIMS, **headers)
 
-    made = answer_from_entry(request, entry, key)
+    made = answer_from_entry(request.META, entry, key)
 
     assert isinstance(made, Answer)
     assert _as_served(made) == _as_served(_serve(request, entry, key))
@@ -356,4 +490,4 @@ def test_an_answer_made_from_the_entry_is_the_one_djangos_evaluation_gives(valid
 def test_other_validators_are_left_to_djangos_evaluation(validators, settled):
     entry = Entry(1_700_000_000_000_000, 200, (("Content-Type", "application/json"),), b"{}", True)
 
-    assert answer_from_entry(RequestFactory().get(CLAIMS, **validators), entry, "key") is None
+    assert answer_from_entry(RequestFactory().get(CLAIMS, **validators).META, entry, "key") is None

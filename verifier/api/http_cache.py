@@ -16,7 +16,10 @@ forward whenever what the public can read changes. The public read endpoints (de
 The WSGI layer reads the version, the entry and, for paths whose responses are rate-limited, the
 client's anonymous request counter in one cache round trip (core.content_version), and hands what
 it read to the middleware and the throttle when it cannot answer, so that nothing is looked up or
-counted twice.
+counted twice. Where each process holds the version in memory, kept exact by the cache (Redis:
+core.content_version.public_content_version_in_memory), it also keeps the entries it read under the
+current version: a request for one of them is answered without a round trip, or with only the
+throttle's count where the path is rate-limited.
 
 Staff can read drafts, whose changes do not move the version: their responses get an ETag computed
 from the body and are never cached.
@@ -25,7 +28,7 @@ from the body and are never cached.
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import wraps
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -34,6 +37,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.wsgi import WSGIRequest
+from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, parse_etags
@@ -42,7 +46,11 @@ from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 
 from core.cache_outage import cache_outages
-from core.content_version import public_content_version, public_content_version_and_entry
+from core.content_version import (
+    public_content_version,
+    public_content_version_and_entry,
+    public_content_version_in_memory,
+)
 from verifier.api.throttling import EARLY_COUNT, AnonThrottle
 
 if TYPE_CHECKING:
@@ -52,7 +60,7 @@ logger = logging.getLogger(__name__)
 
 ENTRY_PREFIX = "verifier:public-response:"
 # Bump when the shape of cached entries or of the rendered output changes across a deployment.
-FORMAT = "1"
+FORMAT = "2"
 # Set by the views; replaced on every hit.
 PER_REQUEST_HEADERS = frozenset({"etag", "last-modified", "date", "content-length", "set-cookie"})
 _VERSION_ATTR = "_public_content_version"
@@ -61,8 +69,11 @@ _TO_STORE_ATTR = "_public_cache_store"
 # A WSGI environ key, which no request header can set: the version PublicCacheApplication read
 # (None: the cache could not be read) when it could not answer the request itself.
 EARLY_LOOKUP = "verifier.public_cache_version"
-# How many paths PublicCacheApplication remembers as rate-limited before it starts over.
+# How many paths PublicCacheApplication remembers as rate-limited, and how many request URLs with
+# their entry keys, before it starts over.
 THROTTLED_PATHS_KEPT = 10_000
+# How many entries of the current version each process keeps in memory (a list page is ~55 KB).
+RECENT_ENTRIES_KEPT = 256
 
 
 @dataclass(frozen=True)
@@ -96,7 +107,11 @@ class Validators:
     def matches_if_none_match(self, request: HttpRequest) -> bool:
         """The request names this ETag, so it holds the current representation (which exists: the
         ETag was sent with a 200 under the same version). "*" is left to the rendered response."""
-        tags = parse_etags(request.META.get("HTTP_IF_NONE_MATCH", ""))
+        return self.named_in(request.META)
+
+    def named_in(self, meta: Mapping[str, Any]) -> bool:
+        """`matches_if_none_match` of the request with these META (or WSGI environ) headers."""
+        tags = parse_etags(meta.get("HTTP_IF_NONE_MATCH", ""))
         return self.etag.removeprefix("W/") in (tag.removeprefix("W/") for tag in tags)
 
     def not_modified(self, request: HttpRequest) -> HttpResponseBase:
@@ -111,6 +126,8 @@ class Entry(NamedTuple):
     headers: tuple[tuple[str, str], ...]
     content: bytes
     throttled: bool
+    # When the cache drops it (time.time()): a copy in process memory lives no longer.
+    expires: float = 0.0
 
 
 def entry_key(request: HttpRequest) -> str:
@@ -147,7 +164,8 @@ def _entry_of(response: HttpResponseBase, version: int, throttled: bool) -> Entr
     headers = tuple(
         (name, value) for name, value in response.items() if name.lower() not in PER_REQUEST_HEADERS
     )
-    return Entry(version, response.status_code, headers, response.content, throttled)
+    expires = time.time() + settings.API_CACHE_SECONDS
+    return Entry(version, response.status_code, headers, response.content, throttled, expires)
 
 
 def _serve(request: HttpRequest, entry: Entry, key: str) -> HttpResponseBase:
@@ -173,18 +191,18 @@ NOT_MODIFIED_HEADERS = frozenset(
 _OTHER_VALIDATORS = ("HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_MODIFIED_SINCE")
 
 
-def answer_from_entry(request: HttpRequest, entry: Entry, key: str) -> Answer | None:
-    """The 200 of a request without validators, or the 304 of one whose If-None-Match names the
-    entry's ETag, made straight from the cached entry: what _serve answers, without building a
-    response object and running Django's conditional evaluation on it. None for anything else
-    (other validators, an If-None-Match that does not match), which _serve answers."""
-    meta = request.META
+def answer_from_entry(meta: Mapping[str, Any], entry: Entry, key: str) -> Answer | None:
+    """The 200 of a request (its META, or its WSGI environ) without validators, or the 304 of one
+    whose If-None-Match names the entry's ETag, made straight from the cached entry: what _serve
+    answers, without building a request or response object and running Django's conditional
+    evaluation on it. None for anything else (other validators, an If-None-Match that does not
+    match), which _serve answers."""
     if entry.status != 200 or any(name in meta for name in _OTHER_VALIDATORS):
         return None
     validators = Validators.of(entry.version, key)
     stamped = [("ETag", validators.etag), ("Last-Modified", http_date(validators.last_modified))]
     if "HTTP_IF_NONE_MATCH" in meta:
-        if not validators.matches_if_none_match(request):
+        if not validators.named_in(meta):
             return None
         kept = [(name, value) for name, value in entry.headers if name.lower() in NOT_MODIFIED_HEADERS]
         return Answer("304 Not Modified", kept + stamped, b"")
@@ -259,10 +277,105 @@ def _throttled(wait: float) -> HttpResponse:
     return response
 
 
+class _RecentEntries:
+    """The entries this process read from the cache under the current version, for the WSGI layer
+    to answer from memory while the version (held in memory, exact) stays the same. An entry of the
+    current version is the response Django would render now, so only the version needs invalidating;
+    each copy still lives no longer than its original in the cache (Entry.expires)."""
+
+    def __init__(self) -> None:
+        self.version = 0
+        self.entries: dict[str, Entry] = {}
+
+    def get(self, key: str, version: int) -> Entry | None:
+        entry = self.entries.get(key) if version == self.version else None
+        return entry if entry is not None and entry.expires > time.time() else None
+
+    def keep(self, key: str, entry: Entry) -> None:
+        if entry.version < self.version:
+            return
+        if entry.version > self.version or len(self.entries) >= RECENT_ENTRIES_KEPT:
+            # Replaced rather than cleared: a thread reading the old dict keeps a consistent view.
+            self.version, self.entries = entry.version, {}
+        self.entries[key] = entry
+
+
+class _Environ:
+    """A request's WSGI environ as the throttle reads it (`META`, no `user`: no credentials), where
+    building a WSGIRequest would cost more than the answer."""
+
+    def __init__(self, environ: "WSGIEnvironment") -> None:
+        self.META = environ
+
+
+# What request.build_absolute_uri() and the Accept header, which entry_key reads, are made of in
+# the environ (django.http.request, django.core.handlers.wsgi), besides the settings.
+_KEY_MATERIAL = (
+    "wsgi.url_scheme",
+    "HTTP_HOST",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "SCRIPT_NAME",
+    "SCRIPT_URL",
+    "REDIRECT_URL",
+    "PATH_INFO",
+    "QUERY_STRING",
+    "HTTP_ACCEPT",
+)
+# (entry key, path) of the URLs seen, by their environ material; None where Django refuses the Host.
+_keys_by_material: dict[tuple[Any, ...], tuple[str, str] | None] = {}
+
+
+def _key_material_names() -> tuple[str, ...]:
+    header = settings.SECURE_PROXY_SSL_HEADER
+    return _KEY_MATERIAL if header is None else (*_KEY_MATERIAL, header[0])
+
+
+def _forget_keys(**kwargs: Any) -> None:
+    _keys_by_material.clear()
+
+
+# The key also depends on settings (ALLOWED_HOSTS, the proxy headers trusted, the site's name).
+setting_changed.connect(_forget_keys)
+
+
+def _public_key(environ: "WSGIEnvironment") -> tuple[str, str] | None:
+    """The entry key and path of a request without credentials; None for one with credentials or
+    whose Host Django refuses. Without cookies, from the environ: entry_key(request) of the first
+    request for the same URL, without building a WSGIRequest again."""
+    if "HTTP_AUTHORIZATION" in environ:
+        return None
+    if environ.get("HTTP_COOKIE"):  # perhaps a session: Django parses it, every time
+        return _request_key(WSGIRequest(dict(environ)))
+    material = tuple(environ.get(name) for name in _key_material_names())
+    try:
+        return _keys_by_material[material]
+    except KeyError:
+        pass
+    found = _request_key(WSGIRequest(dict(environ)))
+    if len(_keys_by_material) >= THROTTLED_PATHS_KEPT:
+        _keys_by_material.clear()
+    _keys_by_material[material] = found
+    return found
+
+
+def _request_key(request: HttpRequest) -> tuple[str, str] | None:
+    if _has_credentials(request):
+        return None
+    try:
+        return entry_key(request), request.path
+    except SuspiciousOperation:  # a Host not allowed: Django refuses the request
+        return None
+
+
 class PublicCacheApplication:
     """The WSGI layer in front of Django's handler: a GET without credentials whose response is
-    cached is answered (200, 304 or the anonymous rate limit's 429) from one cache round trip,
-    before Django's request handling, sessions, authentication, CSRF and DRF run.
+    cached is answered (200, 304 or the anonymous rate limit's 429) before Django's request
+    handling, sessions, authentication, CSRF and DRF run: from process memory when this process
+    read the entry under the current version (the anonymous rate's count then takes the only
+    round trip, where the path is rate-limited), else from one cache round trip.
 
     Whether a path is rate-limited shows in its cached entries (DRF views' are); once this process
     has seen one, the request is counted in the same round trip as the lookup. Everything else, and
@@ -272,6 +385,7 @@ class PublicCacheApplication:
     def __init__(self, application: "WSGIApplication") -> None:
         self.application = application
         self.throttled_paths: set[str] = set()
+        self.recent = _RecentEntries()
 
     def __call__(self, environ: "WSGIEnvironment", start_response: "StartResponse") -> Iterable[bytes]:
         response = self._early_response(environ)
@@ -287,17 +401,32 @@ class PublicCacheApplication:
     def _early_response(self, environ: "WSGIEnvironment") -> "HttpResponseBase | Answer | None":
         if environ.get("REQUEST_METHOD") != "GET" or not _caching_enabled():
             return None
-        # A copy: WSGIRequest writes the decoded path back into the environ it is given, which
-        # Django's handler would then decode a second time.
-        request = WSGIRequest(dict(environ))
-        if _has_credentials(request):
+        found = _public_key(environ)
+        if found is None:
             return None
+        key, path = found
         try:
-            key = entry_key(request)
-        except SuspiciousOperation:  # a Host not allowed: Django refuses the request
+            version = public_content_version_in_memory()
+        except Exception as error:
+            cache_outages.record(what="a response was rendered without the response cache", error=error)
+            environ[EARLY_LOOKUP] = None
             return None
+        entry = None if version is None else self.recent.get(key, version)
+        if entry is None:
+            return self._looked_up(environ, key, path)
+        if entry.throttled:
+            # Counted as DRF's throttle counts (fails open when the cache is down).
+            throttle = AnonThrottle()
+            if not throttle.allow_request(_Environ(environ), None):
+                return _throttled(throttle.wait())
+        return answer_from_entry(environ, entry, key) or _serve(WSGIRequest(dict(environ)), entry, key)
+
+    def _looked_up(
+        self, environ: "WSGIEnvironment", key: str, path: str
+    ) -> "HttpResponseBase | Answer | None":
+        """The answer from one cache round trip: version, entry and the anonymous rate's count."""
         throttle = AnonThrottle()
-        limited = throttle.window_counter(request, None) if request.path in self.throttled_paths else None
+        limited = throttle.window_counter(_Environ(environ), None) if path in self.throttled_paths else None
         try:
             version, entry, count = public_content_version_and_entry(
                 key, counter=None if limited is None else limited[0]
@@ -311,15 +440,15 @@ class PublicCacheApplication:
             environ[EARLY_COUNT] = (limited[0].key, count)
         if entry is None or entry.version != version:
             return None
+        self.recent.keep(key, entry)
         if entry.throttled:
             if limited is None or count is None:
-                self._remember_throttled(request.path)
-                refusal = _anonymous_throttle_refusal(request)
-                if refusal is not None:
-                    return refusal
+                self._remember_throttled(path)
+                if not throttle.allow_request(_Environ(environ), None):
+                    return _throttled(throttle.wait())
             elif count > limited[1]:
                 return _throttled(throttle.wait())
-        return answer_from_entry(request, entry, key) or _serve(request, entry, key)
+        return answer_from_entry(environ, entry, key) or _serve(WSGIRequest(dict(environ)), entry, key)
 
     def _remember_throttled(self, path: str) -> None:
         if len(self.throttled_paths) >= THROTTLED_PATHS_KEPT:
