@@ -272,7 +272,10 @@ def _run(connection: BaseDatabaseWrapper, statements: list[tuple[_Compiled, list
             for cursor in cursors:
                 _load_timestamps_in_c(cursor.cursor)
         fetched: list[list[Any]] = []
-        with _pipeline(connection, postgresql and len(statements) > 1):
+        # A pipeline raises the driver's own errors when it ends (a connection cut mid-way): turned
+        # into Django's, as its cursors do, so that callers and the 503 middleware recognise them
+        # and Django discards the connection.
+        with connection.wrap_database_errors, _pipeline(connection, postgresql and len(statements) > 1):
             for cursor, (compiled, params) in zip(cursors, statements, strict=True):
                 cursor.execute(compiled.sql, params)
             fetched = [cursor.fetchall() for cursor in cursors]

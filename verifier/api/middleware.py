@@ -4,7 +4,7 @@ them, or in place of the 500 a database outage would be."""
 import logging
 from collections.abc import Callable
 
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.html import escape
 
@@ -60,7 +60,11 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, OperationalError | InterfaceError):
+        # The driver's own errors too: Django lets one through where it closes a server-side cursor
+        # (QuerySet.iterator()) on a connection that was cut.
+        driver = connection.Database  # type: ignore[attr-defined]  # each backend sets it; not in the stubs
+        unavailable = (OperationalError, InterfaceError, driver.OperationalError, driver.InterfaceError)
+        if not isinstance(exception, unavailable):
             return None
         logger.warning(
             "Database unavailable for %s %s from %s: %s: %s",
