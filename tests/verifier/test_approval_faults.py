@@ -67,29 +67,36 @@ def approve_until_answered(base_url: str, token: str, claim_id: int) -> list[int
     return statuses
 
 
-def terminate_connections_until(stop: threading.Event, terminated: list[int]) -> None:
-    """Cuts every other connection to the test database, over and over."""
+def terminate_connections_until(
+    stop: threading.Event, terminated: list[int], *, started: threading.Event
+) -> None:
+    """Once `started` is set, cuts every other connection to the test database, over and over."""
+    started.wait(timeout=60)
     try:
         with connection.cursor() as cursor:
             while not stop.is_set():
+                # Irregular gaps: some approvals finish, others are cut at any step of their
+                # transaction. Short enough that several cuts land while the approvals run, which
+                # take about a second in all.
+                time.sleep(random.uniform(0.05, 0.3))
                 cursor.execute(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
                 terminated.append(cursor.fetchone()[0])
-                # Irregular gaps: some approvals finish, others are cut at any step of their transaction.
-                time.sleep(random.uniform(0.2, 2.0))
     finally:
         connection.close()
 
 
 def test_connections_terminated_during_approvals_give_one_approval_each_and_no_500():
     author = FactCheckerFactory()
-    claims = [claim_in_review(author, number) for number in range(20)]
+    claims = [claim_in_review(author, number) for number in range(40)]
     tokens = [Token.objects.create(user=ReviewerFactory()).key for _ in range(2)]
     web = WebProcess(workers=2, threads=4)
-    stop, terminated = threading.Event(), []
-    killer = threading.Thread(target=terminate_connections_until, args=(stop, terminated))
+    stop, started, terminated = threading.Event(), threading.Event(), []
+    killer = threading.Thread(
+        target=terminate_connections_until, args=(stop, terminated), kwargs={"started": started}
+    )
     try:
         web.start()
         connection.close()  # the killer cuts this thread's connection too
@@ -98,7 +105,7 @@ def test_connections_terminated_during_approvals_give_one_approval_each_and_no_5
             # Both reviewers approve every claim at once, while connections are being cut.
             answers = list(
                 pool.map(
-                    lambda job: approve(web.base_url, *job),
+                    lambda job: started.set() or approve(web.base_url, *job),
                     [(token, claim.pk) for claim in claims for token in tokens],
                 )
             )
