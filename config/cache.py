@@ -13,6 +13,7 @@ key's value in process memory, exact without a round trip per read (TrackedValue
 import os
 import select
 import threading
+from functools import cached_property
 from typing import Any
 
 import redis
@@ -57,12 +58,18 @@ class ReusedClientRedisCache(RedisCache):
     def count(self, counter: str, *, timeout: int) -> int:
         """`counter` incremented (created with `timeout` seconds to live when missing) in one round
         trip; Django's `incr` takes two, and `add` another for the window's first request."""
-        counters = getattr(self, "_counters", None)
-        if counters is None:
-            servers: list[str] = self._servers  # type: ignore[attr-defined]  # not in the stubs
-            options: dict[str, Any] = self._options  # type: ignore[attr-defined]  # not in the stubs
-            counters = self._counters = Counters(servers[0], options)
-        return counters.count(self.make_and_validate_key(counter), timeout)
+        return self._counters.count(self.make_and_validate_key(counter), timeout)
+
+    @cached_property
+    def _counters(self) -> "Counters":
+        return Counters(*self._write_server())
+
+    def _write_server(self) -> tuple[str, dict[str, Any]]:
+        """The URL and OPTIONS of the server Django's RedisCache writes to (the first): it sees every
+        change of a key."""
+        servers: list[str] = self._servers  # type: ignore[attr-defined]  # not in the stubs
+        options: dict[str, Any] = self._options  # type: ignore[attr-defined]  # not in the stubs
+        return servers[0], options
 
     def _count_in(self, pipeline: Any, counter: str, timeout: int) -> None:
         counter_key = self.make_and_validate_key(counter)
@@ -72,10 +79,8 @@ class ReusedClientRedisCache(RedisCache):
 
     def tracked(self, key: str) -> "TrackedValue":
         """The value under `key`, kept in this process and dropped the moment Redis says it changed."""
-        servers: list[str] = self._servers  # type: ignore[attr-defined]  # not in the stubs
-        options: dict[str, Any] = self._options  # type: ignore[attr-defined]  # not in the stubs
-        # Writes go to the first server (Django's RedisCache): it sees every change of the key.
-        return TrackedValue(servers[0], self.make_and_validate_key(key), options)
+        url, options = self._write_server()
+        return TrackedValue(url, self.make_and_validate_key(key), options)
 
 
 def _command(*parts: str | bytes | int) -> bytes:
@@ -84,11 +89,15 @@ def _command(*parts: str | bytes | int) -> bytes:
     return b"".join([b"*%d\r\n" % len(encoded), *(b"$%d\r\n%s\r\n" % (len(part), part) for part in encoded)])
 
 
-class Counters:
-    """Rate-limit counters incremented over a connection of this process's own, written and read
-    directly: every anonymous request takes this round trip, and redis-py's pipeline costs more CPU
-    than the round trip's system calls (about 55 µs against 20). redis-py opens the connection
-    (authentication, database); a reply that cannot be read in full drops it."""
+# The cache's OPTIONS that the connections of their own take too: a Redis that stopped answering
+# costs a read at most these seconds.
+_SOCKET_OPTIONS = ("socket_connect_timeout", "socket_timeout")
+
+
+class _OwnConnection:
+    """A connection to Redis of this process's own, outside the cache's pool, opened by redis-py
+    (authentication, database) and used under a lock. One inherited from the parent process is the
+    parent's: left alone, never closed, and a new one opened."""
 
     def __init__(self, url: str, options: dict[str, Any]) -> None:
         self._url = url
@@ -96,6 +105,35 @@ class Counters:
         self._lock = threading.Lock()
         self._connection: Any = None
         self._pid = 0
+
+    def _kept(self) -> Any:
+        """This process's open connection, or None."""
+        return self._connection if self._connection is not None and self._pid == os.getpid() else None
+
+    def _keep(self, connection: Any) -> None:
+        self._connection, self._pid = connection, os.getpid()
+
+    def _open(self, protocol: int = 2) -> Any:
+        pool = redis.ConnectionPool.from_url(self._url, protocol=protocol, **self._options)
+        connection: Any = pool.make_connection()
+        try:
+            connection.connect()
+        except BaseException:
+            connection.disconnect()
+            raise
+        return connection
+
+    def _drop(self) -> None:
+        connection, self._connection = self._kept(), None
+        if connection is not None:
+            connection.disconnect()
+
+
+class Counters(_OwnConnection):
+    """Rate-limit counters incremented over a connection of this process's own, written and read
+    directly: every anonymous request takes this round trip, and redis-py's pipeline costs more CPU
+    than the round trip's system calls (about 55 µs against 20). A reply that cannot be read in full
+    drops the connection."""
 
     def count(self, key: str, timeout: int) -> int:
         # SET NX EX then INCR rather than EXPIRE NX, which needs Redis 7; one write, two replies of
@@ -120,26 +158,14 @@ class Counters:
         return int(counted[1:])
 
     def _socket(self) -> Any:
-        if self._connection is None or self._pid != os.getpid():
-            # A connection inherited from the parent process is the parent's: left alone.
-            self._connection = None
-            connection: Any = redis.ConnectionPool.from_url(self._url, **self._options).make_connection()
-            connection.connect()
-            self._connection, self._pid = connection, os.getpid()
-        return self._connection._sock
-
-    def _drop(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None and self._pid == os.getpid():
-            connection.disconnect()
+        connection = self._kept()
+        if connection is None:
+            connection = self._open()
+            self._keep(connection)
+        return connection._sock
 
 
-# The cache's OPTIONS that the connections of their own take too: a Redis that stopped answering
-# costs a read at most these seconds.
-_SOCKET_OPTIONS = ("socket_connect_timeout", "socket_timeout")
-
-
-class TrackedValue:
+class TrackedValue(_OwnConnection):
     """One key's value held in process memory, exact without a round trip per read: the connection
     that read it asked Redis to track the keys it reads (CLIENT TRACKING, RESP3), so Redis pushes an
     invalidation down that connection when the key is written, expires or the db is flushed. A read
@@ -153,13 +179,9 @@ class TrackedValue:
     """
 
     def __init__(self, url: str, key: str, options: dict[str, Any]) -> None:
-        self._url = url
+        super().__init__(url, options)
         self._key = key
-        self._options = {name: value for name, value in options.items() if name in _SOCKET_OPTIONS}
-        self._lock = threading.Lock()
-        self._connection: Any = None
         self._poll: Any = None
-        self._pid = 0
         self._value: bytes | None = None
         self._valid = False
         self._tracks = False
@@ -168,9 +190,9 @@ class TrackedValue:
         """The value (raw bytes, None when missing); raises what redis-py raises when Redis cannot be
         reached, and reads it again on the next call."""
         with self._lock:
-            if self._valid and self._pid == os.getpid() and not self._poll.poll(0):
+            kept_open = self._kept() is not None
+            if self._valid and kept_open and not self._poll.poll(0):
                 return self._value
-            kept_open = self._connection is not None and self._pid == os.getpid()
             try:
                 return self._read()
             except redis.ConnectionError:
@@ -203,10 +225,9 @@ class TrackedValue:
         return value
 
     def _connected(self) -> Any:
-        if self._connection is not None and self._pid == os.getpid():
-            return self._connection
-        # A connection inherited from the parent process is the parent's: left alone, not closed.
-        self._connection = None
+        kept = self._kept()
+        if kept is not None:
+            return kept
         connection = self._open(protocol=3)
         try:
             connection.send_command("CLIENT", "TRACKING", "ON")
@@ -219,23 +240,15 @@ class TrackedValue:
             connection, self._tracks = self._open(protocol=2), False
         poll = select.poll()
         poll.register(connection._sock.fileno(), select.POLLIN | select.POLLPRI)
-        self._connection, self._poll, self._pid = connection, poll, os.getpid()
+        self._poll = poll
+        self._keep(connection)
         return connection
 
-    def _open(self, protocol: int) -> Any:
-        pool = redis.ConnectionPool.from_url(self._url, protocol=protocol, **self._options)
-        connection: Any = pool.make_connection()
+    def _open(self, protocol: int = 2) -> Any:
         try:
-            connection.connect()
+            return super()._open(protocol)
         except redis.ResponseError:
             if protocol == 2:
                 raise
             # Before Redis 6, no RESP3 (HELLO), and so no tracking.
-            connection.disconnect()
-            return self._open(protocol=2)
-        return connection
-
-    def _drop(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None and self._pid == os.getpid():
-            connection.disconnect()
+            return super()._open(protocol=2)
