@@ -209,15 +209,11 @@ class _LeaseRenewer:
     def _run(self) -> None:
         while True:
             time.sleep(settings.SOURCES_FETCH_LEASE_SECONDS / 3)
-            with self._lock:
-                held = dict(self._held)
-            if not held:
-                continue
             try:
-                self._renew(held)
+                self.renew_all()
             except (DatabaseError, HostSlotsUnavailable) as error:
                 # The next round may succeed before the leases lapse; if not, the fetches are redone.
-                logger.warning("Could not renew the leases of %d fetches: %s", len(held), error)
+                logger.warning("Could not renew the leases of this process's fetches: %s", error)
             finally:
                 # Rounds are seconds apart: no connection is kept idle between them.
                 connection.close()
