@@ -16,11 +16,11 @@ within a window.
 
 The price is early refusal. Allowance leased to another process and not spent there is not
 available here: a client is refused once the admitted requests reach the limit minus what the
-other processes hold unspent. Each process holds at most one lease per client window (a thread
-takes the next only once the last is spent; threads taking one at the same moment each add theirs),
-of at most LEASE_MOST requests and at most a LEASE_SHARE-th of what was left when it was taken, one
-of which admitted the request that took it: with 2 single-threaded processes and a limit of 120, at
-most 6 requests early, and none when one process serves the client. Leases die with their window;
+other processes hold unspent. Each process holds at most one lease per client window, whatever its
+threads (it takes the next only once the last is spent), of at most LEASE_MOST requests and at most
+a LEASE_SHARE-th of what was left when it was taken, one of which admitted the request that took
+it: with 2 processes and a limit of 120, at most 6 requests early, and none when one process serves
+the client. Leases die with their window;
 what is left unspent is not returned.
 """
 
@@ -73,6 +73,8 @@ class AllowanceLeases:
         """Whether one more request of the window counted under `key` (`allowed` requests in
         `seconds`) is admitted; raises what the cache raises when a lease cannot be taken."""
         now = time.monotonic()
+        # Held across the round trip too, which the process's one connection for counters serializes
+        # anyway (config.cache.Counters): one lease per client window at a time, whatever the threads.
         with self._lock:
             lease = self._leases.get(key)
             if lease is not None and lease.ends > now:
@@ -81,21 +83,17 @@ class AllowanceLeases:
                     return True
                 if lease.exhausted:
                     return False
-        lessor: Any = cache  # config.cache.ReusedClientRedisCache (counts_by_lease)
-        granted, lives_ms = lessor.take(
-            key, limit=allowed, timeout=seconds + 1, most=LEASE_MOST, share=LEASE_SHARE
-        )
-        ends = now + (lives_ms / 1000 if lives_ms > 0 else seconds + 1)
-        with self._lock:
-            lease = self._leases.get(key)
-            if lease is None or lease.ends <= now:
-                self._make_room(now)
-                lease = self._leases[key] = _Lease(unspent=0, ends=ends)
-            if granted > 0:
-                # This request takes one of the lease; another thread's lease taken meanwhile adds up.
-                lease.unspent += granted - 1
-            else:
-                lease.exhausted = True
+            lessor: Any = cache  # config.cache.ReusedClientRedisCache (counts_by_lease)
+            granted, lives_ms = lessor.take(
+                key, limit=allowed, timeout=seconds + 1, most=LEASE_MOST, share=LEASE_SHARE
+            )
+            self._make_room(now)
+            # This request takes one of the lease.
+            self._leases[key] = _Lease(
+                unspent=max(0, granted - 1),
+                ends=now + (lives_ms / 1000 if lives_ms > 0 else seconds + 1),
+                exhausted=granted == 0,
+            )
         return granted > 0
 
     def _make_room(self, now: float) -> None:

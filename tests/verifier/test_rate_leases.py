@@ -7,12 +7,15 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
 from redis import Redis, ResponseError
 
+from config.cache import ReusedClientRedisCache
 from core.rate_leases import LEASE_MOST, LEASE_SHARE, allowance_leases, counts_by_lease
 from tests.verifier.test_early_cache import needs_redis, on_private_redis, private_redis  # noqa: F401
 
@@ -26,6 +29,7 @@ HAMMER = """
 import json, sys, time
 import django
 django.setup()
+from config.cache import ReusedClientRedisCache
 from core.rate_leases import allowance_leases
 key, hold = sys.argv[1], sys.argv[5]
 limit, asks, start_at = int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
@@ -103,6 +107,35 @@ def test_a_refusal_comes_early_by_at_most_the_lease_another_process_holds():
     assert held == min(LEASE_MOST, limit // LEASE_SHARE) - 1 == 6
     assert 1 + admitted_here == limit - held
     assert counter("client:held") == limit
+
+
+def test_threads_of_one_process_share_its_one_lease(monkeypatch):
+    take = ReusedClientRedisCache.take
+    taking: list[int] = []  # the takes under way, as each began
+    most_at_once = 0
+
+    def slow_take(self: ReusedClientRedisCache, *args: Any, **kwargs: Any) -> tuple[int, int]:
+        nonlocal most_at_once
+        taking.append(1)
+        most_at_once = max(most_at_once, len(taking))
+        time.sleep(0.005)  # a slow round trip: the other threads run out of allowance meanwhile
+        try:
+            return take(self, *args, **kwargs)
+        finally:
+            taking.pop()
+
+    monkeypatch.setattr(ReusedClientRedisCache, "take", slow_take)
+
+    def asks(_: int) -> int:
+        return sum(admit("client:threads", 1_000_000) for _ in range(200))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        admitted = sum(pool.map(asks, range(8)))
+
+    # One lease taken at a time, and everything granted admitted but for what is left of it.
+    assert most_at_once == 1
+    assert admitted == 1_600
+    assert 0 <= counter("client:threads") - admitted < LEASE_MOST
 
 
 def test_leases_shrink_to_one_request_near_the_limit():
