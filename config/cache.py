@@ -5,9 +5,9 @@ builds its response-callback table each time: about a quarter of a millisecond, 
 the cost of serving a cached response or counting a throttled request. A client is thread-safe and
 only borrows connections from its pool, so one per pool serves every thread of a process.
 
-`get_many_and_count` reads keys and counts a request in one round trip: a cached response and its
-client's rate-limit counter are looked up together (verifier.api.http_cache). `tracked` keeps one
-key's value in process memory, exact without a round trip per read (TrackedValue).
+`take` leases a part of a rate-limit window's allowance to the process in one atomic step
+(core.rate_leases). `tracked` keeps one key's value in process memory, exact without a round trip
+per read (TrackedValue).
 """
 
 import os
@@ -38,27 +38,12 @@ class ReusedClientRedisCache(RedisCache):
         super().__init__(server, params)
         self._class = _ReusedClient
 
-    def get_many_and_count(
-        self, keys: list[str], *, counter: str, timeout: int
-    ) -> tuple[dict[str, Any], int]:
-        """`get_many(keys)`, and `counter` incremented (created with `timeout` seconds to live when
-        missing), in one pipelined round trip; the counter stays readable by `get` and `incr`."""
-        made = {self.make_and_validate_key(key): key for key in keys}
-        client = self._cache.get_client(write=True)
-        with client.pipeline(transaction=False) as pipeline:
-            pipeline.mget(list(made))
-            self._count_in(pipeline, counter, timeout)
-            values, _, count = pipeline.execute()
-        loads = self._cache._serializer.loads  # type: ignore[attr-defined]  # not in the stubs
-        found = {
-            key: loads(value) for key, value in zip(made.values(), values, strict=True) if value is not None
-        }
-        return found, int(count)
-
-    def count(self, counter: str, *, timeout: int) -> int:
-        """`counter` incremented (created with `timeout` seconds to live when missing) in one round
-        trip; Django's `incr` takes two, and `add` another for the window's first request."""
-        return self._counters.count(self.make_and_validate_key(counter), timeout)
+    def take(self, counter: str, *, limit: int, timeout: int, most: int, share: int) -> tuple[int, int]:
+        """A lease of `counter`'s allowance (Counters.take): (requests granted, milliseconds the
+        counter still lives), in one round trip."""
+        return self._counters.take(
+            self.make_and_validate_key(counter), limit=limit, timeout=timeout, most=most, share=share
+        )
 
     @cached_property
     def _counters(self) -> "Counters":
@@ -70,12 +55,6 @@ class ReusedClientRedisCache(RedisCache):
         servers: list[str] = self._servers  # type: ignore[attr-defined]  # not in the stubs
         options: dict[str, Any] = self._options  # type: ignore[attr-defined]  # not in the stubs
         return servers[0], options
-
-    def _count_in(self, pipeline: Any, counter: str, timeout: int) -> None:
-        counter_key = self.make_and_validate_key(counter)
-        # SET NX EX then INCR rather than EXPIRE NX, which needs Redis 7.
-        pipeline.set(counter_key, 0, ex=timeout, nx=True)
-        pipeline.incr(counter_key)
 
     def tracked(self, key: str) -> "TrackedValue":
         """The value under `key`, kept in this process and dropped the moment Redis says it changed."""
@@ -129,33 +108,51 @@ class _OwnConnection:
             connection.disconnect()
 
 
-class Counters(_OwnConnection):
-    """Rate-limit counters incremented over a connection of this process's own, written and read
-    directly: every anonymous request takes this round trip, and redis-py's pipeline costs more CPU
-    than the round trip's system calls (about 55 µs against 20). A reply that cannot be read in full
-    drops the connection."""
+# A lease of a rate-limit window's allowance, taken atomically: never more than is left under the
+# limit, so that the counter is the sum of the leases handed out and never passes the limit. The
+# lease is the larger of 1 and the smaller of `most` and a `share`-th of what is left. The counter
+# is created with the window's lifetime and dies with it.
+_TAKE_LEASE = """
+local limit, timeout, most, share = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local left = limit - tonumber(redis.call('GET', KEYS[1]) or '0')
+local granted = 0
+if left > 0 then
+  granted = math.max(1, math.min(most, math.floor(left / share)))
+  if redis.call('INCRBY', KEYS[1], granted) == granted then
+    redis.call('EXPIRE', KEYS[1], timeout)
+  end
+end
+return {granted, redis.call('PTTL', KEYS[1])}
+"""
 
-    def count(self, key: str, timeout: int) -> int:
-        # SET NX EX then INCR rather than EXPIRE NX, which needs Redis 7; one write, two replies of
-        # one line each.
-        sent = _command("SET", key, 0, "EX", timeout, "NX") + _command("INCR", key)
+
+class Counters(_OwnConnection):
+    """Rate-limit counters written over a connection of this process's own, directly: redis-py's
+    pipeline and script helpers cost more CPU than the round trip's system calls. A reply that
+    cannot be read in full drops the connection."""
+
+    def take(self, key: str, *, limit: int, timeout: int, most: int, share: int) -> tuple[int, int]:
+        """A lease of the allowance under `key` (the script above): (requests granted, 0 when the
+        limit is reached; milliseconds the counter lives, negative when it does not exist)."""
+        sent = _command("EVAL", _TAKE_LEASE, 1, key, limit, timeout, most, share)
         with self._lock:
             try:
                 sock = self._socket()
                 sock.sendall(sent)
-                replies = b""
-                while replies.count(b"\r\n") < 2:
+                reply = b""
+                # An array of two integers (three lines), or an error (one line).
+                while reply.count(b"\r\n") < (1 if reply.startswith(b"-") else 3):
                     chunk = sock.recv(256)
                     if not chunk:
                         raise redis.ConnectionError("Redis closed the connection")
-                    replies += chunk
+                    reply += chunk
             except BaseException:
                 self._drop()
                 raise
-        counted = replies.split(b"\r\n")[1]
-        if not counted.startswith(b":"):
-            raise redis.ResponseError(counted.decode(errors="replace"))
-        return int(counted[1:])
+        lines = reply.split(b"\r\n")
+        if not lines[0].startswith(b"*"):
+            raise redis.ResponseError(lines[0][1:].decode(errors="replace"))
+        return int(lines[1][1:]), int(lines[2][1:])
 
     def _socket(self) -> Any:
         connection = self._kept()

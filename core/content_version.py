@@ -26,6 +26,7 @@ from django.core.signals import setting_changed
 from django.db import transaction
 
 from core.cache_outage import cache_outages
+from core.rate_leases import allowance_leases, counts_by_lease
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +45,21 @@ class WindowCounter:
     key: str
     seconds: int
 
+    @property
+    def leased(self) -> bool:
+        """Whether requests are admitted from leases of the allowance (core.rate_leases), which
+        Redis grants, rather than each counted in the cache."""
+        return counts_by_lease()
+
+    def admit(self, allowed: int) -> bool:
+        """Whether one more request fits in the window's `allowed`; it is counted either way.
+        Raises what the cache raises."""
+        if self.leased:
+            return allowance_leases.admit(self.key, allowed=allowed, seconds=self.seconds)
+        return self.count() <= allowed
+
     def count(self) -> int:
-        """Adds one; the new count."""
-        if hasattr(cache, "count"):  # one round trip (config.cache)
-            return int(cache.count(self.key, timeout=self.seconds + 1))
+        """Adds one; the new count (a cache that cannot lease)."""
         try:
             return int(cache.incr(self.key))
         except ValueError:
@@ -66,9 +78,9 @@ class _VersionStore(Protocol):
 
 
 class _CacheVersion:
-    """The version in a cache every process shares; entry, version and a counter come in one round
-    trip where the backend can pipeline (config.cache). Where the backend can track a key (Redis),
-    each process also holds the version in memory, which Redis invalidates when it moves."""
+    """The version in a cache every process shares; entry and version come in one round trip. Where
+    the backend can track a key (Redis), each process also holds the version in memory, which Redis
+    invalidates when it moves."""
 
     def __init__(self) -> None:
         self.tracked = cache.tracked(VERSION_KEY) if hasattr(cache, "tracked") else None
@@ -89,12 +101,9 @@ class _CacheVersion:
     def read_with_entry(self, key: str, counter: WindowCounter | None) -> tuple[int, Any, int | None]:
         keys = [VERSION_KEY, key]
         count = None
-        if counter is None:
-            found = cache.get_many(keys)
-        elif hasattr(cache, "get_many_and_count"):
-            found, count = cache.get_many_and_count(keys, counter=counter.key, timeout=counter.seconds + 1)
-        else:
-            found, count = cache.get_many(keys), counter.count()
+        found = cache.get_many(keys)
+        if counter is not None:
+            count = counter.count()
         version = found.get(VERSION_KEY)
         if version is None:
             return self._start(), None, count

@@ -22,11 +22,15 @@ def fresh_cache(request, monkeypatch):
     from django.core.cache import cache
 
     from core.cache_outage import cache_outages
+    from core.rate_leases import allowance_leases
 
     monkeypatch.setattr(cache_outages, "_count", 0)
     cache.clear()
+    # Leases of the process (core.rate_leases) come from the counters cleared.
+    allowance_leases.forget()
     yield
     cache.clear()
+    allowance_leases.forget()
 
 
 @pytest.fixture(autouse=True)

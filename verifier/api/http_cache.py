@@ -13,13 +13,14 @@ forward whenever what the public can read changes. The public read endpoints (de
   served it by `public_read`, after authentication and throttling. A new version makes every older
   entry unusable at once.
 
-The WSGI layer reads the version, the entry and, for paths whose responses are rate-limited, the
-client's anonymous request counter in one cache round trip (core.content_version), and hands what
-it read to the middleware and the throttle when it cannot answer, so that nothing is looked up or
-counted twice. Where each process holds the version in memory, kept exact by the cache (Redis:
-core.content_version.public_content_version_in_memory), it also keeps the entries it read under the
-current version: a request for one of them is answered without a round trip, or with only the
-throttle's count where the path is rate-limited.
+The WSGI layer reads the version and the entry in one cache round trip (core.content_version),
+with the client's anonymous request counter where requests are counted one by one and the path is
+rate-limited, and hands what it read to the middleware and the throttle when it cannot answer, so
+that nothing is looked up or counted twice. Where each process holds the version in memory, kept
+exact by the cache (Redis: core.content_version.public_content_version_in_memory), it also keeps
+the entries it read under the current version: a request for one of them is answered without a
+round trip, the anonymous rate admitting it from the process's lease of the client's allowance
+(core.rate_leases), which takes a round trip only when a new lease is needed.
 
 Staff can read drafts, whose changes do not move the version: their responses get an ETag computed
 from the body and are never cached.
@@ -374,11 +375,12 @@ class PublicCacheApplication:
     """The WSGI layer in front of Django's handler: a GET without credentials whose response is
     cached is answered (200, 304 or the anonymous rate limit's 429) before Django's request
     handling, sessions, authentication, CSRF and DRF run: from process memory when this process
-    read the entry under the current version (the anonymous rate's count then takes the only
-    round trip, where the path is rate-limited), else from one cache round trip.
+    read the entry under the current version (with Redis, the anonymous rate's lease then takes a
+    round trip now and then, where the path is rate-limited), else from one cache round trip.
 
     Whether a path is rate-limited shows in its cached entries (DRF views' are); once this process
-    has seen one, the request is counted in the same round trip as the lookup. Everything else, and
+    has seen one, a request counted one by one (a cache that cannot lease) is counted in the same
+    round trip as the lookup. Everything else, and
     every request it cannot answer, goes to Django, with what was read and counted (EARLY_LOOKUP,
     EARLY_COUNT)."""
 
@@ -427,6 +429,9 @@ class PublicCacheApplication:
         """The answer from one cache round trip: version, entry and the anonymous rate's count."""
         throttle = AnonThrottle()
         limited = throttle.window_counter(_Environ(environ), None) if path in self.throttled_paths else None
+        if limited is not None and limited[0].leased:
+            # Admitted below from this process's lease, usually without a round trip.
+            limited = None
         try:
             version, entry, count = public_content_version_and_entry(
                 key, counter=None if limited is None else limited[0]

@@ -7,15 +7,21 @@ shares when it is Redis.
 
 DRF's own throttles keep a list of every request time per client and rewrite it on each request,
 so their cost grows with the rate; these count requests in fixed windows instead: one counter per
-client and window, at most two cache operations per request whatever the rate (a client may burst to
-twice its rate across a window boundary). When the cache is down the throttles let requests through
+client and window (a client may burst to twice its rate across a window boundary). No more than the
+limit is ever admitted in a window, across all processes.
+
+With Redis, each process leases blocks of a window's allowance and admits from memory
+(core.rate_leases): usually no round trip per request, and a refusal can come early by at most the
+small leases other processes hold unspent. With another cache each request is counted there, at
+most two cache operations. When the cache is down the throttles let requests through
 (core.cache_outage): a Redis outage must not take the API down with it.
 
-The response cache's WSGI layer (verifier.api.http_cache) counts an anonymous request together
-with its cache lookup, in one round trip, and leaves the count in the request's environ under
-EARLY_COUNT: the throttle takes that count instead of counting the same request twice.
+Where requests are counted one by one, the response cache's WSGI layer (verifier.api.http_cache)
+counts an anonymous request together with its cache lookup and leaves the count in the request's
+environ under EARLY_COUNT: the throttle takes that count instead of counting the same request twice.
 """
 
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +32,9 @@ from config.env import parse_rate
 from core.cache_outage import cache_outages
 from core.content_version import WindowCounter
 from verifier.api.client_address import client_address
+
+# The rate settings hold a few strings: parsed once each, not at every request.
+_parsed_rate = lru_cache(maxsize=16)(parse_rate)
 
 # A WSGI environ key, which no request header can set: (counter key, count) of this request.
 EARLY_COUNT = "verifier.throttle_count"
@@ -47,7 +56,7 @@ class _WindowThrottle(SimpleRateThrottle):
     def window_counter(self, request: Any, view: Any) -> tuple[WindowCounter, int] | None:
         """The counter of this client's current window and how many requests it allows; None when
         the request is not limited."""
-        limit = parse_rate(self.get_rate())
+        limit = _parsed_rate(self.get_rate())
         if limit is None:
             return None
         client_key = self.get_cache_key(request, view)
@@ -67,11 +76,10 @@ class _WindowThrottle(SimpleRateThrottle):
         if early is not None and early[0] == counter.key:
             return early[1] <= allowed
         try:
-            count = counter.count()
+            return counter.admit(allowed)
         except Exception as error:  # the cache is down: serve the request rather than fail it
             cache_outages.record(what="a request was let through the throttle", error=error)
             return True
-        return count <= allowed
 
     def wait(self) -> float:
         return max(0.0, self.window_end - self.timer())
