@@ -1,9 +1,11 @@
 """gunicorn settings of the Procfile's and the image's web server (`--config config/gunicorn.py`).
 
 The application and the claim-matching encoder are loaded once, in the master, before it forks the
-workers: their pages (the encoder's ~65 MB embedding table and weights above all) are then shared by
-every worker copy-on-write instead of loaded again in each (benchmarks/claim_index_memory.py). A code
-change therefore needs a restart of the master, not only of the workers (HUP).
+workers: their pages (the encoder's 14 MB of weights and its tokenizer above all) are then shared by
+every worker copy-on-write instead of loaded again in each (benchmarks/claim_index_memory.py). The
+encoder's 65 MB embedding table is in none of them: its rows are read from a file at each encode
+(claims.matching.embedding). A code change therefore needs a restart of the master, not only of the
+workers (HUP).
 """
 
 import gc

@@ -398,6 +398,9 @@ VERIFIER_TSA_TIMEOUT = env_float("VERIFIER_TSA_TIMEOUT", 10.0)
 # rebuilds the graph in minutes, loading a saved one takes seconds. Written by the beat task
 # claims.tasks.store_claim_index_snapshot and by rebuild_claim_index; every process must see it.
 CLAIM_INDEX_SNAPSHOT = Path(env_str("CLAIM_INDEX_SNAPSHOT", "") or VAR_DIR / "claim-index.usearch")
+# The claim encoder's token-embedding table, copied out of its wheel on first use so that each
+# process memory-maps it instead of holding all 65 MB of it (claims.matching.embedding).
+CLAIM_ENCODER_TABLE = Path(env_str("CLAIM_ENCODER_TABLE", "") or VAR_DIR / "claim-encoder-table.npy")
 
 # Celery: every setting in one place.
 # The filesystem transport ignores the host, but kombu warns "No hostname was supplied" on every

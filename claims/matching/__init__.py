@@ -1,7 +1,8 @@
 """Claim matching: "was this already checked?" across wordings and languages, offline.
 
-A plain library (no Django): the index is built from claim rows and kept current one claim at a
-time by whoever owns the rows.
+A plain library (no Django, but for the one setting `sentence_encoder` reads when Django is
+configured: where it keeps the encoder's table): the index is built from claim rows and kept
+current one claim at a time by whoever owns the rows.
 """
 
 from claims.matching.embedding import SentenceEncoder, TextEncoder, sentence_encoder
