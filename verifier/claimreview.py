@@ -7,17 +7,17 @@ with its `correction` notice (a CorrectionComment); `citation`, the fetched sour
 verdict cites, each with `archivedAt`, the archive page of the snapshot frozen at approval.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.urls import reverse
 
 from claims.models import Claim
 from verifier.models import Rating, Verdict
 from verifier.selectors.published import RatingScale, claim_current_verdict
-from verifier.selectors.records import ReviewedClaim
+from verifier.selectors.records import ReviewedClaim, public_urls
 
 if TYPE_CHECKING:
     from verifier.selectors.published import ClaimWithVerdicts
@@ -67,13 +67,30 @@ def reviewed_claim(claim: Claim, verdict: Verdict, *, rating_scale: RatingScale)
     )
 
 
-def claim_review_of(claim: ReviewedClaim, *, context: bool = True) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ReviewUrls:
+    """The public pages a ClaimReview links to, by id: a claim's page and a snapshot's archive page.
+    Made once per request (see public_urls) and shared by every review it renders."""
+
+    claim_page: Callable[[int], str]
+    archive: Callable[[int], str]
+
+    @classmethod
+    def current(cls) -> "ReviewUrls":
+        return cls(claim_page=public_urls("claim-page"), archive=public_urls("archive-snapshot"))
+
+
+def claim_review_of(
+    claim: ReviewedClaim, *, context: bool = True, urls: ReviewUrls | None = None
+) -> dict[str, Any]:
     """The ClaimReview of a published claim given as its columns, the scale's bounds included
-    (see claim_review)."""
+    (see claim_review). `urls`: the request's, when it renders several reviews."""
+    if urls is None:
+        urls = ReviewUrls.current()
     review: dict[str, Any] = {"@context": SCHEMA_ORG} if context else {}
     review |= {
         "@type": "ClaimReview",
-        "url": settings.PUBLIC_BASE_URL + reverse("claim-page", args=[claim["id"]]),
+        "url": urls.claim_page(claim["id"]),
         "claimReviewed": claim["text"],
         "datePublished": _datetime(claim["published_at"]),
     }
@@ -94,7 +111,7 @@ def claim_review_of(claim: ReviewedClaim, *, context: bool = True) -> dict[str, 
         "itemReviewed": _item_reviewed(claim),
         "reviewRating": _review_rating(claim),
     }
-    citations = _citations(claim["evidence_fingerprint"])
+    citations = _citations(claim["evidence_fingerprint"], urls.archive)
     if citations:
         review["citation"] = citations
     return review
@@ -109,8 +126,9 @@ def claim_review_feed(
     """A schema.org DataFeed with one DataFeedItem (the ClaimReview) per claim; `links` (next,
     previous) are added as top-level fields for paging clients."""
     elements = []
+    urls = ReviewUrls.current()
     for claim in claims:
-        review = claim_review_of(claim, context=False)
+        review = claim_review_of(claim, context=False, urls=urls)
         elements.append(
             {
                 "@type": "DataFeedItem",
@@ -151,14 +169,14 @@ def _item_reviewed(claim: ReviewedClaim) -> dict[str, Any]:
     return item
 
 
-def _citations(fingerprint: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _citations(fingerprint: list[dict[str, Any]], archive: Callable[[int], str]) -> list[dict[str, Any]]:
     """The sources the verdict cited at approval, each with its archived copy (schema.org
     CreativeWork.archivedAt): the snapshot the approval froze, never a later one."""
     return [
         {
             "@type": "CreativeWork",
             "url": entry["url"],
-            "archivedAt": settings.PUBLIC_BASE_URL + reverse("archive-snapshot", args=[entry["snapshot"]]),
+            "archivedAt": archive(entry["snapshot"]),
         }
         for entry in fingerprint
         if entry.get("snapshot") is not None

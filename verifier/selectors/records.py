@@ -108,7 +108,7 @@ def claim_records(rows: Sequence[Row], *, published_only: bool) -> ClaimPage:
     shown_verdicts = {claim_id: _current_verdict(newest_first) for claim_id, newest_first in verdicts.items()}
     shown_evidence = ShownEvidence(evidence, shown_verdicts)
     flags = _open_flags([row["id"] for row in rows if row["source_flag"]])
-    public_url = _public_urls()
+    public_url = public_urls("claim-page")
     records = []
     moments: list[datetime] = []
     for row in rows:
@@ -215,15 +215,17 @@ def _same_as(row: Row, *, published_only: bool) -> int | None:
     return row["same_as_id"]
 
 
-def _public_urls() -> Callable[[int], str]:
-    """The public page's URL of a claim by id, from one reverse() for the whole page."""
-    probe = reverse("claim-page", args=[_URL_PROBE])
+def public_urls(route: str) -> Callable[[int], str]:
+    """The public URL of the page `route` names (its one argument an <int:...> id) by id, from one
+    reverse() for a whole page of records: reverse() per link cost about a third of a feed page's
+    CPU. Made per request, as reverse() reads the request's script prefix."""
+    probe = reverse(route, args=[_URL_PROBE])
     head, tail = probe.split(str(_URL_PROBE), 1)
     prefix = settings.PUBLIC_BASE_URL + head
     return lambda pk: f"{prefix}{pk}{tail}"
 
 
-# An id no URL pattern's other parts can contain (claim-page takes it as <int:pk>).
+# An id no URL pattern's other parts can contain (the pages public_urls builds take it as an <int:...>).
 _URL_PROBE = 987654321987654321
 
 
