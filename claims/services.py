@@ -21,7 +21,7 @@ from claims.similarity import claim_text_vectors, lexical_texts_store
 from core.compiled_rows import ShapedRows, ShapedUpdate
 from core.errors import DomainError
 from sources.models import Snapshot, Source
-from sources.quotes import normalize_for_match, quote_matches
+from sources.quotes import QuoteSearch
 from sources.services import sources_refetch
 
 
@@ -91,7 +91,7 @@ def evidence_check_quote(*, evidence: Evidence, snapshot: Snapshot) -> str:
     quote_checked_at moves: readers keep seeing that snapshot, so a re-check that found nothing new
     changes nothing they see.
     """
-    status = _quote_status(evidence.quote, snapshot, _folded_text(snapshot))
+    status = _quote_status(evidence.quote, _quote_search(snapshot))
     shown = evidence.quote_checked_snapshot
     if shown is not None and _shows_the_same(
         status, evidence.quote_status, shown.outcome, shown.text_sha256, snapshot
@@ -122,12 +122,12 @@ _EVIDENCE_UPDATES = ShapedUpdate()
 
 def source_evidence_check_quotes(*, snapshot: Snapshot) -> SourceQuotesChecked:
     """evidence_check_quote for every evidence citing the snapshot's source, in id order."""
-    folded_text = _folded_text(snapshot)
+    search = _quote_search(snapshot)
     now = timezone.now()
     shown_changed: set[int] = set()
     cited_by_published = False
     for row in _CITING_EVIDENCE.rows("citing", _citing_evidence, snapshot.source_id):
-        status = _quote_status(row["quote"], snapshot, folded_text)
+        status = _quote_status(row["quote"], search)
         cited_by_published = cited_by_published or row["cites_published"]
         if row["quote_checked_snapshot_id"] is not None and _shows_the_same(
             status, row["quote_status"], row["shown_outcome"], row["shown_text_sha256"], snapshot
@@ -170,17 +170,17 @@ def _checked(
     }
 
 
-def _folded_text(snapshot: Snapshot) -> str | None:
-    """The snapshot's text folded for matching, once for all its quotes; None: no text to check."""
+def _quote_search(snapshot: Snapshot) -> QuoteSearch | None:
+    """The snapshot's text to search for quotes, once for all of them; None: no text to check."""
     if snapshot.outcome != Snapshot.Outcome.FETCHED or not snapshot.text:
         return None
-    return normalize_for_match(snapshot.text)
+    return QuoteSearch(snapshot.text)
 
 
-def _quote_status(quote: str, snapshot: Snapshot, folded_text: str | None) -> str:
-    if folded_text is None:
+def _quote_status(quote: str, search: QuoteSearch | None) -> str:
+    if search is None:
         return Evidence.QuoteStatus.NO_TEXT
-    if quote_matches(quote, folded_text) is not None:
+    if search.found(quote):
         return Evidence.QuoteStatus.FOUND
     return Evidence.QuoteStatus.NOT_FOUND
 

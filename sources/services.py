@@ -186,6 +186,13 @@ def _claim_update(
 _SOURCE_UPDATES = ShapedUpdate()
 # The newest good snapshot of a source if there is one, else any snapshot at all.
 _PREVIOUS_SNAPSHOT = ShapedRows()
+# The source of a fetch that is still claimable, read as a model from its row.
+_CLAIMABLE_SOURCE = ShapedRows()
+_SOURCE_FIELDS = [field.attname for field in Source._meta.concrete_fields]
+
+
+def _claimable_source(source_id: int, token: uuid.UUID, now: datetime) -> QuerySet[Source, Any]:
+    return Source.objects.filter(_claimable(now), pk=source_id, fetch_token=token).values(*_SOURCE_FIELDS)
 
 
 def _claimable(now: datetime) -> Q:
@@ -285,9 +292,10 @@ def source_fetch(
     `on_recorded`: see snapshot_record.
     """
     now = timezone.now()
-    source = Source.objects.filter(_claimable(now), pk=source_id, fetch_token=token).first()
-    if source is None:
+    found = _CLAIMABLE_SOURCE.rows("claimable", _claimable_source, source_id, uuid.UUID(token), now)
+    if not found:
         return None
+    source = Source.from_db(connection.alias, list(found[0]), list(found[0].values()))
     host = urlsplit(source.url).hostname or ""
     holder = uuid.uuid4()
     claimed = _claim(source_id=source_id, token=token, host=host, holder=holder, now=now)

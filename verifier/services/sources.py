@@ -3,8 +3,13 @@ checked against it, the claims' updated_at moves so incremental pulls see it, an
 claims whose source changed or disappeared get a flag entry each (verifier.services.flags), announced
 to the webhooks and to the people concerned."""
 
+from datetime import datetime
+
+from django.db.models import QuerySet
+
 from claims.models import Claim
 from claims.services import source_evidence_check_quotes
+from core.compiled_rows import ShapedUpdate
 from core.content_version import public_content_changed
 from sources.models import Snapshot
 from sources.services import HostBusy, TransientFailure, source_fetch
@@ -24,6 +29,13 @@ def source_fetch_and_apply(
     )
 
 
+_CLAIM_UPDATES = ShapedUpdate()
+
+
+def _touched(claim_id: int, moment: datetime) -> tuple[QuerySet[Claim], dict[str, object]]:
+    return Claim.objects.filter(pk=claim_id), {"updated_at": moment}
+
+
 def snapshot_apply_to_claims(*, snapshot: Snapshot) -> None:
     """Checks every quote citing the snapshot's source against it, moves the updated_at of the
     claims whose evidence now reads differently, and flags the published ones if the source
@@ -31,7 +43,10 @@ def snapshot_apply_to_claims(*, snapshot: Snapshot) -> None:
     checked = source_evidence_check_quotes(snapshot=snapshot)
     # Incremental pulls (updated_since) must see a claim whose evidence shows another snapshot or
     # quote status; a re-check that found the same page moves no claim.
-    if checked.shown_changed:
+    if len(checked.shown_changed) == 1:
+        # The usual case, one claim citing the source: an UPDATE compiled once per process.
+        _CLAIM_UPDATES.update("touched", _touched, *checked.shown_changed, snapshot.fetched_at)
+    elif checked.shown_changed:
         Claim.objects.filter(pk__in=checked.shown_changed).update(updated_at=snapshot.fetched_at)
     # The public record of a claim citing the source may read differently (a quote status, the
     # source's settled status); a re-check that found the same page supersedes nothing.
