@@ -3,11 +3,14 @@ checked against a snapshot, and fresh fetches of what claims cite. The workflow'
 read verdict state or write the review log, are verifier.services'."""
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import numpy as np
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
@@ -15,9 +18,10 @@ from django.utils.text import slugify
 from claims.matching import language_detect
 from claims.models import Claim, Claimant, ClaimVector, Evidence, Tag
 from claims.similarity import claim_text_vectors, lexical_texts_store
+from core.compiled_rows import ShapedRows, ShapedUpdate
 from core.errors import DomainError
 from sources.models import Snapshot, Source
-from sources.quotes import quote_found
+from sources.quotes import QuoteSearch
 from sources.services import sources_refetch
 
 
@@ -87,18 +91,10 @@ def evidence_check_quote(*, evidence: Evidence, snapshot: Snapshot) -> str:
     quote_checked_at moves: readers keep seeing that snapshot, so a re-check that found nothing new
     changes nothing they see.
     """
-    if snapshot.outcome != Snapshot.Outcome.FETCHED or not snapshot.text:
-        status = Evidence.QuoteStatus.NO_TEXT
-    elif quote_found(evidence.quote, snapshot.text):
-        status = Evidence.QuoteStatus.FOUND
-    else:
-        status = Evidence.QuoteStatus.NOT_FOUND
+    status = _quote_status(evidence.quote, _quote_search(snapshot))
     shown = evidence.quote_checked_snapshot
-    if (
-        shown is not None
-        and status == evidence.quote_status
-        and shown.outcome == snapshot.outcome
-        and shown.text_sha256 == snapshot.text_sha256
+    if shown is not None and _shows_the_same(
+        status, evidence.quote_status, shown.outcome, shown.text_sha256, snapshot
     ):
         Evidence.objects.filter(pk=evidence.pk).update(quote_checked_at=timezone.now())
         return status
@@ -107,6 +103,98 @@ def evidence_check_quote(*, evidence: Evidence, snapshot: Snapshot) -> str:
     )
     evidence.quote_status, evidence.quote_checked_snapshot = status, snapshot
     return status
+
+
+@dataclass(frozen=True)
+class SourceQuotesChecked:
+    """What source_evidence_check_quotes found: the claims whose evidence now shows another snapshot
+    or quote status, and whether a published claim cites the source."""
+
+    shown_changed: set[int]
+    cited_by_published: bool
+
+
+# Run on every fetch a worker records: read and written with SQL compiled once per process, as
+# building the evidence's models and the UPDATEs through the ORM cost more than running them.
+_CITING_EVIDENCE = ShapedRows()
+_EVIDENCE_UPDATES = ShapedUpdate()
+
+
+def source_evidence_check_quotes(*, snapshot: Snapshot) -> SourceQuotesChecked:
+    """evidence_check_quote for every evidence citing the snapshot's source, in id order."""
+    search = _quote_search(snapshot)
+    now = timezone.now()
+    shown_changed: set[int] = set()
+    cited_by_published = False
+    for row in _CITING_EVIDENCE.rows("citing", _citing_evidence, snapshot.source_id):
+        status = _quote_status(row["quote"], search)
+        cited_by_published = cited_by_published or row["cites_published"]
+        if row["quote_checked_snapshot_id"] is not None and _shows_the_same(
+            status, row["quote_status"], row["shown_outcome"], row["shown_text_sha256"], snapshot
+        ):
+            _EVIDENCE_UPDATES.update("checked again", _checked_again, row["id"], now)
+            continue
+        _EVIDENCE_UPDATES.update("checked", _checked, row["id"], str(status), snapshot.pk, now)
+        shown_changed.add(row["claim_id"])
+    return SourceQuotesChecked(shown_changed=shown_changed, cited_by_published=cited_by_published)
+
+
+def _citing_evidence(source_id: int) -> QuerySet[Evidence, Any]:
+    return (
+        Evidence.objects.filter(source_id=source_id)
+        .order_by("id")
+        .values(
+            "id",
+            "claim_id",
+            "quote",
+            "quote_status",
+            "quote_checked_snapshot_id",
+            shown_outcome=F("quote_checked_snapshot__outcome"),
+            shown_text_sha256=F("quote_checked_snapshot__text_sha256"),
+            cites_published=ExpressionWrapper(Q(claim__status=Claim.Status.PUBLISHED), BooleanField()),
+        )
+    )
+
+
+def _checked_again(evidence_id: int, now: datetime) -> tuple[QuerySet[Evidence], dict[str, object]]:
+    return Evidence.objects.filter(pk=evidence_id), {"quote_checked_at": now}
+
+
+def _checked(
+    evidence_id: int, status: str, snapshot_id: int, now: datetime
+) -> tuple[QuerySet[Evidence], dict[str, object]]:
+    return Evidence.objects.filter(pk=evidence_id), {
+        "quote_status": status,
+        "quote_checked_snapshot_id": snapshot_id,
+        "quote_checked_at": now,
+    }
+
+
+def _quote_search(snapshot: Snapshot) -> QuoteSearch | None:
+    """The snapshot's text to search for quotes, once for all of them; None: no text to check."""
+    if snapshot.outcome != Snapshot.Outcome.FETCHED or not snapshot.text:
+        return None
+    return QuoteSearch(snapshot.text)
+
+
+def _quote_status(quote: str, search: QuoteSearch | None) -> str:
+    if search is None:
+        return Evidence.QuoteStatus.NO_TEXT
+    if search.found(quote):
+        return Evidence.QuoteStatus.FOUND
+    return Evidence.QuoteStatus.NOT_FOUND
+
+
+def _shows_the_same(
+    status: str, shown_status: str, shown_outcome: str, shown_text_sha256: str, snapshot: Snapshot
+) -> bool:
+    """Whether the evidence, showing a snapshot with that outcome and text and that status, would
+    read the same showing this one with `status`."""
+    return (
+        status == shown_status
+        and shown_outcome == snapshot.outcome
+        and shown_text_sha256 == snapshot.text_sha256
+    )
 
 
 def evidence_check_against_latest(*, evidence: Evidence) -> bool:

@@ -22,21 +22,25 @@ database parses and plans each once per connection, not on every page.
 import functools
 import json
 import threading
+import uuid
 from collections.abc import Callable, Hashable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.db import DataError, connections
+from django.db import DataError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorDebugWrapper
 from django.db.models import BooleanField, Expression, F, QuerySet
 from django.db.models.query import ValuesIterable
+from django.db.models.sql import UpdateQuery
 from django.db.models.sql.compiler import SQLCompiler
 
 Row = dict[str, Any]
+# The values a shaped statement takes, each a parameter of its SQL.
+Shapeable = datetime | int | str | uuid.UUID
 
 
 class _Ids:
@@ -179,7 +183,7 @@ class ShapedRows:
         PAGES = ShapedRows()
         PAGES.rows(("published", 21), lambda moment, pk: claims.filter(...)[:21], moment, pk)
 
-    The key names everything else the SQL depends on. Values are datetimes and ints, each a
+    The key names everything else the SQL depends on. Values are datetimes, ints, strs and UUIDs, each a
     parameter of the compiled SQL (found by its probe, in the form Django gives the database).
     """
 
@@ -191,15 +195,11 @@ class ShapedRows:
         self._compiled: dict[tuple[Hashable, str, str], tuple[_Compiled, list[list[int]]]] = {}
         self._lock = threading.Lock()
 
-    def rows(self, key: Hashable, build: Callable[..., QuerySet[Any]], *values: datetime | int) -> list[Row]:
+    def rows(self, key: Hashable, build: Callable[..., QuerySet[Any]], *values: Shapeable) -> list[Row]:
         """The rows of build(*values)."""
         connection = connections[self._using]
         compiled, places = self._for(connection, key, build, values)
-        params = list(compiled.params)
-        for value, at in zip(values, places, strict=True):
-            adapted = _adapted(connection, value)
-            for index in at:
-                params[index] = adapted
+        params = _with_values(connection, compiled.params, places, values)
         [rows] = _run(connection, [(compiled, params)])
         return rows
 
@@ -208,7 +208,7 @@ class ShapedRows:
         connection: BaseDatabaseWrapper,
         key: Hashable,
         build: Callable[..., QuerySet[Any]],
-        values: Sequence[datetime | int],
+        values: Sequence[Shapeable],
     ) -> tuple[_Compiled, list[list[int]]]:
         full_key = (key, connection.vendor, str(settings.USE_TZ))
         found = self._compiled.get(full_key)
@@ -219,13 +219,7 @@ class ShapedRows:
         if queryset._iterable_class is not ValuesIterable:
             raise TypeError("A shaped query reads rows: build a values() queryset.")
         compiled = _Compiled(queryset, connection.alias, takes_ids=False)
-        places = []
-        for probe in probes:
-            adapted = _adapted(connection, probe)
-            at = [index for index, param in enumerate(compiled.params) if _same(param, adapted)]
-            if not at:
-                raise ValueError(f"{probe!r} is not a parameter of the compiled query.")
-            places.append(at)
+        places = _probe_places(connection, compiled.params, probes)
         with self._lock:
             if len(self._compiled) >= self.MAX_SHAPES:
                 self._compiled.clear()
@@ -233,29 +227,132 @@ class ShapedRows:
         return compiled, places
 
 
-# Values no real parameter of these queries holds: far from any stored moment or id.
+class ShapedUpdate:
+    """UPDATEs whose SQL, for a given key, differs only in the values of some parameters: compiled
+    once per key with probe values in their place, as ShapedRows compiles its reads, then run with
+    the values of each call. For the writes a worker makes on every task (a fetch's claim, its
+    result), where Django building and compiling the UPDATE costs more than running it.
+
+        SETTLE = ShapedUpdate()
+        SETTLE.update("settle", lambda pk, status: (Source.objects.filter(pk=pk), {"status": status}),
+                      source.pk, "fetched")
+
+    `build` returns the queryset to update and the changes, as QuerySet.update takes them.
+    """
+
+    def __init__(self, *, using: str = "default") -> None:
+        self._using = using
+        self._compiled: dict[tuple[Hashable, str, str], tuple[str, list[Any], list[list[int]]]] = {}
+        self._lock = threading.Lock()
+
+    def update(
+        self,
+        key: Hashable,
+        build: Callable[..., tuple[QuerySet[Any], dict[str, Any]]],
+        *values: Shapeable,
+    ) -> int:
+        """Runs build(*values)'s update; the number of rows it changed, as QuerySet.update returns."""
+        connection = connections[self._using]
+        sql, compiled_params, places = self._for(connection, key, build, values)
+        params = _with_values(connection, compiled_params, places, values)
+        # As QuerySet.update: an error inside an atomic block the caller catches still rolls it back.
+        with transaction.mark_for_rollback_on_error(using=self._using), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount
+
+    def _for(
+        self,
+        connection: BaseDatabaseWrapper,
+        key: Hashable,
+        build: Callable[..., tuple[QuerySet[Any], dict[str, Any]]],
+        values: Sequence[Shapeable],
+    ) -> tuple[str, list[Any], list[list[int]]]:
+        full_key = (key, connection.vendor, str(settings.USE_TZ))
+        found = self._compiled.get(full_key)
+        if found is not None:
+            return found
+        probes = [_probe(value, index) for index, value in enumerate(values)]
+        queryset, changes = build(*probes)
+        # What QuerySet.update builds, kept instead of run.
+        query = cast(UpdateQuery, queryset.query.chain(UpdateQuery))
+        query.add_update_values(changes)
+        query.clear_ordering(force=True)
+        query.clear_select_clause()
+        sql, params = query.get_compiler(connection.alias).as_sql()
+        if not sql:
+            raise ValueError("A shaped update changes at least one column.")
+        compiled = (sql, list(params), _probe_places(connection, params, probes))
+        with self._lock:
+            self._compiled[full_key] = compiled
+        return compiled
+
+
+# Values no real parameter of these queries holds: far from any stored moment, id or token, and
+# no text anyone writes.
 _PROBE_MOMENT = datetime(1901, 2, 3, 4, 5, 6, 700000, tzinfo=UTC)
 _PROBE_INT = 8_765_432_109_876_000
+_PROBE_TEXT = "\u2063shaped-query-probe-"
 
 
-def _probe(value: datetime | int, index: int) -> datetime | int:
+def _probe(value: Shapeable, index: int) -> Shapeable:
     # Each value its own probe, of its type.
     if isinstance(value, datetime):
         return _PROBE_MOMENT + timedelta(microseconds=index)
+    if isinstance(value, uuid.UUID):
+        return uuid.UUID(int=_PROBE_INT + index)
+    if isinstance(value, str):
+        return f"{_PROBE_TEXT}{index}"
     if isinstance(value, int) and not isinstance(value, bool):
         return _PROBE_INT + index
-    raise TypeError(f"A shaped query's values are datetimes and ints, not {type(value).__name__}.")
+    raise TypeError(
+        f"A shaped query's values are datetimes, ints, strs and UUIDs, not {type(value).__name__}."
+    )
 
 
-def _adapted(connection: BaseDatabaseWrapper, value: datetime | int) -> Any:
-    # As DateTimeField and the integer fields give their values to the database.
+def _adapted(connection: BaseDatabaseWrapper, value: Shapeable) -> Any:
+    # As DateTimeField, UUIDField, the text and the integer fields give their values to the database.
     if isinstance(value, datetime):
         return connection.ops.adapt_datetimefield_value(value)
+    if isinstance(value, uuid.UUID) and not connection.features.has_native_uuid_field:
+        return value.hex
     return value
 
 
+def _probe_places(
+    connection: BaseDatabaseWrapper, compiled_params: Sequence[Any], probes: Sequence[Shapeable]
+) -> list[list[int]]:
+    """Where each probe's value sits among the compiled statement's parameters."""
+    places = []
+    for probe in probes:
+        adapted = _adapted(connection, probe)
+        at = [index for index, param in enumerate(compiled_params) if _same(param, adapted)]
+        if not at:
+            raise ValueError(f"{probe!r} is not a parameter of the compiled query.")
+        places.append(at)
+    return places
+
+
+def _with_values(
+    connection: BaseDatabaseWrapper,
+    compiled_params: Sequence[Any],
+    places: Sequence[Sequence[int]],
+    values: Sequence[Shapeable],
+) -> list[Any]:
+    params = list(compiled_params)
+    for value, at in zip(values, places, strict=True):
+        adapted = _adapted(connection, value)
+        for index in at:
+            wrapper = type(params[index])
+            params[index] = adapted if wrapper is type(adapted) else wrapper(adapted)
+    return params
+
+
 def _same(param: Any, adapted: Any) -> bool:
-    return type(param) is type(adapted) and param == adapted
+    if type(param) is type(adapted):
+        return bool(param == adapted)
+    # On PostgreSQL an int inside an expression (a Value) comes in one of psycopg's sized int
+    # types (Int4), which the call's value is given in as well.
+    return isinstance(param, int) and type(adapted) is int and param == adapted
 
 
 def _run(connection: BaseDatabaseWrapper, statements: list[tuple[_Compiled, list[Any]]]) -> list[list[Row]]:

@@ -45,23 +45,56 @@ def normalize_for_match(text: str) -> str:
 def quote_matches(quote: str, folded_text: str) -> list[tuple[int, int]] | None:
     """Where each part of the quote between ellipses occurs, in order, in a text already folded
     by normalize_for_match: (start, end) positions in the folded text; None when not found."""
+    parts = _quote_parts(quote)
+    return None if parts is None else _in_order(parts, folded_text)
+
+
+def _quote_parts(quote: str) -> list[str] | None:
+    """The quote folded and cut at its ellipses, each part without wrapping; None: nothing to find."""
     needle = normalize_for_match(quote).strip(WRAPPING)
     if not needle.strip(". "):
         return None
+    return [part for segment in needle.split(ELLIPSIS) if (part := segment.strip(WRAPPING))]
+
+
+def _in_order(parts: list[str], text: str) -> list[tuple[int, int]] | None:
     matches = []
     position = 0
-    for segment in needle.split(ELLIPSIS):
-        segment = segment.strip(WRAPPING)
-        if not segment:
-            continue
-        found = folded_text.find(segment, position)
+    for part in parts:
+        found = text.find(part, position)
         if found < 0:
             return None
-        position = found + len(segment)
+        position = found + len(part)
         matches.append((found, position))
     return matches
 
 
+class QuoteSearch:
+    """One text searched for quotes as quote_found searches it, folded only for a quote the cheap
+    way does not find: folding a whole page cost more than the rest of recording its fetch.
+
+    The cheap way: folding an ASCII text (normalize_for_match) only lowercases it and turns each run
+    of whitespace into one space. A folded quote's parts have single spaces between other
+    characters, so a part found in the lowercased text is found in the folded text too, and parts
+    found in order there are in order in the folded text. A quote not found that way may still be
+    (across a line break, say): then the text is folded, once for all its quotes."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._lowered = text.lower() if text.isascii() else None
+        self._folded: str | None = None
+
+    def found(self, quote: str) -> bool:
+        parts = _quote_parts(quote)
+        if parts is None:
+            return False
+        if self._lowered is not None and _in_order(parts, self._lowered) is not None:
+            return True
+        if self._folded is None:
+            self._folded = normalize_for_match(self._text)
+        return _in_order(parts, self._folded) is not None
+
+
 def quote_found(quote: str, text: str) -> bool:
     """Tell whether quote occurs in text; an ellipsis in the quote stands for omitted words."""
-    return quote_matches(quote, normalize_for_match(text)) is not None
+    return QuoteSearch(text).found(quote)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -35,6 +35,7 @@ from django.db import (
 from django.db.models import BigIntegerField, Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from core.compiled_rows import ShapedRows, ShapedUpdate
 from core.errors import DomainError
 from core.queueing import task_queue
 from core.roles import require_fact_checker
@@ -148,9 +149,7 @@ def _claim(
 
     def claim_source() -> bool:
         return bool(
-            Source.objects.filter(_claimable(now), pk=source_id, fetch_token=token).update(
-                status=Source.Status.FETCHING, fetch_started_at=now, fetch_lease_expires_at=_lease_end(now)
-            )
+            _SOURCE_UPDATES.update("claim", _claim_update, source_id, uuid.UUID(token), now, _lease_end(now))
         )
 
     if not slots.in_transaction:
@@ -170,6 +169,30 @@ def _claim(
             transaction.set_rollback(True)  # gives the slot back
             return False
     return True
+
+
+def _claim_update(
+    source_id: int, token: uuid.UUID, now: datetime, lease_end: datetime
+) -> tuple[QuerySet[Source], dict[str, object]]:
+    return Source.objects.filter(_claimable(now), pk=source_id, fetch_token=token), {
+        "status": Source.Status.FETCHING,
+        "fetch_started_at": now,
+        "fetch_lease_expires_at": lease_end,
+    }
+
+
+# The UPDATEs of a source that every fetch makes (its claim, its result), compiled once per process:
+# building them through the ORM cost the workers more CPU than running them.
+_SOURCE_UPDATES = ShapedUpdate()
+# The newest good snapshot of a source if there is one, else any snapshot at all.
+_PREVIOUS_SNAPSHOT = ShapedRows()
+# The source of a fetch that is still claimable, read as a model from its row.
+_CLAIMABLE_SOURCE = ShapedRows()
+_SOURCE_FIELDS = [field.attname for field in Source._meta.concrete_fields]
+
+
+def _claimable_source(source_id: int, token: uuid.UUID, now: datetime) -> QuerySet[Source, Any]:
+    return Source.objects.filter(_claimable(now), pk=source_id, fetch_token=token).values(*_SOURCE_FIELDS)
 
 
 def _claimable(now: datetime) -> Q:
@@ -269,9 +292,10 @@ def source_fetch(
     `on_recorded`: see snapshot_record.
     """
     now = timezone.now()
-    source = Source.objects.filter(_claimable(now), pk=source_id, fetch_token=token).first()
-    if source is None:
+    found = _CLAIMABLE_SOURCE.rows("claimable", _claimable_source, source_id, uuid.UUID(token), now)
+    if not found:
         return None
+    source = Source.from_db(connection.alias, list(found[0]), list(found[0].values()))
     host = urlsplit(source.url).hostname or ""
     holder = uuid.uuid4()
     claimed = _claim(source_id=source_id, token=token, host=host, holder=holder, now=now)
@@ -411,20 +435,24 @@ def _classify_change(*, source: Source, result: FetchResult) -> str:
             return Snapshot.Change.FIRST
         return change_of_failed_fetch(outcome=result.outcome, http_status=result.http_status)
     # One query: the newest good snapshot if there is one, else any snapshot at all.
-    previous = (
-        source.snapshots.order_by(
+    previous = _PREVIOUS_SNAPSHOT.rows("previous", _previous_snapshot, source.pk)
+    if not previous:
+        return Snapshot.Change.FIRST
+    if previous[0] == {"outcome": Snapshot.Outcome.FETCHED, "text_sha256": result.text_sha256}:
+        return Snapshot.Change.SAME
+    return Snapshot.Change.CHANGED
+
+
+def _previous_snapshot(source_id: int) -> QuerySet[Snapshot, Any]:
+    return (
+        Snapshot.objects.filter(source_id=source_id)
+        .order_by(
             Case(When(outcome=Snapshot.Outcome.FETCHED, then=Value(0)), default=Value(1)),
             "-fetched_at",
             "-id",
         )
-        .values_list("outcome", "text_sha256")
-        .first()
+        .values("outcome", "text_sha256")[:1]
     )
-    if previous is None:
-        return Snapshot.Change.FIRST
-    if previous == (Snapshot.Outcome.FETCHED, result.text_sha256):
-        return Snapshot.Change.SAME
-    return Snapshot.Change.CHANGED
 
 
 def _result_without_extraction(result: FetchResult, *, error: DatabaseError) -> FetchResult:
@@ -581,35 +609,62 @@ def _snapshot_record_once(
             if refused_again:
                 raise
             raise _RefusedByDatabase(error) from error
-        # Whether or not a newer fetch was asked for meanwhile, this is the source's newest
-        # snapshot, unless a concurrent fetch already recorded a later one.
-        newer_recorded = Exists(
-            Snapshot.objects.filter(pk=OuterRef("latest_snapshot_id"), fetched_at__gt=snapshot.fetched_at)
-        )
-        latest = Case(
-            When(newer_recorded, then=F("latest_snapshot_id")),
-            default=Value(snapshot.pk),
-            output_field=BigIntegerField(),
-        )
         # The source's outcome is this fetch's only while its token is the current one.
-        settled = Source.objects.filter(pk=source.pk, fetch_token=token).update(
-            status=(
-                Source.Status.FETCHED
-                if result.outcome == Outcome.FETCHED
-                else Source.Status.FAILED
-            ),
-            outcome=result.outcome.value,
-            outcome_reason=result.reason,
-            last_fetched_at=now,
-            next_check_at=now + timedelta(days=settings.SOURCES_RECHECK_DAYS),
-            latest_snapshot=latest,
+        settled = _SOURCE_UPDATES.update(
+            "settle",
+            _settle_update,
+            source.pk,
+            uuid.UUID(token),
+            Source.Status.FETCHED.value if result.outcome == Outcome.FETCHED else Source.Status.FAILED.value,
+            result.outcome.value,
+            result.reason,
+            now,
+            now + timedelta(days=settings.SOURCES_RECHECK_DAYS),
+            snapshot.pk,
+            snapshot.fetched_at,
         )
         if not settled:
-            Source.objects.filter(pk=source.pk).update(latest_snapshot=latest)
+            Source.objects.filter(pk=source.pk).update(
+                latest_snapshot=_newest_snapshot(snapshot.pk, snapshot.fetched_at)
+            )
         _fetch_state_changed(source.pk, never_fetched=False)
         if on_recorded is not None:
             on_recorded(snapshot=snapshot)
     return snapshot
+
+
+def _settle_update(
+    source_id: int,
+    token: uuid.UUID,
+    status: str,
+    outcome: str,
+    reason: str,
+    now: datetime,
+    next_check_at: datetime,
+    snapshot_id: int,
+    fetched_at: datetime,
+) -> tuple[QuerySet[Source], dict[str, object]]:
+    return Source.objects.filter(pk=source_id, fetch_token=token), {
+        "status": status,
+        "outcome": outcome,
+        "outcome_reason": reason,
+        "last_fetched_at": now,
+        "next_check_at": next_check_at,
+        "latest_snapshot": _newest_snapshot(snapshot_id, fetched_at),
+    }
+
+
+def _newest_snapshot(snapshot_id: int, fetched_at: datetime) -> Case:
+    """Whether or not a newer fetch was asked for meanwhile, the snapshot is the source's newest,
+    unless a concurrent fetch already recorded a later one."""
+    newer_recorded = Exists(
+        Snapshot.objects.filter(pk=OuterRef("latest_snapshot_id"), fetched_at__gt=fetched_at)
+    )
+    return Case(
+        When(newer_recorded, then=F("latest_snapshot_id")),
+        default=Value(snapshot_id),
+        output_field=BigIntegerField(),
+    )
 
 
 def _fetch_state_changed(source_id: int, *, never_fetched: bool | None) -> None:

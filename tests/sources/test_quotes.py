@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from sources.quotes import normalize_for_match, quote_found
+from sources import quotes
+from sources.quotes import QuoteSearch, normalize_for_match, quote_found
 
 SOURCE_TEXT = (
     "“Over the past few weeks, Russia has used Iranian drones to attack Kiev and terrorise the "
@@ -81,3 +82,51 @@ def test_quote_not_found(quote: str) -> None:
 
 def test_quote_not_found_in_empty_text() -> None:
     assert not quote_found("anything", "")
+
+
+ASCII_TEXT = (
+    "Over the past few weeks, Russia has used Iranian drones to attack Kiev and terrorise the\n"
+    "Ukrainian people, White House spokesman John Kirby said.   He said the plant will be\t"
+    "fully operational early next year."
+)
+
+
+@pytest.mark.parametrize(
+    ("quote", "found"),
+    [
+        ("russia has used IRANIAN drones", True),  # the cheap way: in the lowercased text
+        ("terrorise the Ukrainian people", True),  # across a line break: only in the folded text
+        ("John Kirby said. He said", True),  # across a run of spaces
+        ("Over the past ... Kirby said", True),
+        ("Kirby said ... Over the past", False),
+        ("“Iranian drones”", True),  # a typographic quote, folded away
+        ("Chinese drones", False),
+        ("...", False),
+    ],
+)
+def test_a_quote_search_finds_what_folding_the_whole_text_finds(quote: str, found: bool) -> None:
+    search = QuoteSearch(ASCII_TEXT)
+
+    assert search.found(quote) is found
+    assert (quotes.quote_matches(quote, normalize_for_match(ASCII_TEXT)) is not None) is found
+
+
+def test_a_quote_search_folds_an_ascii_text_only_for_a_quote_the_cheap_way_misses(monkeypatch) -> None:
+    folded = []
+    fold = quotes.normalize_for_match
+
+    def counted(text: str) -> str:
+        if text == ASCII_TEXT:
+            folded.append(text)
+        return fold(text)
+
+    monkeypatch.setattr(quotes, "normalize_for_match", counted)
+    search = QuoteSearch(ASCII_TEXT)
+
+    assert search.found("Russia has used Iranian drones")
+    assert search.found("Kirby SAID")
+    assert folded == []
+    assert search.found("terrorise the Ukrainian")
+    assert search.found("the Ukrainian people")
+    assert not search.found("Chinese drones")
+    assert len(folded) == 1

@@ -3,14 +3,16 @@ their claims' evidence, verdicts and tags: the rows are those values() returns, 
 number of ids, and reads made together are still one statement each."""
 
 import datetime
+import uuid
 
 import pytest
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import BigIntegerField, Case, F, Q, Value, When
 from django.test.utils import CaptureQueriesContext
 
 from claims.models import Claim, Evidence
-from core.compiled_rows import CompiledRows, OneOfIds, ShapedRows, rows_together, values_rows
+from core.compiled_rows import CompiledRows, OneOfIds, ShapedRows, ShapedUpdate, rows_together, values_rows
+from sources.models import Source
 from tests.verifier.conftest import IRAN_QUOTE
 from verifier.models import Verdict
 from verifier.selectors.evidence import EVIDENCE_COLUMNS, EVIDENCE_ROWS
@@ -174,3 +176,69 @@ def test_statements_compiled_once_are_prepared_on_postgresql_and_one_offs_are_no
     assert EVIDENCE_ROWS.rows(ids) == list(
         Evidence.objects.filter(claim_id__in=ids).order_by("id").values(*EVIDENCE_COLUMNS)
     )
+
+
+def _checked(evidence_id: int, status: str, moment: datetime.datetime):
+    return Evidence.objects.filter(pk=evidence_id), {"quote_status": status, "quote_checked_at": moment}
+
+
+def test_a_shaped_update_writes_each_calls_values_and_counts_its_rows(claims):
+    shaped = ShapedUpdate()
+    built = []
+
+    def checked(evidence_id, status, moment):
+        built.append(evidence_id)
+        return _checked(evidence_id, status, moment)
+
+    first, second = Evidence.objects.order_by("id")[:2]
+    moment = datetime.datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=datetime.UTC)
+
+    assert shaped.update("checked", checked, first.pk, "not_found", moment) == 1
+    assert shaped.update("checked", checked, second.pk, "no_text", moment + datetime.timedelta(days=1)) == 1
+    assert shaped.update("checked", checked, 987_654, "found", moment) == 0
+
+    rows = Evidence.objects.filter(pk__in=[first.pk, second.pk]).order_by("id")
+    assert [(e.quote_status, e.quote_checked_at) for e in rows] == [
+        ("not_found", moment),
+        ("no_text", moment + datetime.timedelta(days=1)),
+    ]
+    # Built once, with the probe values, never with a call's own.
+    assert len(built) == 1
+    assert built[0] not in {first.pk, second.pk}
+
+
+def test_a_shaped_update_takes_uuids_and_values_inside_expressions(claims):
+    """A UUID is given as each database stores it (a hex string on SQLite), and an int inside an
+    expression in the sized type PostgreSQL's backend gives it in."""
+    shaped = ShapedUpdate()
+    source = Source.objects.filter(fetch_token__isnull=False).order_by("id").first()
+    snapshot = source.snapshots.order_by("id").first()
+
+    def settle(source_id, token, reason, snapshot_id):
+        pointed = Case(
+            When(latest_snapshot__isnull=True, then=Value(snapshot_id)),
+            default=Value(snapshot_id),
+            output_field=BigIntegerField(),
+        )
+        return Source.objects.filter(pk=source_id, fetch_token=token), {
+            "outcome_reason": reason,
+            "latest_snapshot": pointed,
+        }
+
+    assert shaped.update("settle", settle, source.pk, uuid.uuid4(), "another fetch's", snapshot.pk) == 0
+    assert shaped.update("settle", settle, source.pk, source.fetch_token, "settled", snapshot.pk) == 1
+
+    source.refresh_from_db()
+    assert (source.outcome_reason, source.latest_snapshot_id) == ("settled", snapshot.pk)
+
+
+def test_a_shaped_update_is_one_query_as_django_records_them(claims):
+    shaped = ShapedUpdate()
+    evidence = Evidence.objects.order_by("id").first()
+    moment = datetime.datetime(2024, 5, 6, tzinfo=datetime.UTC)
+
+    with CaptureQueriesContext(connection) as queries:
+        shaped.update("checked", _checked, evidence.pk, "found", moment)
+
+    assert len(queries) == 1
+    assert queries[0]["sql"].startswith('UPDATE "claims_evidence"')

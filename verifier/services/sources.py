@@ -3,10 +3,13 @@ checked against it, the claims' updated_at moves so incremental pulls see it, an
 claims whose source changed or disappeared get a flag entry each (verifier.services.flags), announced
 to the webhooks and to the people concerned."""
 
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from datetime import datetime
+
+from django.db.models import QuerySet
 
 from claims.models import Claim
-from claims.services import evidence_check_quote
+from claims.services import source_evidence_check_quotes
+from core.compiled_rows import ShapedUpdate
 from core.content_version import public_content_changed
 from sources.models import Snapshot
 from sources.services import HostBusy, TransientFailure, source_fetch
@@ -26,32 +29,28 @@ def source_fetch_and_apply(
     )
 
 
+_CLAIM_UPDATES = ShapedUpdate()
+
+
+def _touched(claim_id: int, moment: datetime) -> tuple[QuerySet[Claim], dict[str, object]]:
+    return Claim.objects.filter(pk=claim_id), {"updated_at": moment}
+
+
 def snapshot_apply_to_claims(*, snapshot: Snapshot) -> None:
     """Checks every quote citing the snapshot's source against it, moves the updated_at of the
     claims whose evidence now reads differently, and flags the published ones if the source
     changed or disappeared."""
-    source = snapshot.source
-    shown_changed: set[int] = set()
-    checked = (
-        source.evidence.select_related("quote_checked_snapshot")
-        .defer("quote_checked_snapshot__text")
-        # Whether a published claim cites the source comes with the evidence, not in a query of its own.
-        .annotate(cites_published=ExpressionWrapper(Q(claim__status=Claim.Status.PUBLISHED), BooleanField()))
-    )
-    cited_by_published = False
-    for evidence in checked:
-        shown = (evidence.quote_checked_snapshot_id, evidence.quote_status)
-        evidence_check_quote(evidence=evidence, snapshot=snapshot)
-        if (evidence.quote_checked_snapshot_id, evidence.quote_status) != shown:
-            shown_changed.add(evidence.claim_id)
-        cited_by_published = cited_by_published or evidence.cites_published
+    checked = source_evidence_check_quotes(snapshot=snapshot)
     # Incremental pulls (updated_since) must see a claim whose evidence shows another snapshot or
     # quote status; a re-check that found the same page moves no claim.
-    if shown_changed:
-        Claim.objects.filter(pk__in=shown_changed).update(updated_at=snapshot.fetched_at)
+    if len(checked.shown_changed) == 1:
+        # The usual case, one claim citing the source: an UPDATE compiled once per process.
+        _CLAIM_UPDATES.update("touched", _touched, *checked.shown_changed, snapshot.fetched_at)
+    elif checked.shown_changed:
+        Claim.objects.filter(pk__in=checked.shown_changed).update(updated_at=snapshot.fetched_at)
     # The public record of a claim citing the source may read differently (a quote status, the
     # source's settled status); a re-check that found the same page supersedes nothing.
-    reads_differently = snapshot.change != Snapshot.Change.SAME or bool(shown_changed)
-    if reads_differently and cited_by_published:
+    reads_differently = snapshot.change != Snapshot.Change.SAME or bool(checked.shown_changed)
+    if reads_differently and checked.cited_by_published:
         public_content_changed()
-    source_flags_raise(source=source, snapshot=snapshot)
+    source_flags_raise(source=snapshot.source, snapshot=snapshot)
