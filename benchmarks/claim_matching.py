@@ -442,9 +442,6 @@ def fit_wording(claims: list[dict[str, str]], queries: list[Query], size: int) -
     positives = {query.id for query in tuning if query.claim and query.claim[:2] == query.language}
     judged_rows = [(features, right, query_id) for features, right, decided, query_id in rows if decided]
     swaps = [features for features, _, _, query_id in rows if query_id is None]
-    if os.environ.get("WORDING_DEBUG"):
-        for features, right, query_id in judged_rows:
-            print(right, query_id, f"{wording_probability(features, weights):.2f}", features)
     for threshold in (0.1, 0.12, 0.14, 0.16, 0.18, 0.2, 0.25, 0.3, 0.4, 0.5):
         kept = [
             (right, query_id)
