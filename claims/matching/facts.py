@@ -432,12 +432,12 @@ class UnpairedWords:
     swapped: bool = False
 
 
-def _is_content(word: str) -> bool:
+def is_content_word(word: str) -> bool:
     return len(word) >= CONTENT_WORD_MIN and not word.isdigit()
 
 
 def _unpaired_share(words: frozenset[str], unpaired: set[str], *, content: bool) -> float:
-    counted = [word for word in words if not content or _is_content(word)]
+    counted = [word for word in words if not content or is_content_word(word)]
     if not counted:
         return 0.0
     return sum(word in unpaired for word in counted) / len(counted)
@@ -462,8 +462,8 @@ def words_unpaired(query: frozenset[str], claim: frozenset[str]) -> UnpairedWord
         claim=_unpaired_share(claim, unpaired_claim, content=False),
         query_content=_unpaired_share(query, unpaired_query, content=True),
         claim_content=_unpaired_share(claim, unpaired_claim, content=True),
-        query_content_words=frozenset(filter(_is_content, unpaired_query)),
-        claim_content_words=frozenset(filter(_is_content, unpaired_claim)),
+        query_content_words=frozenset(filter(is_content_word, unpaired_query)),
+        claim_content_words=frozenset(filter(is_content_word, unpaired_claim)),
         swapped=_one_word_swapped(unpaired_query, unpaired_claim),
     )
 
@@ -474,7 +474,7 @@ def _one_word_swapped(unpaired_query: set[str], unpaired_claim: set[str]) -> boo
     if len(unpaired_query) != 1 or len(unpaired_claim) != 1:
         return False
     [left], [right] = unpaired_query, unpaired_claim
-    if not (_is_content(left) and _is_content(right)) or left in right or right in left:
+    if not (is_content_word(left) and is_content_word(right)) or left in right or right in left:
         return False
     return not _name_in(left, frozenset([right]))
 

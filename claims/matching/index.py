@@ -24,6 +24,13 @@ from claims.matching.embedding import TextEncoder, Vectors
 from claims.matching.facts import ClaimFacts, UnpairedWords, claim_facts, facts_conflict, words_unpaired
 from claims.matching.language import language_detect
 from claims.matching.normalise import text_clean, text_fold
+from claims.matching.wording import (
+    WORDING_MIN_PROBABILITY,
+    WordingFeatures,
+    WordVectors,
+    wording_features,
+    wording_probability,
+)
 
 # Logistic calibration of `score` = P(same claim), fitted on the tuning half of the labelled
 # fixture by `benchmarks/claim_matching.py --calibrate --sizes 1000` (the candidates of every tuning
@@ -59,11 +66,6 @@ SCORE_WEIGHTS = (
 # On the tuning split among 100,000 claims, a quarter separates these look-alikes from the reordered
 # and paraphrased wordings of the right claim.
 PARTIAL_MIN_UNPAIRED = 0.25
-# Content words that only one text of a pair writes, the query's and the claim's, are a swap when
-# their vectors' cosine is below this: on the tuning split among 100,000 claims every paraphrase of
-# the right claim judged the same claim scored 0.15 or more, and most swapped words ("City dollars
-# hour" / "20th century", "North Korea" / "supplying") less.
-SUBSTITUTION_MAX_COSINE = 0.2
 # Conflicts found in the wording, not the facts: they withhold the "same claim" judgement from a
 # candidate that scored for it, but leave its score (and rank) as the facts and vectors made it.
 WORDING_CONFLICTS = frozenset({"partial", "substitution"})
@@ -121,8 +123,8 @@ class MatchEvidence:
     lexical: float
     same_language: bool
     # Why it cannot be the same claim despite the wording: "number", "entity", "negation", "name",
-    # "partial" (the claim states only part of what the query does) or "substitution" (a content
-    # word swapped for one that means something else).
+    # "partial" (the claim states only part of what the query does) or "substitution" (content
+    # words swapped for others that mean something else: claims.matching.wording).
     conflict: str | None
     # Numbers and entities that both texts state, and that only one of them states.
     shared_facts: int
@@ -325,6 +327,7 @@ class ClaimIndex:
         self._encoder = encoder
         self._vectors: Index | _ViewedVectors = self._empty_graph()
         self._in_memory = _TextsInMemory()
+        self._word_vectors = WordVectors(encoder)
         # usearch allows concurrent searches but not a removal during one.
         self._lock = threading.RLock()
 
@@ -438,9 +441,10 @@ class ClaimIndex:
         scored = []
         for position in _pool(lexical, by_vector=len(by_vector), kept=max(limit, CANDIDATE_POOL)):
             claim_id, cosine, (claim_text, claim_language) = candidates[position]
+            facts = _claim_facts_cached(claim_text, claim_language)
             evidence, unpaired = match_evidence(
                 query=query_facts,
-                claim=_claim_facts_cached(claim_text, claim_language),
+                claim=facts,
                 cosine=round(cosine, 4),
                 lexical=round(lexical[position], 4),
                 same_language=claim_language == query_language,
@@ -453,8 +457,16 @@ class ClaimIndex:
                 partial = evidence.query_content_unpaired >= PARTIAL_MIN_UNPAIRED
                 if (partial and evidence.claim_content_unpaired == 0) or evidence.query_only_facts:
                     evidence = replace(evidence, conflict="partial")
-                elif unpaired.swapped or self._substituted(
-                    unpaired.query_content_words, unpaired.claim_content_words
+                elif evidence.same_language and self._reworded(
+                    wording_features(
+                        query_text=cleaned,
+                        claim_text=claim_text,
+                        query=query_facts,
+                        claim=facts,
+                        unpaired=unpaired,
+                        cosine=evidence.cosine,
+                        word_vectors=self._word_vectors,
+                    )
                 ):
                     evidence = replace(evidence, conflict="substitution")
             match = ClaimMatch(
@@ -468,15 +480,12 @@ class ClaimIndex:
         scored.sort(key=lambda item: (-item[0], item[1].claim_id))
         return [match for _, match in scored[:limit]]
 
-    def _substituted(self, query_words: frozenset[str], claim_words: frozenset[str]) -> bool:
-        """Whether the content words each text writes and the other does not mean different things
-        ("missiles" / "drones", "City dollars hour" / "20th century"), not the same in other words
-        ("bought" / "acquired"): their vectors are far apart. Asked only of a candidate about to be
-        judged the same claim, so it costs one encoding of two short texts a search or so."""
-        if not query_words or not claim_words:
-            return False
-        left, right = self._encoder.encode([" ".join(sorted(query_words)), " ".join(sorted(claim_words))])
-        return float(np.dot(left, right)) < SUBSTITUTION_MAX_COSINE
+    @staticmethod
+    def _reworded(features: WordingFeatures) -> bool:
+        """Whether the words one text writes and the other does not say something else ("ballistic
+        missiles" / "drones"), not the same in other words ("bought" / "acquired"). Asked only of a
+        candidate about to be judged the same claim: one encoding of a few words a search or so."""
+        return wording_probability(features) < WORDING_MIN_PROBABILITY
 
     def _candidates(
         self,

@@ -128,7 +128,9 @@ def test_the_index_follows_edits(as_fact_checker, fact_checker, indexed):
 
     old = similar(as_fact_checker, "Colombia produces more coffee than any other country")
     assert not any(item["same_claim"] for item in old)
-    [new] = similar(as_fact_checker, "Brazil is the biggest exporter of soybeans", limit=1)
+    # Close to the new text: a rewording of most of its words may be judged only related
+    # (claims.matching.wording), and this test is about the index following the edit.
+    [new] = similar(as_fact_checker, "Brazil exports more soy beans than anyone else", limit=1)
     assert new["claim"]["id"] == claim.pk and new["same_claim"] is True
 
 

@@ -39,7 +39,7 @@ def test_fixture_has_300_pairs_of_every_kind_with_sound_references(fixture_claim
 def test_fixture_holds_out_queries_of_every_kind(fixture_queries) -> None:
     for kind in POSITIVE_KINDS | MUST_NOT_MATCH_KINDS:
         splits = Counter(query["split"] for query in fixture_queries if query["kind"] == kind)
-        assert {"tune", "holdout"} <= set(splits) <= {"tune", "holdout", "fresh"}, kind
+        assert {"tune", "holdout"} <= set(splits) <= {"tune", "holdout", "fresh", "blind"}, kind
     assert len({query["text"] for query in fixture_queries}) == len(fixture_queries)
 
 
