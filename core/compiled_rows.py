@@ -358,12 +358,10 @@ def _same(param: Any, adapted: Any) -> bool:
 def _run(connection: BaseDatabaseWrapper, statements: list[tuple[_Compiled, list[Any]]]) -> list[list[Row]]:
     postgresql = connection.vendor == "postgresql"
     # Each cursor is made (and the connection checked, opened if need be) before the pipeline starts.
-    cursors = [connection.cursor() for _ in statements]
-    if postgresql:
-        cursors = [
-            _prepared(connection, cursor) if compiled.reused else cursor
-            for cursor, (compiled, _) in zip(cursors, statements, strict=True)
-        ]
+    cursors = [
+        _prepared(connection) if postgresql and compiled.reused else connection.cursor()
+        for compiled, _ in statements
+    ]
     try:
         if postgresql and settings.USE_TZ and connection.timezone_name == "UTC":
             for cursor in cursors:
@@ -387,12 +385,15 @@ def _run(connection: BaseDatabaseWrapper, statements: list[tuple[_Compiled, list
     return results
 
 
-def _prepared(connection: BaseDatabaseWrapper, cursor: Any) -> Any:
-    """A cursor in place of `cursor` whose statements PostgreSQL keeps prepared on the connection:
-    parsed and planned once, not on every page. Django's cursors bind parameters in the client (its
-    default), which psycopg cannot prepare; this one binds them on the server, and Django still
-    wraps it (the queries a test captures)."""
-    cursor.close()
+def _prepared(connection: BaseDatabaseWrapper) -> Any:
+    """A cursor whose statements PostgreSQL keeps prepared on the connection: parsed and planned
+    once, not on every page. Django's cursors bind parameters in the client (its default), which
+    psycopg cannot prepare; this one binds them on the server, and Django still wraps it (the
+    queries a test captures)."""
+    # What connection.cursor() does before making its cursor, without making one to throw away.
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
     raw = _prepared_cursor_class()(connection.connection)
     return _BoundDebugWrapper(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
 

@@ -68,29 +68,36 @@ def reviewed_claim(claim: Claim, verdict: Verdict, *, rating_scale: RatingScale)
 
 
 @dataclass(frozen=True)
-class ReviewUrls:
-    """The public pages a ClaimReview links to, by id: a claim's page and a snapshot's archive page.
-    Made once per request (see public_urls) and shared by every review it renders."""
+class ReviewShared:
+    """What every ClaimReview of a request shares, read once for the request and used by every
+    review it renders: the public pages it links to, by id (a claim's page and a snapshot's archive
+    page, see public_urls), and the organisation that authors it (its two settings, read for each
+    review, were a third of a feed page's reads of lazy objects)."""
 
     claim_page: Callable[[int], str]
     archive: Callable[[int], str]
+    organization: dict[str, Any]
 
     @classmethod
-    def current(cls) -> "ReviewUrls":
-        return cls(claim_page=public_urls("claim-page"), archive=public_urls("archive-snapshot"))
+    def current(cls) -> "ReviewShared":
+        return cls(
+            claim_page=public_urls("claim-page"),
+            archive=public_urls("archive-snapshot"),
+            organization=organization(),
+        )
 
 
 def claim_review_of(
-    claim: ReviewedClaim, *, context: bool = True, urls: ReviewUrls | None = None
+    claim: ReviewedClaim, *, context: bool = True, shared: ReviewShared | None = None
 ) -> dict[str, Any]:
     """The ClaimReview of a published claim given as its columns, the scale's bounds included
-    (see claim_review). `urls`: the request's, when it renders several reviews."""
-    if urls is None:
-        urls = ReviewUrls.current()
+    (see claim_review). `shared`: the request's, when it renders several reviews."""
+    if shared is None:
+        shared = ReviewShared.current()
     review: dict[str, Any] = {"@context": SCHEMA_ORG} if context else {}
     review |= {
         "@type": "ClaimReview",
-        "url": urls.claim_page(claim["id"]),
+        "url": shared.claim_page(claim["id"]),
         "claimReviewed": claim["text"],
         "datePublished": _datetime(claim["published_at"]),
     }
@@ -107,11 +114,12 @@ def claim_review_of(
                 "datePublished": _datetime(claim["approved_at"]),
             }
     review |= {
-        "author": organization(),
+        # A copy: each review's author is its own dict, as when each review read the settings.
+        "author": dict(shared.organization),
         "itemReviewed": _item_reviewed(claim),
         "reviewRating": _review_rating(claim),
     }
-    citations = _citations(claim["evidence_fingerprint"], urls.archive)
+    citations = _citations(claim["evidence_fingerprint"], shared.archive)
     if citations:
         review["citation"] = citations
     return review
@@ -126,9 +134,9 @@ def claim_review_feed(
     """A schema.org DataFeed with one DataFeedItem (the ClaimReview) per claim; `links` (next,
     previous) are added as top-level fields for paging clients."""
     elements = []
-    urls = ReviewUrls.current()
+    shared = ReviewShared.current()
     for claim in claims:
-        review = claim_review_of(claim, context=False, urls=urls)
+        review = claim_review_of(claim, context=False, shared=shared)
         elements.append(
             {
                 "@type": "DataFeedItem",
@@ -143,7 +151,7 @@ def claim_review_feed(
         "@type": "DataFeed",
         "name": f"{settings.VERIFIER_ORG_NAME} fact-checks",
         "url": url,
-        "publisher": organization(),
+        "publisher": dict(shared.organization),
         **links,
         "dataFeedElement": elements,
     }
@@ -202,7 +210,10 @@ def _review_rating(claim: ReviewedClaim) -> dict[str, Any]:
 
 
 def _datetime(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    # The rows' timestamps are in UTC already (the database connection's zone).
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _date(day: date) -> str:

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from claims.models import Claim
 from tests.factories import ClaimantFactory, ClaimFactory
+from verifier.api.pagination import Position
 
 pytestmark = pytest.mark.django_db
 
@@ -123,6 +124,29 @@ def test_pages_carry_link_headers(api_client, make_published_claim):
     assert first["Link"] == f'<{first.json()["next"]}>; rel="next"'
     links = second.json()
     assert second["Link"] == f'<{links["next"]}>; rel="next", <{links["previous"]}>; rel="prev"'
+
+
+@pytest.mark.parametrize("url", [CLAIMS, FEED])
+def test_a_pages_links_are_made_once_for_its_body_and_its_link_header(
+    api_client, make_published_claim, monkeypatch, url
+):
+    for _ in range(3):
+        make_published_claim()
+    first = api_client.get(url, {"page_size": 1}).json()
+    made = []
+    encode = Position.encode
+
+    def counted(position):
+        made.append(position)
+        return encode(position)
+
+    monkeypatch.setattr(Position, "encode", counted)
+
+    second = api_client.get(first["next"])
+
+    links = second.json()
+    assert second["Link"] == f'<{links["next"]}>; rel="next", <{links["previous"]}>; rel="prev"'
+    assert len(made) == 2
 
 
 @pytest.mark.parametrize("url", [CLAIMS, FEED])

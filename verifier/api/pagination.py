@@ -120,6 +120,7 @@ class KeysetCursorPagination(BasePagination):
         position = Position.decode(cursor, field=self.field) if cursor else None
         self.next_position: Position | None = None
         self.previous_position: Position | None = None
+        self._links: tuple[str | None, str | None] | None = None
         self.shape = shape
         self._build = rows
         if position is not None and position.backwards:
@@ -131,10 +132,16 @@ class KeysetCursorPagination(BasePagination):
         return self.with_link_header(Response(body))
 
     def get_next_link(self) -> str | None:
-        return self._link(self.next_position)
+        return self._page_links()[0]
 
     def get_previous_link(self) -> str | None:
-        return self._link(self.previous_position)
+        return self._page_links()[1]
+
+    def _page_links(self) -> tuple[str | None, str | None]:
+        # Read twice a page, for its body and its Link header: made once.
+        if self._links is None:
+            self._links = (self._link(self.next_position), self._link(self.previous_position))
+        return self._links
 
     def with_link_header(self, response: Response) -> Response:
         links = [

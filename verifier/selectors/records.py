@@ -10,6 +10,7 @@ verdict a record shows follows verifier.selectors.published, which evidence and 
 verifier.selectors.evidence.
 """
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any, TypedDict, cast
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.urls import reverse
+from django.urls import URLResolver, get_resolver, get_script_prefix, get_urlconf, reverse
 
 from claims.models import Claim
 from core.compiled_rows import CompiledRows, OneOfIds, rows_together
@@ -164,12 +165,10 @@ def reviewed_claims(rows: Sequence[Row]) -> list[ReviewedClaim]:
     ids = [row["id"] for row in rows]
     latest: dict[int, Row] = {}
     for verdict in _REVIEW_VERDICT_ROWS.rows(ids):
-        latest.setdefault(verdict["claim_id"], verdict)
-    # The columns are named as ReviewedClaim's keys.
-    return [
-        cast(ReviewedClaim, row | {column: latest[row["id"]][column] for column in REVIEW_VERDICT_COLUMNS})
-        for row in rows
-    ]
+        # Newest first: the first of each claim's is its published verdict.
+        latest.setdefault(verdict.pop("claim_id"), verdict)
+    # The other columns are named as ReviewedClaim's keys.
+    return [cast(ReviewedClaim, row | latest[row["id"]]) for row in rows]
 
 
 FLAG_COLUMNS = (
@@ -218,11 +217,19 @@ def _same_as(row: Row, *, published_only: bool) -> int | None:
 def public_urls(route: str) -> Callable[[int], str]:
     """The public URL of the page `route` names (its one argument an <int:...> id) by id, from one
     reverse() for a whole page of records: reverse() per link cost about a third of a feed page's
-    CPU. Made per request, as reverse() reads the request's script prefix."""
-    probe = reverse(route, args=[_URL_PROBE])
-    head, tail = probe.split(str(_URL_PROBE), 1)
+    CPU. The reverse() is kept for the script prefix and URL configuration it read (the request's)."""
+    head, tail = _url_around_id(route, get_script_prefix(), get_resolver(get_urlconf()))
     prefix = settings.PUBLIC_BASE_URL + head
     return lambda pk: f"{prefix}{pk}{tail}"
+
+
+@functools.lru_cache(maxsize=64)
+def _url_around_id(route: str, script_prefix: str, resolver: URLResolver) -> tuple[str, str]:
+    # The path of `route` before and after its id. `resolver`, the URL configuration's (a new one
+    # when Django clears its URL caches), is part of the key though only reverse() reads it.
+    probe = reverse(route, args=[_URL_PROBE])
+    head, tail = probe.split(str(_URL_PROBE), 1)
+    return head, tail
 
 
 # An id no URL pattern's other parts can contain (the pages public_urls builds take it as an <int:...>).
