@@ -399,7 +399,7 @@ VERIFIER_TSA_TIMEOUT = env_float("VERIFIER_TSA_TIMEOUT", 10.0)
 # claims.tasks.store_claim_index_snapshot and by rebuild_claim_index; every process must see it.
 CLAIM_INDEX_SNAPSHOT = Path(env_str("CLAIM_INDEX_SNAPSHOT", "") or VAR_DIR / "claim-index.usearch")
 # The claim encoder's token-embedding table, copied out of its wheel on first use so that each
-# process memory-maps it instead of holding all 65 MB of it (claims.matching.embedding).
+# process reads the rows it needs from it instead of holding all 65 MB (claims.matching.embedding).
 CLAIM_ENCODER_TABLE = Path(env_str("CLAIM_ENCODER_TABLE", "") or VAR_DIR / "claim-encoder-table.npy")
 
 # Celery: every setting in one place.
@@ -436,7 +436,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Messages a worker reserves per thread, the one it runs included: with one more each, a thread
+# that finishes a fetch starts the next at once instead of waiting for the broker (the filesystem
+# broker is polled). Acknowledged late, a dead worker's reserved messages are delivered again.
+CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", 2, minimum=1)
 # Celery's Django fix-up otherwise closes every database connection before and after each task, so
 # each fetch would open a new one; config.celery applies Django's own rule (CONN_MAX_AGE, health
 # checks) between tasks instead.
