@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import (
     DatabaseError,
@@ -39,6 +38,7 @@ from core.compiled_rows import ShapedRows, ShapedUpdate
 from core.errors import DomainError
 from core.queueing import task_queue
 from core.roles import require_fact_checker
+from core.storage import storage_save_whole
 from sources.fetcher import FetchLimits, FetchResult, Outcome, UrlRefused, check_url, fetch
 from sources.host_slots import HostSlotsUnavailable, host_slots
 from sources.host_slots import lease_end as _lease_end
@@ -325,7 +325,7 @@ def _store_by_hash(data: bytes, sha256: str, *, folder: str, suffix: str = "") -
     if stored_sha256 is not None:
         logger.error("File %s hashed %s on disk; replaced with the fetched bytes.", name, stored_sha256)
         default_storage.delete(name)
-    stored = default_storage.save(name, ContentFile(data))
+    stored, _ = storage_save_whole(name, lambda scratch: scratch.write(data))
     if stored != name:
         # Another worker stored the same bytes at the same moment; keep a single copy.
         default_storage.delete(stored)

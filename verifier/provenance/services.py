@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib.metadata import version
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
-from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -18,6 +16,7 @@ from django.utils import timezone
 
 from core.errors import DomainError
 from core.queueing import task_queue
+from core.storage import storage_save_whole
 from sources.models import Snapshot
 from verifier.provenance.keys import signing_key_load, signing_key_record
 from verifier.provenance.merkle import checkpoint_message, leaf_hash, tree_head
@@ -182,10 +181,9 @@ def evidence_package_store(*, spec: PackageSpec, stamp_now: bool = True) -> Stor
     name = f"packages/{content_key[:2]}/{content_key}.wacz"
     if default_storage.exists(name):
         return StoredPackage(name=name, key=content_key, built=False)
-    with tempfile.TemporaryFile() as scratch:
-        written = package_write(spec, scratch, key=key, software=PACKAGE_SOFTWARE)
-        scratch.seek(0)
-        stored = default_storage.save(name, File(scratch))
+    stored, written = storage_save_whole(
+        name, lambda scratch: package_write(spec, scratch, key=key, software=PACKAGE_SOFTWARE)
+    )
     if stored != name:
         # Another worker built the same package at the same moment; keep a single copy.
         default_storage.delete(stored)
