@@ -479,7 +479,8 @@ def fit_wording(claims: list[dict[str, str]], queries: list[Query], size: int) -
 def calibrate(claims: list[dict[str, str]], queries: list[Query], size: int) -> None:
     """Fit the score's logistic weights and the same_claim threshold on the tuning half, searched
     among `size` claims: the fixture and synthetic look-alikes, so the weights learn that a claim
-    sharing half of the query's words is not the query's claim."""
+    sharing half of the query's words is not the query's claim. Each weight is held to its sign in
+    SCORE_WEIGHT_SIGNS, so that no other wording can outscore the identical text."""
     index, _ = calibration_index(claims, size)
     ids = {number: claim["id"] for number, claim in enumerate(claims, 1)}
     tuning = [query for query in queries if query.split == "tune"]
