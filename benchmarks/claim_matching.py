@@ -40,6 +40,7 @@ import gc
 import hashlib
 import importlib
 import json
+import math
 import os
 import random
 import re
@@ -49,6 +50,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 
@@ -69,12 +71,14 @@ from claims.matching import (  # noqa: E402
     text_fold,
     text_vectors,
 )
+from claims.matching import index as matching_index  # noqa: E402
 from claims.matching.facts import claim_facts, is_content_word, words_unpaired  # noqa: E402
 from claims.matching.index import (  # noqa: E402
     CANDIDATE_POOL,
     CANDIDATE_SEARCH,
     LEXICAL_POOL,
     SAME_CLAIM_MIN_SCORE,
+    SCORE_WEIGHT_SIGNS,
     WORDING_CONFLICTS,
     evidence_features,
 )
@@ -319,9 +323,24 @@ def latencies_ms(search: Callable[[str], object], texts: Iterable[str]) -> tuple
     return wall, cpu
 
 
-def logistic_fit(x: np.ndarray, y: np.ndarray, *, ridge: float = 1e-3) -> np.ndarray:
+def logistic_fit(
+    x: np.ndarray, y: np.ndarray, *, ridge: float = 1e-3, signs: tuple[int, ...] | None = None
+) -> np.ndarray:
     """Logistic regression weights by Newton's method; `ridge` keeps them finite when the
-    classes separate."""
+    classes separate. `signs` (one per column: 1, -1 or 0 for either) holds weights to a sign: the
+    weight fitted furthest on the wrong side is held at 0 and the others refitted, until none is."""
+    held: set[int] = set()
+    while True:
+        free = [column for column in range(x.shape[1]) if column not in held]
+        weights = np.zeros(x.shape[1])
+        weights[free] = _logistic_newton(x[:, free], y, ridge=ridge)
+        wrong = [column for column in free if signs and weights[column] * signs[column] < 0]
+        if not wrong:
+            return weights
+        held.add(max(wrong, key=lambda column: abs(weights[column])))
+
+
+def _logistic_newton(x: np.ndarray, y: np.ndarray, *, ridge: float) -> np.ndarray:
     weights = np.zeros(x.shape[1])
     for _ in range(50):
         probability = 1 / (1 + np.exp(-np.clip(x @ weights, -30, 30)))
@@ -460,11 +479,15 @@ def fit_wording(claims: list[dict[str, str]], queries: list[Query], size: int) -
 def calibrate(claims: list[dict[str, str]], queries: list[Query], size: int) -> None:
     """Fit the score's logistic weights and the same_claim threshold on the tuning half, searched
     among `size` claims: the fixture and synthetic look-alikes, so the weights learn that a claim
-    sharing half of the query's words is not the query's claim."""
+    sharing half of the query's words is not the query's claim. Each weight is held to its sign in
+    SCORE_WEIGHT_SIGNS, so that no other wording can outscore the identical text."""
     index, _ = calibration_index(claims, size)
     ids = {number: claim["id"] for number, claim in enumerate(claims, 1)}
     tuning = [query for query in queries if query.split == "tune"]
-    per_query = [(query, index.search(query.text, limit=CANDIDATE_POOL)) for query in tuning]
+    # Every candidate judged as if it scored enough to be the same claim (the partial and wording
+    # judgements are asked only above the threshold), so that the table below can try any threshold.
+    with mock.patch.object(matching_index, "SAME_CLAIM_MIN_SCORE", 0.0):
+        per_query = [(query, index.search(query.text, limit=CANDIDATE_POOL)) for query in tuning]
     rows = [
         (
             evidence_features(match.evidence),
@@ -475,7 +498,7 @@ def calibrate(claims: list[dict[str, str]], queries: list[Query], size: int) -> 
     ]
     x = np.array([features for features, _ in rows])
     y = np.array([label for _, label in rows])
-    weights = logistic_fit(x, y)
+    weights = logistic_fit(x, y, signs=SCORE_WEIGHT_SIGNS)
     names = [
         "SCORE_INTERCEPT",
         "SCORE_COSINE_WEIGHT",
@@ -483,7 +506,8 @@ def calibrate(claims: list[dict[str, str]], queries: list[Query], size: int) -> 
         "SCORE_SAME_LANGUAGE_WEIGHT",
         "SCORE_CONFLICT_WEIGHT",
         "SCORE_SHARED_FACTS_WEIGHT",
-        "SCORE_UNPAIRED_FACTS_WEIGHT",
+        "SCORE_QUERY_FACTS_UNPAIRED_WEIGHT",
+        "SCORE_CLAIM_FACTS_UNPAIRED_WEIGHT",
         "SCORE_UNFAMILIAR_LANGUAGE_WEIGHT",
         "SCORE_QUERY_UNPAIRED_WEIGHT",
         "SCORE_CLAIM_UNPAIRED_WEIGHT",
@@ -491,26 +515,35 @@ def calibrate(claims: list[dict[str, str]], queries: list[Query], size: int) -> 
     print(f"Fitted on {len(tuning)} tuning queries, {len(y)} candidate pairs, {int(y.sum())} positive:")
     for name, weight in zip(names, weights, strict=True):
         print(f"{name} = {weight:.2f}")
-    print("\nsame_claim threshold on the tuning half with these weights:")
-    print(f"  {'threshold':>9}{'false':>8}{'judged same':>13}")
-    for threshold in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
-        false = judged = must_not = positives = 0
+    print("\nsame_claim threshold on the tuning half with these weights, over the 5 best by them:")
+    print(f"  {'threshold':>9}{'false':>8}{'same-language judged same':>27}{'cross-language':>16}")
+    for threshold in (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9):
+        false = must_not = 0
+        judged: dict[bool, int] = defaultdict(int)
+        positives: dict[bool, int] = defaultdict(int)
         for query, matches in per_query:
+            logits = [float(np.array(evidence_features(match.evidence)) @ weights) for match in matches]
+            scored = sorted(
+                ((1 / (1 + math.exp(-logit)), match) for logit, match in zip(logits, matches, strict=True)),
+                key=lambda item: (-item[0], item[1].claim_id),
+            )[:5]
             judged_same = [
-                (
-                    ids.get(match.claim_id, "synthetic"),
-                    match.evidence.conflict is None
-                    and 1 / (1 + np.exp(-np.array(evidence_features(match.evidence)) @ weights)) >= threshold,
-                )
-                for match in matches
+                (ids.get(match.claim_id, "synthetic"), match.evidence.conflict is None and score >= threshold)
+                for score, match in scored
             ]
             if query.claim:
-                positives += 1
-                judged += any(claim_id == query.claim and same for claim_id, same in judged_same)
+                same_language = query.claim[:2] == query.language
+                positives[same_language] += 1
+                judged[same_language] += any(
+                    claim_id == query.claim and same for claim_id, same in judged_same
+                )
             else:
                 must_not += 1
                 false += any(same for _, same in judged_same)
-        print(f"  {threshold:>9.1f}{false / must_not:>8.3f}{judged / positives:>13.3f}")
+        print(
+            f"  {threshold:>9.2f}{false / must_not:>8.3f}{judged[True] / positives[True]:>27.3f}"
+            f"{judged[False] / positives[False]:>16.3f}"
+        )
 
 
 def database_searcher(ids: dict[int, str]) -> Callable[[Query], list[tuple[str, float, bool]]]:

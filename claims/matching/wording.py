@@ -27,7 +27,9 @@ from claims.matching.normalise import text_clean, text_fold
 # `benchmarks/claim_matching.py --fit-wording --sizes 100000` on the tuning split alone: the
 # same-language candidates about to be judged the same claim among the first CANDIDATE_POOL of each
 # tuning query, searched among the fixture's 160 claims and 99,840 synthetic look-alikes (positives:
-# the query's own claim), and 154 content swaps made from the tuning queries as negatives.
+# the query's own claim), and 154 content swaps made from the tuning queries as negatives. Fitted
+# with the score's earlier weights and pools (the 30 nearest; "the same claim" from 0.5) and not
+# refitted since the score was refitted among 100,000 claims.
 WORDING_WEIGHTS = (
     -6.98,
     0.02,
