@@ -183,6 +183,9 @@ def _database() -> dict:
         # core.compiled_rows keep the statements it runs on every page prepared on the connection.
         options = config.get("OPTIONS")
         config["OPTIONS"] = {"prepare_threshold": 5, **(options if isinstance(options, dict) else {})}
+        # Django's backend with a health check that needs no round trip while the connection is
+        # idle and sound (config.postgresql.base).
+        config["ENGINE"] = "config.postgresql"
     return config
 
 
