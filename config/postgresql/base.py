@@ -19,8 +19,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def is_usable(self) -> bool:
         if self.connection is None or self.connection.closed or self.connection.broken:
             return False
+        # poll, not select: a process with many files open can hold the socket above select's 1024.
+        poller = select.poll()
         try:
-            readable, _, _ = select.select([self.connection.fileno()], [], [], 0)
+            poller.register(self.connection.fileno(), select.POLLIN)
+            readable = poller.poll(0)
         except (OSError, ValueError):
             return False
         return not readable or super().is_usable()
