@@ -606,8 +606,9 @@ def database_main(
         indexed = claims_index_due()
         build_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        # As the beat task does: web workers start from the saved graph.
-        claim_index_snapshot_store()
+        # As the beat task does: web workers start from the saved graph. The first is built afresh,
+        # without the claims deleted above (an earlier run's), which a saved graph keeps.
+        claim_index_snapshot_store(afresh=size == sizes[0])
         snapshot_seconds = time.perf_counter() - started
         print(
             f"\n=== {size:,} claims in the database ({ClaimVector.objects.count():,} vectors): {indexed:,}"

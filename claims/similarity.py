@@ -78,7 +78,7 @@ class _SyncedIndex:
     memory-mapped (ClaimIndex.view), as a web worker, which only searches, maps it.
     """
 
-    def __init__(self, *, writable: bool) -> None:
+    def __init__(self, *, writable: bool, from_saved: bool = True) -> None:
         self.index = ClaimIndex(encoder=sentence_encoder())
         self.writable = writable
         self.synced_until: datetime | None = None
@@ -89,7 +89,8 @@ class _SyncedIndex:
         self.lock = threading.Lock()
         # The saved graph's version (its metadata's mtime) this index started from; None: none.
         self.snapshot_version: int | None = None
-        self._load_snapshot()
+        if from_saved:
+            self._load_snapshot()
 
     def _load_snapshot(self) -> None:
         graph, meta = _snapshot_paths()
@@ -200,9 +201,20 @@ def _synced_index(*, writable: bool = False) -> _SyncedIndex:
     return _process_index
 
 
-def claim_index_snapshot_store() -> int:
+def claim_index_snapshot_store(*, afresh: bool = False) -> int:
     """Brings this process's index up to date and saves it for processes to start from; returns the
-    number of claims it holds."""
+    number of claims it holds. `afresh` builds it from the stored vectors alone instead of from the
+    saved graph: a sync only adds, so the saved graph keeps every claim deleted since it was first
+    built, and a search wades through their vectors (after an import deleted and made again, three
+    copies of every claim: each the nearest of its own, found, then dropped as invisible)."""
+    global _process_index
+    if afresh:
+        fresh = _SyncedIndex(writable=True, from_saved=False)
+        fresh.sync()
+        fresh.snapshot()
+        with _process_index_lock:
+            _process_index = fresh
+        return len(fresh.index)
     synced = _synced_index(writable=True)
     synced.snapshot()
     return len(synced.index)

@@ -3,6 +3,7 @@ catches what a broker outage left, rebuild_claim_index, and the language each cl
 
 import datetime
 import logging
+from io import StringIO
 from unittest import mock
 
 import numpy as np
@@ -295,3 +296,26 @@ def test_a_web_process_reopens_the_saved_index_once_a_newer_one_is_saved(fact_ch
     assert reopened is not opened and not reopened.writable
     assert coffee.pk in reopened.index and [match.claim_id for match in found] == [coffee.pk]
     assert not claims.similarity._process_index.outdated()
+
+
+def test_a_full_rebuild_saves_an_index_without_the_deleted_claims(monkeypatch):
+    """A sync only adds: the saved graph keeps every deleted claim, each a near neighbour searches
+    find and drop, until `rebuild_claim_index` builds it again from the stored vectors."""
+    import claims.similarity
+    from claims.similarity import claim_index_snapshot_store
+
+    # Made without the workflow: a claim with a review log is protected from deletion, but a
+    # bulk load deleted and made again (a benchmark, a botched import) is not.
+    kept = ClaimFactory.create(text="Russia has acquired hundreds of Iranian drones.")
+    gone = ClaimFactory.create(text="Colombia is the world's largest coffee producer.")
+    claims_index(claim_ids=[kept.pk, gone.pk])
+    assert claim_index_snapshot_store() == 2
+    gone.delete()
+
+    assert claim_index_snapshot_store() == 2  # the incremental save keeps it
+    call_command("rebuild_claim_index", stdout=StringIO())
+
+    monkeypatch.setattr(claims.similarity, "_process_index", None)  # a new process: the saved graph
+    assert claim_index_snapshot_store() == 1
+    [found] = claims_similar(text="Russia bought drones from Iran", visible=Claim.objects.all(), limit=1)
+    assert found.claim_id == kept.pk

@@ -11,8 +11,9 @@ from claims.similarity import claim_index_snapshot_store
 class Command(BaseCommand):
     help = (
         "Encode every claim's text and store its vector, which each web and worker process adds to "
-        "its index before its next search, and save the index for processes to start from. With --due, "
-        "only the claims never indexed or saved since."
+        "its index before its next search, and save the index for processes to start from, built "
+        "from the stored vectors alone (deleted claims dropped). With --due, only the claims never "
+        "indexed or saved since, added to the saved index."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -23,5 +24,6 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         indexed = claims_index_due() if options["due"] else claims_index_rebuild()
         self.stdout.write(f"Indexed {indexed} claim{'' if indexed == 1 else 's'}.")
-        held = claim_index_snapshot_store()
+        # A full rebuild also drops the deleted claims the saved graph still holds.
+        held = claim_index_snapshot_store(afresh=not options["due"])
         self.stdout.write(f"Saved the index of {held} claims for processes to start from.")
