@@ -205,12 +205,19 @@ def claim_index_snapshot_store(*, afresh: bool = False) -> int:
     """Brings this process's index up to date and saves it for processes to start from; returns the
     number of claims it holds. `afresh` builds it from the stored vectors alone instead of from the
     saved graph: a sync only adds, so the saved graph keeps every claim deleted since it was first
-    built, and a search wades through their vectors (after an import deleted and made again, three
-    copies of every claim: each the nearest of its own, found, then dropped as invisible)."""
+    built (a load deleted and made again three times holds three copies of every claim), and past
+    250,000 vectors (claims.matching.index.EXACT_SEARCH_MAX_CLAIMS) its search turns approximate and
+    misses right claims."""
     global _process_index
     if afresh:
         fresh = _SyncedIndex(writable=True, from_saved=False)
         fresh.sync()
+        if fresh.synced_until is None:
+            # No claim is stored, so there is no graph to save: processes start from the database
+            # rather than from the old graph. The metadata first, which a process reads first.
+            graph, meta = _snapshot_paths()
+            meta.unlink(missing_ok=True)
+            graph.unlink(missing_ok=True)
         fresh.snapshot()
         with _process_index_lock:
             _process_index = fresh

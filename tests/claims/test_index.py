@@ -319,3 +319,19 @@ def test_a_full_rebuild_saves_an_index_without_the_deleted_claims(monkeypatch):
     assert claim_index_snapshot_store() == 1
     [found] = claims_similar(text="Russia bought drones from Iran", visible=Claim.objects.all(), limit=1)
     assert found.claim_id == kept.pk
+
+
+def test_a_full_rebuild_with_no_claim_left_removes_the_saved_index(monkeypatch, settings):
+    import claims.similarity
+    from claims.similarity import claim_index_snapshot_store
+
+    gone = ClaimFactory.create(text="Colombia is the world's largest coffee producer.")
+    claims_index(claim_ids=[gone.pk])
+    assert claim_index_snapshot_store() == 1
+    gone.delete()
+
+    call_command("rebuild_claim_index", stdout=StringIO())
+
+    assert not settings.CLAIM_INDEX_SNAPSHOT.exists()
+    monkeypatch.setattr(claims.similarity, "_process_index", None)  # a new process: the database
+    assert claim_index_snapshot_store() == 0
