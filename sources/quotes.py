@@ -73,26 +73,37 @@ class QuoteSearch:
     """One text searched for quotes as quote_found searches it, folded only for a quote the cheap
     way does not find: folding a whole page cost more than the rest of recording its fetch.
 
-    The cheap way: folding an ASCII text (normalize_for_match) only lowercases it and turns each run
-    of whitespace into one space. A folded quote's parts have single spaces between other
-    characters, so a part found in the lowercased text is found in the folded text too, and parts
-    found in order there are in order in the folded text. A quote not found that way may still be
+    The cheap way looks for the folded quote's parts in the text only lowercased. Folding an ASCII
+    text (normalize_for_match) only lowercases it and turns each run of whitespace into one space; a
+    folded quote's parts have single spaces between other characters, so a part found in the
+    lowercased text is in the folded text too, and parts found in order there are in order in it.
+    In a text with other characters (a name's accent, a curly quote) the same holds for parts made
+    of ASCII alone: folding leaves ASCII characters as they are and only removes or replaces
+    others, except that NFKC joins a letter with the combining mark after it ("e" and U+0301 make
+    "é"), so a match followed by a mark does not count. A quote not found that way may still be
     (across a line break, say): then the text is folded, once for all its quotes."""
 
     def __init__(self, text: str) -> None:
         self._text = text
-        self._lowered = text.lower() if text.isascii() else None
+        self._lowered = text.lower()
+        self._ascii = text.isascii()
         self._folded: str | None = None
 
     def found(self, quote: str) -> bool:
         parts = _quote_parts(quote)
         if parts is None:
             return False
-        if self._lowered is not None and _in_order(parts, self._lowered) is not None:
-            return True
+        if self._ascii or all(part.isascii() for part in parts):
+            matches = _in_order(parts, self._lowered)
+            if matches is not None and (self._ascii or not self._mark_after_any(matches)):
+                return True
         if self._folded is None:
             self._folded = normalize_for_match(self._text)
         return _in_order(parts, self._folded) is not None
+
+    def _mark_after_any(self, matches: list[tuple[int, int]]) -> bool:
+        following = (self._lowered[end : end + 1] for _, end in matches)
+        return any(char and unicodedata.category(char).startswith("M") for char in following)
 
 
 def quote_found(quote: str, text: str) -> bool:

@@ -111,16 +111,22 @@ def test_a_quote_search_finds_what_folding_the_whole_text_finds(quote: str, foun
     assert (quotes.quote_matches(quote, normalize_for_match(ASCII_TEXT)) is not None) is found
 
 
-def test_a_quote_search_folds_an_ascii_text_only_for_a_quote_the_cheap_way_misses(monkeypatch) -> None:
-    folded = []
+def folds_of(monkeypatch, whole_text: str) -> list[str]:
+    """Each time normalize_for_match folds whole_text from now on."""
+    folded: list[str] = []
     fold = quotes.normalize_for_match
 
     def counted(text: str) -> str:
-        if text == ASCII_TEXT:
+        if text == whole_text:
             folded.append(text)
         return fold(text)
 
     monkeypatch.setattr(quotes, "normalize_for_match", counted)
+    return folded
+
+
+def test_a_quote_search_folds_an_ascii_text_only_for_a_quote_the_cheap_way_misses(monkeypatch) -> None:
+    folded = folds_of(monkeypatch, ASCII_TEXT)
     search = QuoteSearch(ASCII_TEXT)
 
     assert search.found("Russia has used Iranian drones")
@@ -129,4 +135,46 @@ def test_a_quote_search_folds_an_ascii_text_only_for_a_quote_the_cheap_way_misse
     assert search.found("terrorise the Ukrainian")
     assert search.found("the Ukrainian people")
     assert not search.found("Chinese drones")
+    assert len(folded) == 1
+
+
+# Folding turns "e" and a combining acute (U+0301) into "é", and the Kelvin sign into "k".
+MARKED_TEXT = (
+    "Amira Haddad told Pierre Lefèvre: “Russia has used Iranian drones.” The cafe\u0301 owner said "
+    "the \u212aelvin scale was — fully — operational early next year."
+)
+
+
+@pytest.mark.parametrize(
+    ("quote", "found"),
+    [
+        ("Russia has used IRANIAN drones", True),  # ASCII words in a text with other characters
+        ("told Pierre", True),
+        ("Pierre Lefèvre", True),  # a quote with an accent: only in the folded text
+        ('"Russia has used Iranian drones."', True),  # straight quotes for curly ones
+        ("The cafe", False),  # "e" joined by the mark after it: "café" once folded
+        ("The caf", True),
+        ("kelvin scale", True),
+        ("was - fully - operational", True),  # dashes folded
+        ("Russia ... Lefèvre", False),  # out of order
+        ("Chinese drones", False),
+    ],
+)
+def test_a_quote_search_of_a_text_with_other_characters_finds_what_folding_finds(
+    quote: str, found: bool
+) -> None:
+    assert QuoteSearch(MARKED_TEXT).found(quote) is found
+    assert (quotes.quote_matches(quote, normalize_for_match(MARKED_TEXT)) is not None) is found
+
+
+def test_a_quote_search_folds_a_text_with_other_characters_only_when_the_cheap_way_misses(
+    monkeypatch,
+) -> None:
+    folded = folds_of(monkeypatch, MARKED_TEXT)
+    search = QuoteSearch(MARKED_TEXT)
+
+    assert search.found("Russia has used Iranian drones")
+    assert search.found("OPERATIONAL early next year")
+    assert folded == []
+    assert not search.found("The cafe")  # found lowercased, but followed by a mark
     assert len(folded) == 1
