@@ -203,6 +203,15 @@ class ShapedRows:
         [rows] = _run(connection, [(compiled, params)])
         return rows
 
+    def sql(
+        self, key: Hashable, build: Callable[..., QuerySet[Any]], *values: Shapeable
+    ) -> tuple[str, list[Any]]:
+        """The SQL and parameters of build(*values), to embed in another statement (RawSQL) that
+        would otherwise compile the queryset on every call."""
+        connection = connections[self._using]
+        compiled, places = self._for(connection, key, build, values)
+        return compiled.sql, _with_values(connection, compiled.params, places, values)
+
     def _for(
         self,
         connection: BaseDatabaseWrapper,
@@ -256,7 +265,13 @@ class ShapedUpdate:
         sql, compiled_params, places = self._for(connection, key, build, values)
         params = _with_values(connection, compiled_params, places, values)
         # As QuerySet.update: an error inside an atomic block the caller catches still rolls it back.
-        with transaction.mark_for_rollback_on_error(using=self._using), connection.cursor() as cursor:
+        # Prepared on PostgreSQL, as the reads compiled once are: parsed and planned once per
+        # connection, not on every fetch.
+        postgresql = connection.vendor == "postgresql"
+        with (
+            transaction.mark_for_rollback_on_error(using=self._using),
+            _prepared(connection) if postgresql else connection.cursor() as cursor,
+        ):
             cursor.execute(sql, params)
             return cursor.rowcount
 

@@ -12,6 +12,8 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 from django.core.files.storage import default_storage
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from werkzeug import Response
 
@@ -499,3 +501,29 @@ def test_the_migration_points_existing_sources_at_their_newest_snapshots(fact_ch
 
     assert Source.objects.get(pk=evidence.source_id).latest_snapshot_id == newest.pk
     assert Source.objects.get(pk=never_fetched.pk).latest_snapshot_id is None
+
+
+def test_a_first_fetch_makes_a_fixed_number_of_statements(fact_checker, queued, local_site):
+    """Each statement is a round trip a worker waits for while it fetches: the source's claim, the
+    public record's check, the snapshot with its change worked out by the INSERT (no read of the
+    previous snapshot of its own), the source's outcome, the citing evidence and its claim."""
+    local_site.expect_request("/drones").respond_with_data(ARTICLE, content_type="text/html")
+    evidence = cite(fact_checker, local_site.url_for("/drones"), "Iran has also admitted")
+    source = Source.objects.get(pk=evidence.source_id)
+
+    with CaptureQueriesContext(connection) as queries:
+        snapshot = source_fetch_and_apply(source_id=source.pk, token=str(source.fetch_token))
+
+    assert isinstance(snapshot, Snapshot) and snapshot.change == Snapshot.Change.FIRST
+    statements = [query["sql"] for query in queries]
+    assert not [sql for sql in statements if sql.startswith("SELECT") and 'FROM "sources_snapshot"' in sql]
+    verbs = [sql.split(None, 1)[0] for sql in statements]
+    # The test runs inside a transaction, so the recording's transaction is a savepoint here.
+    recording = ["SAVEPOINT", "INSERT", "UPDATE", "SELECT", "UPDATE", "UPDATE", "RELEASE"]
+    if django_settings.SOURCES_HOST_SLOTS == "redis":
+        # Claim, public record's check, then the recording; the host slot is in Redis.
+        assert verbs == ["SELECT", "UPDATE", "SELECT", *recording]
+    else:
+        # The host slot's row is taken in the claim's transaction and deleted after the fetch.
+        claim = ["SAVEPOINT", "SAVEPOINT", "INSERT", "RELEASE", "UPDATE", "RELEASE"]
+        assert verbs == ["SELECT", *claim, "SELECT", "DELETE", *recording]

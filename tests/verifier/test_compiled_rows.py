@@ -173,6 +173,13 @@ def test_statements_compiled_once_are_prepared_on_postgresql_and_one_offs_are_no
         prepared = [statement for (statement,) in cursor.fetchall()]
     assert any('FROM "claims_evidence"' in statement for statement in prepared)
     assert not any('"one_off_read"' in statement for statement in prepared)
+    ShapedUpdate().update(
+        "checked", _checked, ids[0], "found", datetime.datetime(2024, 5, 6, tzinfo=datetime.UTC)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    assert any(statement.startswith('UPDATE "claims_evidence"') for statement in prepared)
     assert EVIDENCE_ROWS.rows(ids) == list(
         Evidence.objects.filter(claim_id__in=ids).order_by("id").values(*EVIDENCE_COLUMNS)
     )
