@@ -14,6 +14,10 @@ import lxml.etree
 import lxml.html
 import pypdf
 import trafilatura
+import trafilatura.settings
+import trafilatura.utils
+from htmldate import find_date
+from trafilatura.metadata import examine_meta, extract_author, extract_meta_json, extract_title, extract_url
 
 from .result import FetchError, Outcome
 
@@ -40,9 +44,9 @@ _XML_ENCODING = re.compile(
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 # C0 controls other than tab, newline, form feed, carriage return and escape (ISO-2022).
 _CONTROL_BYTES = bytes([*range(0, 9), 11, *range(14, 27), *range(28, 32)])
-_DATE_PARAMS = {"original_date": True, "extensive_search": False}
 _NOISE_TAGS = ("script", "style", "noscript", "template", "svg", "head")
 
+logger = logging.getLogger(__name__)
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
@@ -203,18 +207,21 @@ def _fallback_html(markup: str) -> tuple[str, str]:
 def extract_html(markup: str, url: str) -> Extracted:
     """Main text and metadata of an HTML page, given as an already decoded string."""
     markup = _XML_DECLARATION.sub("", markup, count=1)
+    tree = trafilatura.utils.load_html(markup)
+    metadata = _page_metadata(tree, url) if tree is not None else None
     document = trafilatura.bare_extraction(
-        markup,
+        markup if tree is None else tree,
         url=url,
         fast=True,
-        with_metadata=True,
+        with_metadata=False,
         include_comments=False,
         include_images=False,
         include_links=False,
         include_formatting=False,
         include_tables=True,
-        date_extraction_params=_DATE_PARAMS,
     )
+    if metadata is not None and document is not None and not isinstance(document, dict):
+        document.title, document.author, document.date = metadata.title, metadata.author, metadata.date
     text = title = author = published = ""
     if document is not None and not isinstance(document, dict):
         text = (document.text or "").strip()
@@ -231,6 +238,29 @@ def extract_html(markup: str, url: str) -> Extracted:
         published,
         note="no main content found; kept the text of the whole page" if fallback_text else "",
     )
+
+
+def _page_metadata(tree: lxml.html.HtmlElement, url: str) -> trafilatura.settings.Document:
+    """The title, author and date trafilatura's extract_metadata finds, in the same steps, without
+    the categories, tags, licence and site name it also looks for: those took 0.8 ms of its 1 ms a
+    page, and a snapshot keeps none of them. Read before the extraction, as trafilatura reads its
+    own (the extraction works on a copy of the tree)."""
+    metadata = examine_meta(tree)
+    if metadata.author and " " not in metadata.author:
+        metadata.author = None
+    try:
+        metadata = extract_meta_json(tree, metadata)
+    except Exception as error:  # as trafilatura's own: its JSON-LD reading has bugs on odd pages
+        logger.debug("JSON-LD metadata of %s not read: %s", url, error)
+    if not metadata.title:
+        metadata.title = extract_title(tree)
+    if not metadata.author:
+        metadata.author = extract_author(tree)
+    if not metadata.url:
+        metadata.url = extract_url(tree, url)
+    metadata.date = find_date(tree, url=metadata.url, original_date=True, extensive_search=False)
+    metadata.clean_and_trim()
+    return metadata
 
 
 def extract_plain(text: str) -> Extracted:

@@ -7,9 +7,11 @@ import hashlib
 import socket
 
 import pytest
+import trafilatura
 from pytest_httpserver import HTTPServer
 
 from sources.fetcher import Outcome, fetch
+from sources.fetcher.content import extract_html
 from sources.quotes import quote_found
 
 from .documents import ARTICLE_PARAGRAPHS, ARTICLE_TITLE, article_html, make_pdf
@@ -294,3 +296,36 @@ def test_a_broken_pdf_is_extraction_failed(body: bytes, httpserver: HTTPServer) 
     assert result.outcome == Outcome.EXTRACTION_FAILED
     assert result.body == body
     assert result.content_sha256 == hashlib.sha256(body).hexdigest()
+
+
+WORDS = "The ministry said the figures were published after the review of every district. " * 30
+METADATA_PAGES = [
+    # meta tags
+    '<html><head><title>Drones | Daily</title><meta name="author" content="Amira Haddad">'
+    '<meta property="article:published_time" content="2024-05-06T08:15:00Z"></head>'
+    f"<body><article><p>{WORDS}</p></article></body></html>",
+    # JSON-LD over the meta tags, and a one-word author the meta tags give
+    '<html><head><meta name="author" content="Staff"><script type="application/ld+json">'
+    '{"@context": "https://schema.org", "@type": "NewsArticle", "headline": "JSON headline",'
+    ' "author": {"name": "Jane Doe"}, "datePublished": "2023-03-04"}</script></head>'
+    f"<body><article><p>{WORDS}</p></article></body></html>",
+    # a byline in the page, the date only in the URL
+    '<html><head><title>Byline</title></head><body><div class="byline">By John Smith</div>'
+    f"<article><p>{WORDS}</p></article></body></html>",
+]
+
+
+@pytest.mark.parametrize("markup", METADATA_PAGES)
+def test_the_title_author_and_date_are_trafilaturas_own(markup):
+    """extract_html reads only the metadata a snapshot keeps, in trafilatura's own steps: what it
+    finds is what trafilatura's whole metadata extraction finds."""
+    url = "https://news.example.org/2022/01/02/story"
+    whole = trafilatura.bare_extraction(markup, url=url, fast=True, with_metadata=True)
+    extracted = extract_html(markup, url)
+
+    assert (extracted.title, extracted.author, extracted.published) == (
+        " ".join((whole.title or "").split()),
+        " ".join((whole.author or "").split()),
+        whole.date or "",
+    )
+    assert extracted.title and extracted.published
