@@ -14,7 +14,10 @@ targets (>= 100 sources/s, <= 1.5 x the floor, <= 300 MB per worker) and exits 0
 All traffic stays on 127.0.0.0/8; every process it starts is stopped on exit or Ctrl-C.
 
     .venv/bin/python benchmarks/fetch_pipeline.py [--sources 1000] [--pair sqlite|postgres|both]
-        [--workers 2] [--threads 8] [--profile] [--database NAME] [--redis-db N]
+        [--workers 4] [--threads 4] [--profile] [--database NAME] [--redis-db N]
+
+The default shape, 4 processes of 4 threads, is 16 fetches at once (as two `make run` workers of
+the product's default of 2 processes x 4 threads) in processes of the product's default size.
 """
 
 from __future__ import annotations
@@ -406,8 +409,10 @@ def main() -> None:
     )
     parser.add_argument("--sources", type=int, default=1000)
     parser.add_argument("--pair", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--workers", type=int, default=2, help="worker processes")
-    parser.add_argument("--threads", type=int, default=8, help="--concurrency of each worker")
+    parser.add_argument("--workers", type=int, default=4, help="worker processes")
+    parser.add_argument(
+        "--threads", type=int, default=4, help="--concurrency of each worker (WORKER_CONCURRENCY's default)"
+    )
     parser.add_argument("--timeout", type=float, default=300.0, help="limit per timed run, seconds")
     parser.add_argument("--profile", action="store_true",
                         help="sample the workers with py-spy during the timed run")

@@ -12,6 +12,7 @@ import argparse
 import os
 import shlex
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -57,8 +58,26 @@ def _value(text: str) -> str:
     return text.replace("%", "%%")
 
 
-def supervisord_config(*, processes: dict[str, str], var_dir: Path) -> str:
-    """A supervisord configuration running `processes` in the foreground."""
+# Programs run as several processes, and the variable that says how many (1 when unset).
+COPIES_VARIABLES = {"worker": "WORKER_PROCESSES"}
+
+
+def program_copies(environ: Mapping[str, str]) -> dict[str, int]:
+    """How many processes of each program to run, from the environment."""
+    copies = {}
+    for name, variable in COPIES_VARIABLES.items():
+        value = environ.get(variable, "").strip() or "1"
+        if not value.isdigit() or int(value) < 1:
+            raise ImproperlyConfigured(f"{variable} must be a whole number of at least 1, not {value!r}.")
+        copies[name] = int(value)
+    return copies
+
+
+def supervisord_config(
+    *, processes: dict[str, str], var_dir: Path, copies: Mapping[str, int] | None = None
+) -> str:
+    """A supervisord configuration running `processes` in the foreground, `copies[name]` processes
+    of a program (each with its own SUPERVISOR_PROCESS_NAME, `worker-0`, `worker-1`, ...)."""
     sections = [
         "; Written by config/supervisor.py from the Procfile at every start; edit those instead.",
         "[supervisord]",
@@ -75,6 +94,9 @@ def supervisord_config(*, processes: dict[str, str], var_dir: Path) -> str:
         shell_command = shlex.join(["/bin/sh", "-c", f"exec {command}"])
         sections += ["", f"[program:{name}]", f"command={_value(shell_command)}"]
         sections += [f"{key}={_value(value)}" for key, value in PROGRAM_SETTINGS.items()]
+        count = (copies or {}).get(name, 1)
+        if count > 1:
+            sections += [f"numprocs={count}", "process_name=%(program_name)s-%(process_num)s"]
     return "\n".join(sections) + "\n"
 
 
@@ -84,7 +106,8 @@ def main() -> None:
     args = parser.parse_args()
     config = VAR_DIR / "supervisord.conf"
     processes = procfile_processes(procfile=args.procfile)
-    config.write_text(supervisord_config(processes=processes, var_dir=VAR_DIR))
+    copies = program_copies(os.environ)
+    config.write_text(supervisord_config(processes=processes, var_dir=VAR_DIR, copies=copies))
     # The Procfile names gunicorn and celery: the ones installed beside this Python.
     bin_dir = str(Path(sys.executable).parent)
     os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])

@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.supervisor import procfile_processes, supervisord_config
+from config.supervisor import procfile_processes, program_copies, supervisord_config
 from tests.processes import ROOT, ServiceProcess, free_port, port_open, wait_for
 
 PROGRAMS = ("web", "worker", "beat")
+# The processes supervisord runs: two workers, as `make run` does (WORKER_PROCESSES).
+PROCESSES = ("web", "worker-0", "worker-1", "beat")
 
 
 class Supervisor(ServiceProcess):
@@ -35,6 +37,7 @@ class Supervisor(ServiceProcess):
                 "WEB_WORKERS": "1",
                 "WEB_THREADS": "2",
                 "WORKER_CONCURRENCY": "2",
+                "WORKER_PROCESSES": "2",
             }
         )
 
@@ -43,7 +46,7 @@ class Supervisor(ServiceProcess):
 
     def is_ready(self) -> bool:
         log = self.log()
-        running = all(f"success: {name} entered RUNNING state" in log for name in PROGRAMS)
+        running = all(f"success: {name} entered RUNNING state" in log for name in PROCESSES)
         return running and "ready." in log and port_open(self.port)
 
     def pids(self, program: str) -> list[int]:
@@ -69,22 +72,26 @@ def test_a_killed_worker_is_restarted_while_the_web_keeps_serving(tmp_path):
     supervisor = Supervisor(tmp_path)
     try:
         supervisor.start(ready_timeout=90)
-        [first_worker] = supervisor.pids("worker")
+        [first_worker] = supervisor.pids("worker-0")
+        [other_worker] = supervisor.pids("worker-1")
         [web] = supervisor.pids("web")
 
         os.kill(first_worker, signal.SIGKILL)
 
         wait_for(
-            lambda: len(supervisor.pids("worker")) == 2
-            and supervisor.log().count("success: worker entered RUNNING state") == 2,
+            lambda: len(supervisor.pids("worker-0")) == 2
+            and supervisor.log().count("success: worker-0 entered RUNNING state") == 2,
             timeout=60, what=f"a new worker\n{supervisor.log()[-3000:]}",
         )
         assert supervisor.healthz() == 200
-        second_worker = supervisor.pids("worker")[1]
+        second_worker = supervisor.pids("worker-0")[1]
         assert second_worker != first_worker and alive(second_worker)
         assert supervisor.pids("web") == [web] and alive(web)
-        assert "exited: worker (terminated by SIGKILL; not expected)" in supervisor.log()
-        started = {name: supervisor.pids(name)[-1] for name in PROGRAMS}
+        assert supervisor.pids("worker-1") == [other_worker] and alive(other_worker)
+        assert "exited: worker-0 (terminated by SIGKILL; not expected)" in supervisor.log()
+        # Each worker is its own Celery node: two of one name would answer each other's commands.
+        assert "worker-0@" in supervisor.log() and "worker-1@" in supervisor.log()
+        started = {name: supervisor.pids(name)[-1] for name in PROCESSES}
 
         # Ctrl-C: supervisord stops every process it started, then exits.
         assert supervisor.process is not None
@@ -94,7 +101,7 @@ def test_a_killed_worker_is_restarted_while_the_web_keeps_serving(tmp_path):
         supervisor.stop()
 
     assert [name for name, pid in started.items() if alive(pid)] == []
-    assert all(f"stopped: {name}" in supervisor.log() for name in PROGRAMS)
+    assert all(f"stopped: {name}" in supervisor.log() for name in PROCESSES)
 
 
 def test_the_configuration_runs_each_procfile_command_through_a_shell(tmp_path):
@@ -126,3 +133,25 @@ def test_a_malformed_procfile_line_is_refused_with_its_line_number(tmp_path):
 
 def test_the_project_procfile_defines_web_worker_and_beat():
     assert list(procfile_processes(procfile=ROOT / "Procfile")) == list(PROGRAMS)
+
+
+def test_a_program_runs_as_many_processes_as_its_variable_says(tmp_path):
+    processes = procfile_processes(procfile=ROOT / "Procfile")
+
+    config = supervisord_config(
+        processes=processes, var_dir=tmp_path, copies=program_copies({"WORKER_PROCESSES": "3"})
+    )
+
+    worker = config.split("[program:worker]", 1)[1].split("[program:", 1)[0]
+    assert "numprocs=3" in worker and "process_name=%(program_name)s-%(process_num)s" in worker
+    assert config.count("numprocs=") == 1
+    # Unset: one process, named after its program.
+    assert "numprocs" not in supervisord_config(
+        processes=processes, var_dir=tmp_path, copies=program_copies({})
+    )
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_a_process_count_that_is_not_a_whole_number_is_refused(value):
+    with pytest.raises(ImproperlyConfigured, match="WORKER_PROCESSES must be a whole number"):
+        program_copies({"WORKER_PROCESSES": value})
