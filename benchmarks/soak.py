@@ -261,6 +261,8 @@ def soak(args: argparse.Namespace) -> str:
             "API_THROTTLE_ANON": "none",
             "API_THROTTLE_USER": "none",
             "WEB_BIND": f"127.0.0.1:{web_port}",
+            # One worker process (supervisord's program "worker"), the one the kills aim at.
+            "WORKER_PROCESSES": "1",
         })
         import django
 
