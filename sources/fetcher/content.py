@@ -207,27 +207,30 @@ def _fallback_html(markup: str) -> tuple[str, str]:
 def extract_html(markup: str, url: str) -> Extracted:
     """Main text and metadata of an HTML page, given as an already decoded string."""
     markup = _XML_DECLARATION.sub("", markup, count=1)
-    tree = trafilatura.utils.load_html(markup)
-    metadata = _page_metadata(tree, url) if tree is not None else None
-    document = trafilatura.bare_extraction(
-        markup if tree is None else tree,
-        url=url,
-        fast=True,
-        with_metadata=False,
-        include_comments=False,
-        include_images=False,
-        include_links=False,
-        include_formatting=False,
-        include_tables=True,
-    )
-    if metadata is not None and document is not None and not isinstance(document, dict):
-        document.title, document.author, document.date = metadata.title, metadata.author, metadata.date
     text = title = author = published = ""
-    if document is not None and not isinstance(document, dict):
-        text = (document.text or "").strip()
-        title = _clean(document.title)
-        author = _clean(document.author)
-        published = _clean(document.date)
+    try:
+        tree = trafilatura.utils.load_html(markup)
+        if tree is not None:
+            metadata = _page_metadata(tree, url)
+            document = trafilatura.bare_extraction(
+                tree,
+                url=url,
+                fast=True,
+                with_metadata=False,
+                include_comments=False,
+                include_images=False,
+                include_links=False,
+                include_formatting=False,
+                include_tables=True,
+            )
+            if document is not None and not isinstance(document, dict):
+                text = (document.text or "").strip()
+                title, author = _clean(metadata.title), _clean(metadata.author)
+                published = _clean(metadata.date)
+    except (TypeError, ValueError):
+        # What bare_extraction answers with no document (a page it cannot read): the whole page's
+        # text below, as when it finds no main content.
+        pass
     if text:
         return Extracted(text, title, author, published)
     fallback_text, fallback_title = _fallback_html(markup)

@@ -329,3 +329,18 @@ def test_the_title_author_and_date_are_trafilaturas_own(markup):
         whole.date or "",
     )
     assert extracted.title and extracted.published
+
+
+def test_a_page_trafilatura_cannot_read_keeps_its_whole_text(monkeypatch):
+    """As bare_extraction answers a TypeError or ValueError with no document, so does the metadata
+    read beside it: the page's whole text is kept, not an error."""
+
+    def unreadable(tree):
+        raise ValueError("odd page")
+
+    monkeypatch.setattr("sources.fetcher.content.examine_meta", unreadable)
+    extracted = extract_html(METADATA_PAGES[0], "https://news.example.org/story")
+
+    assert extracted.text.startswith("The ministry said")
+    assert extracted.title == "Drones | Daily"
+    assert extracted.note == "no main content found; kept the text of the whole page"
