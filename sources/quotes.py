@@ -86,16 +86,17 @@ class QuoteSearch:
     def __init__(self, text: str) -> None:
         self._text = text
         self._lowered = text.lower()
-        self._ascii = text.isascii()
         self._folded: str | None = None
 
     def found(self, quote: str) -> bool:
         parts = _quote_parts(quote)
         if parts is None:
             return False
-        if self._ascii or all(part.isascii() for part in parts):
+        # A part with other characters is never in an ASCII text as it is, and an ASCII text has
+        # no marks: one rule for both kinds of text.
+        if all(part.isascii() for part in parts):
             matches = _in_order(parts, self._lowered)
-            if matches is not None and (self._ascii or not self._mark_after_any(matches)):
+            if matches is not None and not self._mark_after_any(matches):
                 return True
         if self._folded is None:
             self._folded = normalize_for_match(self._text)
